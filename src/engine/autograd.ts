@@ -1,0 +1,139 @@
+import { EngineError, fmtShape } from './errors.ts';
+import { backend } from './runtime.ts';
+import { sameShape } from './shape.ts';
+import { Tensor, type GradNode } from './tensor.ts';
+
+let gradEnabled = true;
+const checkNaN = process.env['LETHE_CHECK_NAN'] === '1';
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn without recording a graph (inference, optimizer steps, evaluation). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/**
+ * Attaches an op's backward closure to its output when any input needs a gradient. Every op calls this, which
+ * is also where `LETHE_CHECK_NAN=1` catches the first op that produces a non-finite value.
+ */
+export function record(out: Tensor, op: string, inputs: readonly Tensor[],
+  backwardFn: GradNode['backward']): Tensor {
+  if (checkNaN) assertFinite(op, out, inputs);
+  if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
+    out.requiresGrad = true;
+    out.node = { op, inputs, backward: backwardFn };
+  }
+  return out;
+}
+
+function assertFinite(op: string, out: Tensor, inputs: readonly Tensor[]): void {
+  if (out.dtype !== 'f32' || !backend().hasNonFinite(out.data as Float32Array)) return;
+  const shapes = inputs.map((t) => fmtShape(t.shape)).join(', ');
+  throw new EngineError(op, `produced a non-finite value (NaN or Inf) in output ${fmtShape(out.shape)} from inputs ${shapes}`);
+}
+
+/**
+ * Back-propagates from `root` (a scalar unless `gradOut` is given) and accumulates into the `.grad` of every
+ * leaf that requires a gradient. The graph is walked once and then released.
+ */
+export function backward(root: Tensor, gradOut?: Tensor): void {
+  if (!root.requiresGrad) {
+    throw new EngineError('backward', `the tensor ${fmtShape(root.shape)} does not require a gradient (no parameter was used to compute it, or it was computed under noGrad)`);
+  }
+  let seed: Tensor;
+  if (gradOut) {
+    if (!sameShape(gradOut.shape, root.shape)) {
+      throw new EngineError('backward', `gradient shape ${fmtShape(gradOut.shape)} does not match output ${fmtShape(root.shape)}`);
+    }
+    seed = gradOut;
+  } else {
+    if (root.size !== 1) {
+      throw new EngineError('backward', `output ${fmtShape(root.shape)} is not a scalar; pass the gradient of the output explicitly`);
+    }
+    seed = new Tensor(Float32Array.of(1), root.shape);
+  }
+
+  const order = topologicalOrder(root);
+  const grads = new Map<Tensor, Tensor>([[root, seed]]);
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    for (let i = order.length - 1; i >= 0; i--) {
+      const t = order[i]!;
+      const node = t.node!;
+      const g = grads.get(t);
+      grads.delete(t);
+      t.node = null;
+      if (!g) continue;
+      const inputGrads = node.backward(g);
+      node.inputs.forEach((input, k) => {
+        const ig = inputGrads[k];
+        if (!ig || !input.requiresGrad) return;
+        if (!sameShape(ig.shape, input.shape)) {
+          throw new EngineError(node.op, `backward produced gradient ${fmtShape(ig.shape)} for input ${fmtShape(input.shape)}`);
+        }
+        if (checkNaN && backend().hasNonFinite(ig.f32(node.op))) {
+          throw new EngineError(node.op, `backward produced a non-finite gradient for input ${k} ${fmtShape(input.shape)}`);
+        }
+        if (input.node) accumulateInto(grads, input, ig);
+        else accumulateLeaf(input, ig);
+      });
+    }
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Tensors with a node, inputs before outputs (iterative DFS so deep graphs do not overflow the stack). */
+function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  const stack: Array<[Tensor, number]> = [[root, 0]];
+  visited.add(root);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const [t, next] = top;
+    const inputs = t.node?.inputs ?? [];
+    if (next < inputs.length) {
+      top[1] = next + 1;
+      const child = inputs[next]!;
+      if (child.node && child.requiresGrad && !visited.has(child)) {
+        visited.add(child);
+        stack.push([child, 0]);
+      }
+    } else {
+      stack.pop();
+      if (t.node) order.push(t);
+    }
+  }
+  return order;
+}
+
+function accumulateInto(grads: Map<Tensor, Tensor>, t: Tensor, g: Tensor): void {
+  const existing = grads.get(t);
+  if (!existing) {
+    grads.set(t, g);
+    return;
+  }
+  const sum = new Float32Array(existing.f32('backward'));
+  backend().axpy(1, g.f32('backward'), sum);
+  grads.set(t, new Tensor(sum, t.shape));
+}
+
+function accumulateLeaf(leaf: Tensor, g: Tensor): void {
+  if (!leaf.grad) {
+    // Always copy: the same gradient buffer may be handed to several inputs.
+    leaf.grad = new Tensor(new Float32Array(g.f32('backward')), leaf.shape);
+  } else {
+    backend().axpy(1, g.f32('backward'), leaf.grad.f32('backward'));
+  }
+}

@@ -1,0 +1,32 @@
+import type { GemmArgs } from '../../backend.ts';
+
+/**
+ * Reference GEMM: straightforward loops with float64 accumulation, so it serves as the oracle for the native
+ * kernels. Row i of C is accumulated in a float64 buffer; the k-loop is outermost within a row so that the
+ * common non-transposed B is read contiguously.
+ */
+export function gemm(g: GemmArgs): void {
+  const { M, N, K, transA, transB, alpha, beta, a, b, c, lda, ldb, ldc } = g;
+  const acc = new Float64Array(N);
+  for (let batch = 0; batch < g.batch; batch++) {
+    const aOff = batch * g.strideA;
+    const bOff = batch * g.strideB;
+    const cOff = batch * g.strideC;
+    for (let i = 0; i < M; i++) {
+      acc.fill(0);
+      for (let k = 0; k < K; k++) {
+        const aik = transA ? a[aOff + k * lda + i]! : a[aOff + i * lda + k]!;
+        if (!transB) {
+          const row = bOff + k * ldb;
+          for (let j = 0; j < N; j++) acc[j]! += aik * b[row + j]!;
+        } else {
+          for (let j = 0; j < N; j++) acc[j]! += aik * b[bOff + j * ldb + k]!;
+        }
+      }
+      const row = cOff + i * ldc;
+      for (let j = 0; j < N; j++) {
+        c[row + j] = beta === 0 ? alpha * acc[j]! : alpha * acc[j]! + beta * c[row + j]!;
+      }
+    }
+  }
+}

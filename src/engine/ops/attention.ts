@@ -1,0 +1,43 @@
+import type { AttentionDims } from '../backend.ts';
+import { record } from '../autograd.ts';
+import { EngineError, fmtShape } from '../errors.ts';
+import { backend } from '../runtime.ts';
+import { Tensor } from '../tensor.ts';
+import { empty } from './util.ts';
+
+export interface AttentionOptions {
+  /** Score scale; 1/sqrt(D) by default. */
+  scale?: number;
+}
+
+/**
+ * Fused causal self-attention with grouped-query heads: q [B, H, Tq, D], k and v [B, Hkv, Tk, D] with H a
+ * multiple of Hkv. Query i sits at position i + Tk − Tq (so Tq < Tk is decoding against a KV cache).
+ */
+export function causalAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
+  const Q = q.f32('causalAttention');
+  const K = k.f32('causalAttention');
+  const V = v.f32('causalAttention');
+  const bad = (why: string): EngineError =>
+    new EngineError('causalAttention', `${why}: q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)}`);
+  if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) throw bad('q, k and v must be 4-D [B, heads, T, D]');
+  const [B, H, Tq, D] = q.shape as [number, number, number, number];
+  const [Bk, Hkv, Tk, Dk] = k.shape as [number, number, number, number];
+  if (Bk !== B || Dk !== D) throw bad('batch and head size of k must match q');
+  if (v.shape.some((d, i) => d !== k.shape[i])) throw bad('v must have the shape of k');
+  if (Hkv === 0 || H % Hkv !== 0) throw bad(`query heads (${H}) must be a multiple of key/value heads (${Hkv})`);
+  if (Tq > Tk) throw bad(`more queries (${Tq}) than keys (${Tk})`);
+  const dims: AttentionDims = { B, H, Hkv, Tq, Tk, D, scale: options.scale ?? 1 / Math.sqrt(D) };
+  const out = empty(q.shape);
+  const O = out.f32('causalAttention');
+  const lse = new Float32Array(B * H * Tq);
+  backend().attention(Q, K, V, O, lse, dims);
+  return record(out, 'causalAttention', [q, k, v], (g) => {
+    const gq = empty(q.shape);
+    const gk = empty(k.shape);
+    const gv = empty(v.shape);
+    backend().attentionBackward(Q, K, V, O, lse, g.f32('causalAttention'), gq.f32('causalAttention'),
+      gk.f32('causalAttention'), gv.f32('causalAttention'), dims);
+    return [gq, gk, gv];
+  });
+}

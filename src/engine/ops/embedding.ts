@@ -1,0 +1,25 @@
+import { record } from '../autograd.ts';
+import { EngineError, fmtShape } from '../errors.ts';
+import { backend } from '../runtime.ts';
+import { Tensor } from '../tensor.ts';
+import { empty } from './util.ts';
+
+/** Rows of weight [V, D] picked by i32 ids [...] → [..., D]; the backward scatter-adds into weight. */
+export function embedding(weight: Tensor, ids: Tensor): Tensor {
+  const W = weight.f32('embedding');
+  const I = ids.i32('embedding');
+  if (weight.rank !== 2) throw new EngineError('embedding', `weight must be [vocab, dim], got ${fmtShape(weight.shape)}`);
+  const [vocab, d] = weight.shape as [number, number];
+  for (let i = 0; i < I.length; i++) {
+    if (I[i]! < 0 || I[i]! >= vocab) {
+      throw new EngineError('embedding', `id ${I[i]} at position ${i} of ids ${fmtShape(ids.shape)} is outside the vocabulary of ${vocab} (weight ${fmtShape(weight.shape)})`);
+    }
+  }
+  const out = empty([...ids.shape, d]);
+  backend().embedding(W, I, out.f32('embedding'), d);
+  return record(out, 'embedding', [weight], (g) => {
+    const gw = empty(weight.shape);
+    backend().embeddingBackward(I, g.f32('embedding'), gw.f32('embedding'), d);
+    return [gw];
+  });
+}

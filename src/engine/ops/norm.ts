@@ -1,0 +1,54 @@
+import { record } from '../autograd.ts';
+import { EngineError, fmtShape } from '../errors.ts';
+import { backend } from '../runtime.ts';
+import { Tensor } from '../tensor.ts';
+import { empty } from './util.ts';
+
+function checkNormArgs(op: string, x: Tensor, params: readonly Tensor[]): number {
+  if (x.rank < 1) throw new EngineError(op, `input must have at least 1 dimension, got ${fmtShape(x.shape)}`);
+  const n = x.shape[x.rank - 1]!;
+  for (const p of params) {
+    p.f32(op);
+    if (p.rank !== 1 || p.shape[0] !== n) {
+      throw new EngineError(op, `parameter ${fmtShape(p.shape)} does not match the last dimension of input ${fmtShape(x.shape)} (expected [${n}])`);
+    }
+  }
+  return n;
+}
+
+/** Layer normalisation over the last dimension with weight and bias (biased variance, as PyTorch). */
+export function layerNorm(x: Tensor, w: Tensor, b: Tensor, eps = 1e-5): Tensor {
+  const n = checkNormArgs('layerNorm', x, [w, b]);
+  const rows = x.size / n;
+  const out = empty(x.shape);
+  const mean = new Float32Array(rows);
+  const rstd = new Float32Array(rows);
+  const X = x.f32('layerNorm');
+  const W = w.f32('layerNorm');
+  backend().layerNorm(X, W, b.f32('layerNorm'), out.f32('layerNorm'), mean, rstd, rows, n, eps);
+  return record(out, 'layerNorm', [x, w, b], (g) => {
+    const gx = empty(x.shape);
+    const gw = empty(w.shape);
+    const gb = empty(b.shape);
+    backend().layerNormBackward(X, W, mean, rstd, g.f32('layerNorm'), gx.f32('layerNorm'), gw.f32('layerNorm'),
+      gb.f32('layerNorm'), rows, n);
+    return [gx, gw, gb];
+  });
+}
+
+/** RMS normalisation over the last dimension (Llama): x · rsqrt(mean(x²) + eps) · w. */
+export function rmsNorm(x: Tensor, w: Tensor, eps = 1e-6): Tensor {
+  const n = checkNormArgs('rmsNorm', x, [w]);
+  const rows = x.size / n;
+  const out = empty(x.shape);
+  const rstd = new Float32Array(rows);
+  const X = x.f32('rmsNorm');
+  const W = w.f32('rmsNorm');
+  backend().rmsNorm(X, W, out.f32('rmsNorm'), rstd, rows, n, eps);
+  return record(out, 'rmsNorm', [x, w], (g) => {
+    const gx = empty(x.shape);
+    const gw = empty(w.shape);
+    backend().rmsNormBackward(X, W, rstd, g.f32('rmsNorm'), gx.f32('rmsNorm'), gw.f32('rmsNorm'), rows, n);
+    return [gx, gw];
+  });
+}

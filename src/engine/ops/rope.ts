@@ -1,0 +1,49 @@
+import { record } from '../autograd.ts';
+import { EngineError, fmtShape } from '../errors.ts';
+import { backend } from '../runtime.ts';
+import { Tensor } from '../tensor.ts';
+import { empty } from './util.ts';
+
+/**
+ * Rotary position embedding of x [..., T, D] in the Hugging Face "rotate_half" layout: dimension i pairs with
+ * i + D/2 and turns by position·invFreq[i]. `positions` is the first position (consecutive positions follow) or
+ * one position per step. Angles are computed in float64 so that large positions stay exact.
+ */
+export function rope(x: Tensor, invFreq: ArrayLike<number>, positions: number | ArrayLike<number> = 0): Tensor {
+  const X = x.f32('rope');
+  if (x.rank < 2) throw new EngineError('rope', `input must be [..., T, D], got ${fmtShape(x.shape)}`);
+  const t = x.shape[x.rank - 2]!;
+  const d = x.shape[x.rank - 1]!;
+  const half = d / 2;
+  if (d % 2 !== 0 || invFreq.length !== half) {
+    throw new EngineError('rope', `head dimension ${d} of ${fmtShape(x.shape)} needs an even size and ${half} inverse frequencies, got ${invFreq.length}`);
+  }
+  if (typeof positions !== 'number' && positions.length !== t) {
+    throw new EngineError('rope', `${positions.length} positions given for ${t} steps of ${fmtShape(x.shape)}`);
+  }
+  const cos = new Float32Array(t * half);
+  const sin = new Float32Array(t * half);
+  for (let p = 0; p < t; p++) {
+    const pos = typeof positions === 'number' ? positions + p : positions[p]!;
+    for (let i = 0; i < half; i++) {
+      const angle = pos * invFreq[i]!;
+      cos[p * half + i] = Math.cos(angle);
+      sin[p * half + i] = Math.sin(angle);
+    }
+  }
+  const bh = x.size / (t * d || 1);
+  const out = empty(x.shape);
+  backend().rope(X, out.f32('rope'), bh, t, d, cos, sin, false);
+  return record(out, 'rope', [x], (g) => {
+    const gx = empty(x.shape);
+    backend().rope(g.f32('rope'), gx.f32('rope'), bh, t, d, cos, sin, true);
+    return [gx];
+  });
+}
+
+/** Standard RoPE inverse frequencies theta^(−2i/D) for i < D/2. */
+export function ropeInvFreq(headDim: number, theta = 10000): Float32Array {
+  const out = new Float32Array(headDim / 2);
+  for (let i = 0; i < out.length; i++) out[i] = 1 / Math.pow(theta, (2 * i) / headDim);
+  return out;
+}

@@ -1,0 +1,50 @@
+import { backend } from '../runtime.ts';
+import { broadcastStrides, contiguousStrides, numel, sameShape, type Shape } from '../shape.ts';
+import { Tensor } from '../tensor.ts';
+
+/** A fresh f32 tensor to write an op's output into. */
+export function empty(shape: Shape): Tensor {
+  return new Tensor(new Float32Array(numel(shape)), shape);
+}
+
+/** Product of dims in [from, to). */
+export function prod(shape: Shape, from = 0, to = shape.length): number {
+  let n = 1;
+  for (let i = from; i < to; i++) n *= shape[i]!;
+  return n;
+}
+
+/** Sums a broadcast gradient back down to `shape` (the backward of broadcasting). */
+export function sumTo(g: Tensor, shape: Shape): Tensor {
+  if (sameShape(g.shape, shape)) return g;
+  const be = backend();
+  let cur = g.f32('sumTo');
+  let curShape = [...g.shape];
+  const lead = curShape.length - shape.length;
+  if (lead > 0) {
+    const inner = prod(curShape, lead);
+    const out = new Float32Array(inner);
+    be.reduce('sum', cur, 1, prod(curShape, 0, lead), inner, out, null);
+    cur = out;
+    curShape = curShape.slice(lead);
+  }
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1 && curShape[d] !== 1) {
+      const outer = prod(curShape, 0, d);
+      const inner = prod(curShape, d + 1);
+      const out = new Float32Array(outer * inner);
+      be.reduce('sum', cur, outer, curShape[d]!, inner, out, null);
+      cur = out;
+      curShape[d] = 1;
+    }
+  }
+  return new Tensor(cur, shape);
+}
+
+/** Broadcasts g (of a shape broadcast-compatible with `shape`) to a new contiguous tensor of `shape`. */
+export function expandTo(g: Tensor, shape: Shape): Tensor {
+  const out = empty(shape);
+  backend().copyStrided(g.f32('expand'), 0, broadcastStrides(g.shape, shape), out.f32('expand'), 0,
+    contiguousStrides(shape), shape);
+  return out;
+}
