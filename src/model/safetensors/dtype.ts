@@ -1,0 +1,119 @@
+/** safetensors dtypes Lethe reads, their byte sizes, and conversions to and from the engine's f32/i32. */
+export type SafetensorsDType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'U8' | 'BOOL';
+
+export const DTYPE_SIZE: Readonly<Record<SafetensorsDType, number>> = {
+  F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, U8: 1, BOOL: 1,
+};
+
+export function isSupportedDType(d: unknown): d is SafetensorsDType {
+  return typeof d === 'string' && Object.prototype.hasOwnProperty.call(DTYPE_SIZE, d);
+}
+
+export function isFloatDType(d: SafetensorsDType): boolean {
+  return d === 'F32' || d === 'F16' || d === 'BF16' || d === 'F64';
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** IEEE half → float (exact). */
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+/** float → IEEE half with round-to-nearest-even (as PyTorch's .half()). */
+export function floatToHalf(v: number): number {
+  f32[0] = v;
+  const x = u32[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    if (rem > mid || (rem === mid && (half & 1))) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) half++;
+  return sign | half;
+}
+
+/** float → bfloat16 bits with round-to-nearest-even (NaN stays NaN). */
+export function floatToBf16(v: number): number {
+  f32[0] = v;
+  const x = u32[0]!;
+  if ((x & 0x7fffffff) > 0x7f800000) return ((x >>> 16) | 0x40) & 0xffff;
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** Decodes raw little-endian bytes of one tensor into engine storage (floats → f32, integers → i32). */
+export function decode(dtype: SafetensorsDType, bytes: Uint8Array, name: string): Float32Array | Int32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = bytes.byteLength / DTYPE_SIZE[dtype];
+  switch (dtype) {
+    case 'F32': {
+      const out = new Float32Array(n);
+      new Uint8Array(out.buffer).set(bytes);
+      return out;
+    }
+    case 'F16': {
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
+      return out;
+    }
+    case 'BF16': {
+      const out = new Float32Array(n);
+      const bits = new Uint32Array(out.buffer);
+      for (let i = 0; i < n; i++) bits[i] = view.getUint16(2 * i, true) << 16;
+      return out;
+    }
+    case 'F64': {
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true);
+      return out;
+    }
+    case 'I64': {
+      const out = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = view.getBigInt64(8 * i, true);
+        if (v > 2147483647n || v < -2147483648n) {
+          throw new RangeError(`tensor "${name}": I64 value ${v} at index ${i} does not fit in i32`);
+        }
+        out[i] = Number(v);
+      }
+      return out;
+    }
+    case 'I32': {
+      const out = new Int32Array(n);
+      new Uint8Array(out.buffer).set(bytes);
+      return out;
+    }
+    case 'U8': case 'BOOL':
+      return Int32Array.from(bytes);
+  }
+}
+
+/** Encodes f32 values as the given float dtype (little-endian bytes). */
+export function encodeFloat(dtype: 'F32' | 'F16' | 'BF16', values: Float32Array): Uint8Array {
+  if (dtype === 'F32') return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+  const out = new Uint8Array(values.length * 2);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) {
+    view.setUint16(2 * i, dtype === 'F16' ? floatToHalf(values[i]!) : floatToBf16(values[i]!), true);
+  }
+  return out;
+}
