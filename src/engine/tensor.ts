@@ -30,6 +30,10 @@ export class Tensor {
 
   constructor(data: Storage, shape: Shape, requiresGrad = false) {
     checkShape('tensor', shape);
+    if (!(data instanceof Float32Array) && !(data instanceof Int32Array)) {
+      const kind = (data as object)?.constructor?.name ?? typeof data;
+      throw new EngineError('tensor', `unsupported storage ${kind}; use Float32Array (f32) or Int32Array (i32)`);
+    }
     if (data.length !== numel(shape)) {
       throw new EngineError('tensor', `data has ${data.length} elements but shape ${fmtShape(shape)} needs ${numel(shape)}`);
     }

@@ -32,6 +32,7 @@ const cases: [string, () => unknown, RegExp][] = [
   ['sum axis', () => E.sum(f([2, 3]), 2), /^sum: axis 2 is out of range of a tensor with shape \[2, 3\]/],
   ['rope', () => E.rope(f([1, 1, 4, 6]), [1, 0.5]), /^rope: head dimension 6 of \[1, 1, 4, 6\] needs an even size and 3 inverse frequencies, got 2/],
   ['tensor size', () => new E.Tensor(new Float32Array(5), [2, 3]), /^tensor: data has 5 elements but shape \[2, 3\] needs 6/],
+  ['tensor storage', () => new E.Tensor(new Float64Array(2) as unknown as Float32Array, [2]), /^tensor: unsupported storage Float64Array; use Float32Array \(f32\) or Int32Array \(i32\)/],
   ['dropout p', () => E.dropout(f([3]), 1.5, { seed: 1 }), /^dropout: probability must be in \[0, 1\], got 1.5/],
 ];
 
