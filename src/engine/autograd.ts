@@ -132,7 +132,9 @@ function accumulateInto(grads: Map<Tensor, Tensor>, t: Tensor, g: Tensor): void 
 function accumulateLeaf(leaf: Tensor, g: Tensor): void {
   if (!leaf.grad) {
     // Always copy: the same gradient buffer may be handed to several inputs.
-    leaf.grad = new Tensor(new Float32Array(g.f32('backward')), leaf.shape);
+    const storage = leaf.gradStorage ?? new Float32Array(leaf.size);
+    storage.set(g.f32('backward'));
+    leaf.grad = new Tensor(storage, leaf.shape);
   } else {
     backend().axpy(1, g.f32('backward'), leaf.grad.f32('backward'));
   }

@@ -27,6 +27,11 @@ export class Tensor {
   /** The op that produced this tensor while recording; null for leaves and after backward freed the graph. */
   node: GradNode | null = null;
   name: string | undefined;
+  /**
+   * Preallocated storage the first gradient is written into (a view of a model's flat gradient buffer), so all
+   * gradients of a model live in one array. Without it, backward allocates a fresh buffer.
+   */
+  gradStorage: Float32Array | null = null;
 
   constructor(data: Storage, shape: Shape, requiresGrad = false) {
     checkShape('tensor', shape);

@@ -1,7 +1,7 @@
 export { add, sub, mul, div, neg, exp, log, sqrt, pow, tanh, sigmoid, relu, gelu, silu, scale } from './elementwise.ts';
 export { sum, mean, max, logsumexp } from './reduce.ts';
 export { reshape, permute, transpose, slice, concat, gather } from './shape.ts';
-export { matmul, linear, type MatmulOptions } from './matmul.ts';
+export { matmul, linear, type MatmulOptions, type LinearOptions } from './matmul.ts';
 export { layerNorm, rmsNorm } from './norm.ts';
 export { softmax, logSoftmax } from './softmax.ts';
 export { crossEntropy, type CrossEntropyOptions } from './loss.ts';

@@ -108,15 +108,25 @@ function sumBatch(t: Tensor, shape: readonly number[]): Tensor {
   return out;
 }
 
-/** y = x·wᵀ + bias with x [..., in], w [out, in], bias [out] (PyTorch's nn.Linear layout). */
-export function linear(x: Tensor, w: Tensor, bias?: Tensor | null): Tensor {
+export interface LinearOptions {
+  /**
+   * 'outIn' (default): w is [out, in] as in PyTorch's nn.Linear. 'inOut': w is [in, out], the layout of GPT-2's
+   * Conv1D, so checkpoints keep their layout in memory and save back unchanged.
+   */
+  weightLayout?: 'outIn' | 'inOut';
+}
+
+/** y = x·wᵀ + bias with x [..., in], w [out, in] (or x·w with w [in, out] for 'inOut'), bias [out]. */
+export function linear(x: Tensor, w: Tensor, bias?: Tensor | null, options: LinearOptions = {}): Tensor {
   const X = x.f32('linear');
   const W = w.f32('linear');
-  if (w.rank !== 2 || x.rank < 1 || x.shape[x.rank - 1] !== w.shape[1]) {
-    throw new EngineError('linear', `input ${fmtShape(x.shape)} does not match weight ${fmtShape(w.shape)} (expected x [..., ${w.shape[1] ?? '?'}] and w [out, in])`);
+  const inOut = options.weightLayout === 'inOut';
+  const inF = w.rank === 2 ? w.shape[inOut ? 0 : 1]! : -1;
+  const outF = w.rank === 2 ? w.shape[inOut ? 1 : 0]! : -1;
+  if (w.rank !== 2 || x.rank < 1 || x.shape[x.rank - 1] !== inF) {
+    const expected = inOut ? 'x [..., in] and w [in, out]' : 'x [..., in] and w [out, in]';
+    throw new EngineError('linear', `input ${fmtShape(x.shape)} does not match weight ${fmtShape(w.shape)} (expected ${expected})`);
   }
-  const outF = w.shape[0]!;
-  const inF = w.shape[1]!;
   if (bias && (bias.rank !== 1 || bias.shape[0] !== outF)) {
     throw new EngineError('linear', `bias ${fmtShape(bias.shape)} does not match weight ${fmtShape(w.shape)} (expected [${outF}])`);
   }
@@ -124,8 +134,9 @@ export function linear(x: Tensor, w: Tensor, bias?: Tensor | null): Tensor {
   const out = empty([...x.shape.slice(0, -1), outF]);
   const Y = out.f32('linear');
   const be = backend();
+  const [wR, wC] = [w.shape[0]!, w.shape[1]!];
   if (bias) be.copyStrided(bias.f32('linear'), 0, [0, 1], Y, 0, [outF, 1], [rows, outF]);
-  gemmInto(X, rows, inF, false, 0, W, outF, inF, true, 0, Y, 1, bias ? 1 : 0);
+  gemmInto(X, rows, inF, false, 0, W, wR, wC, !inOut, 0, Y, 1, bias ? 1 : 0);
   const inputs = bias ? [x, w, bias] : [x, w];
   return record(out, 'linear', inputs, (g) => {
     const G = g.f32('linear');
@@ -134,11 +145,13 @@ export function linear(x: Tensor, w: Tensor, bias?: Tensor | null): Tensor {
     let gbias: Tensor | null = null;
     if (x.requiresGrad) {
       gx = empty(x.shape);
-      gemmInto(G, rows, outF, false, 0, W, outF, inF, false, 0, gx.f32('linear'), 1);
+      gemmInto(G, rows, outF, false, 0, W, wR, wC, inOut, 0, gx.f32('linear'), 1);
     }
     if (w.requiresGrad) {
       gw = empty(w.shape);
-      gemmInto(G, rows, outF, true, 0, X, rows, inF, false, 0, gw.f32('linear'), 1);
+      // dW = dYᵀ·X for [out, in]; Xᵀ·dY for [in, out].
+      if (inOut) gemmInto(X, rows, inF, true, 0, G, rows, outF, false, 0, gw.f32('linear'), 1);
+      else gemmInto(G, rows, outF, true, 0, X, rows, inF, false, 0, gw.f32('linear'), 1);
     }
     if (bias?.requiresGrad) {
       gbias = empty(bias.shape);

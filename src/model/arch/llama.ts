@@ -1,0 +1,83 @@
+import {
+  add, causalAttention, embedding, EngineError, linear, mul, permute, reshape, rmsNorm, rope, silu, Tensor,
+} from '../../engine/index.ts';
+import { ropeFrequencies, type ModelConfig } from '../config.ts';
+import { ParameterStore, type ParamSpec } from '../params.ts';
+import type { CausalLM, ForwardOptions, ForwardOutput } from './types.ts';
+
+/** Llama-family weights under their Hugging Face names (Linear layout [out, in]). */
+export function llamaParamSpecs(c: ModelConfig): ParamSpec[] {
+  const D = c.hiddenSize;
+  const I = c.intermediateSize;
+  const qDim = c.numHeads * c.headDim;
+  const kvDim = c.numKvHeads * c.headDim;
+  const specs: ParamSpec[] = [{ name: 'model.embed_tokens.weight', shape: [c.vocabSize, D] }];
+  for (let l = 0; l < c.numLayers; l++) {
+    const p = `model.layers.${l}`;
+    specs.push({ name: `${p}.self_attn.q_proj.weight`, shape: [qDim, D] });
+    if (c.qkvBias) specs.push({ name: `${p}.self_attn.q_proj.bias`, shape: [qDim] });
+    specs.push({ name: `${p}.self_attn.k_proj.weight`, shape: [kvDim, D] });
+    if (c.qkvBias) specs.push({ name: `${p}.self_attn.k_proj.bias`, shape: [kvDim] });
+    specs.push({ name: `${p}.self_attn.v_proj.weight`, shape: [kvDim, D] });
+    if (c.qkvBias) specs.push({ name: `${p}.self_attn.v_proj.bias`, shape: [kvDim] });
+    specs.push({ name: `${p}.self_attn.o_proj.weight`, shape: [D, qDim] });
+    if (c.oBias) specs.push({ name: `${p}.self_attn.o_proj.bias`, shape: [D] });
+    for (const [proj, shape] of [['gate_proj', [I, D]], ['up_proj', [I, D]], ['down_proj', [D, I]]] as const) {
+      specs.push({ name: `${p}.mlp.${proj}.weight`, shape: [...shape] });
+      if (c.mlpBias) specs.push({ name: `${p}.mlp.${proj}.bias`, shape: [shape[0]] });
+    }
+    specs.push({ name: `${p}.input_layernorm.weight`, shape: [D] }, { name: `${p}.post_attention_layernorm.weight`, shape: [D] });
+  }
+  specs.push({ name: 'model.norm.weight', shape: [D] });
+  if (!c.tieWordEmbeddings) specs.push({ name: 'lm_head.weight', shape: [c.vocabSize, D] });
+  return specs;
+}
+
+export class Llama implements CausalLM {
+  readonly config: ModelConfig;
+  readonly params: ParameterStore;
+  private readonly invFreq: Float32Array;
+
+  constructor(config: ModelConfig, params?: ParameterStore) {
+    this.config = config;
+    this.params = params ?? new ParameterStore(llamaParamSpecs(config));
+    this.invFreq = ropeFrequencies(config);
+  }
+
+  forward(ids: Tensor, options: ForwardOptions = {}): ForwardOutput {
+    const c = this.config;
+    const P = (n: string): Tensor => this.params.get(n);
+    const opt = (n: string): Tensor | null => (this.params.has(n) ? this.params.get(n) : null);
+    if (ids.rank !== 2) throw new EngineError('llama', `ids must be [batch, time], got [${ids.shape.join(', ')}]`);
+    const [B, T] = ids.shape as [number, number];
+    const hd = c.headDim;
+    const past = options.cache?.length ?? 0;
+    const heads = (t: Tensor, n: number): Tensor => permute(reshape(t, [B, T, n, hd]), [0, 2, 1, 3]);
+    let x = embedding(P('model.embed_tokens.weight'), ids);
+    const hidden = new Map<number, Tensor>();
+    const last = options.stopAfterLayer ?? c.numLayers - 1;
+    for (let l = 0; l <= last; l++) {
+      const p = `model.layers.${l}`;
+      const a = `${p}.self_attn`;
+      // Attention with rotary positions and grouped-query heads: q [B, H, T, hd], k/v [B, Hkv, T, hd].
+      const h = rmsNorm(x, P(`${p}.input_layernorm.weight`), c.normEps);
+      const q = rope(heads(linear(h, P(`${a}.q_proj.weight`), opt(`${a}.q_proj.bias`)), c.numHeads), this.invFreq, past);
+      let k = rope(heads(linear(h, P(`${a}.k_proj.weight`), opt(`${a}.k_proj.bias`)), c.numKvHeads), this.invFreq, past);
+      let v = heads(linear(h, P(`${a}.v_proj.weight`), opt(`${a}.v_proj.bias`)), c.numKvHeads);
+      if (options.cache) [k, v] = options.cache.append(l, k, v);
+      const att = reshape(permute(causalAttention(q, k, v), [0, 2, 1, 3]), [B, T, c.numHeads * hd]);
+      x = add(x, linear(att, P(`${a}.o_proj.weight`), opt(`${a}.o_proj.bias`)));
+      // SwiGLU MLP: down(silu(gate(h)) · up(h)).
+      const m = `${p}.mlp`;
+      const h2 = rmsNorm(x, P(`${p}.post_attention_layernorm.weight`), c.normEps);
+      const gated = mul(silu(linear(h2, P(`${m}.gate_proj.weight`), opt(`${m}.gate_proj.bias`))), linear(h2, P(`${m}.up_proj.weight`), opt(`${m}.up_proj.bias`)));
+      x = add(x, linear(gated, P(`${m}.down_proj.weight`), opt(`${m}.down_proj.bias`)));
+      if (options.keepHidden?.includes(l)) hidden.set(l, x);
+    }
+    if (options.cache) options.cache.advance(T);
+    if (last < c.numLayers - 1) return { logits: null, hidden };
+    const y = rmsNorm(x, P('model.norm.weight'), c.normEps);
+    const head = c.tieWordEmbeddings ? P('model.embed_tokens.weight') : P('lm_head.weight');
+    return { logits: linear(y, head), hidden };
+  }
+}

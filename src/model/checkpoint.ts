@@ -1,0 +1,110 @@
+import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Tensor } from '../engine/index.ts';
+import { GPT2 } from './arch/gpt2.ts';
+import { Llama } from './arch/llama.ts';
+import type { CausalLM } from './arch/types.ts';
+import { readConfig, type ModelConfig } from './config.ts';
+import { closeCheckpoint, openCheckpoint, saveCheckpoint } from './safetensors/index.ts';
+import { atomicWrite, type SaveDType } from './safetensors/write.ts';
+import type { SafetensorsDType } from './safetensors/dtype.ts';
+
+/** Files copied unchanged from the source folder when saving, so the output folder is complete. */
+const SIDE_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json', 'vocab.json', 'merges.txt'];
+
+/** Weights some checkpoints carry that are buffers, not parameters (causal masks, cached RoPE tables). */
+const IGNORED = [/\.attn\.bias$/, /\.attn\.masked_bias$/, /rotary_emb\.inv_freq$/];
+
+export class CheckpointError extends Error {
+  constructor(where: string, message: string) {
+    super(`${where}: ${message}`);
+    this.name = 'CheckpointError';
+  }
+}
+
+export interface LoadedModel {
+  model: CausalLM;
+  /** The folder it came from. */
+  dir: string;
+  /** The float dtype most of the stored weights had (what saving writes back by default). */
+  storedDType: SafetensorsDType;
+}
+
+/** Builds an uninitialised model for a config (weights all zero). */
+export function createModel(config: ModelConfig): CausalLM {
+  return config.family === 'gpt2' ? new GPT2(config) : new Llama(config);
+}
+
+/** Candidate stored names for a parameter: GPT-2 checkpoints saved from GPT2Model lack the "transformer." prefix. */
+function storedNames(name: string): string[] {
+  return name.startsWith('transformer.') ? [name, name.slice('transformer.'.length)] : [name];
+}
+
+/** Loads a Hugging Face model folder: config.json plus model.safetensors (or shards). */
+export function loadModel(dir: string): LoadedModel {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CheckpointError(dir, 'model folder does not exist');
+  const config = readConfig(dir);
+  const model = createModel(config);
+  const ckpt = openCheckpoint(dir);
+  try {
+    const used = new Set<string>();
+    const dtypeCount = new Map<SafetensorsDType, number>();
+    const missing: string[] = [];
+    for (const [name, param] of model.params.entries()) {
+      const stored = storedNames(name).find((n) => ckpt.byName.has(n));
+      if (!stored) {
+        missing.push(name);
+        continue;
+      }
+      const file = ckpt.byName.get(stored)!;
+      const entry = file.entry(stored);
+      if (entry.shape.join(',') !== param.shape.join(',')) {
+        throw new CheckpointError(file.path, `tensor "${stored}" has shape [${entry.shape.join(', ')}], config.json implies [${param.shape.join(', ')}]`);
+      }
+      const t = file.read(stored);
+      if (t.dtype !== 'f32') throw new CheckpointError(file.path, `tensor "${stored}" is ${entry.dtype}, expected a float dtype`);
+      (param.data as Float32Array).set(t.data as Float32Array);
+      used.add(stored);
+      dtypeCount.set(entry.dtype, (dtypeCount.get(entry.dtype) ?? 0) + 1);
+    }
+    if (missing.length > 0) {
+      throw new CheckpointError(dir, `weights missing for ${config.architecture}: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`);
+    }
+    const tiedHead = config.tieWordEmbeddings ? ['lm_head.weight'] : [];
+    const unexpected = [...ckpt.byName.keys()].filter((n) => !used.has(n) && !tiedHead.includes(n) && !IGNORED.some((r) => r.test(n)));
+    if (unexpected.length > 0) {
+      throw new CheckpointError(dir, `unexpected weights for ${config.architecture}: ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ` and ${unexpected.length - 5} more` : ''}`);
+    }
+    const storedDType = [...dtypeCount.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'F32';
+    return { model, dir, storedDType };
+  } finally {
+    closeCheckpoint(ckpt);
+  }
+}
+
+export interface SaveModelOptions {
+  /** Float dtype of the written weights (default F32). */
+  dtype?: SaveDType;
+  /** Copy tokenizer and generation files from this folder. */
+  copyFrom?: string;
+  maxShardBytes?: number;
+  metadata?: Record<string, string>;
+}
+
+const TORCH_DTYPE: Record<SaveDType, string> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
+
+/** Writes a model as a Hugging Face folder (config.json, model.safetensors) that transformers loads unchanged. */
+export function saveModel(model: CausalLM, dir: string, options: SaveModelOptions = {}): void {
+  mkdirSync(dir, { recursive: true });
+  const dtype = options.dtype ?? 'F32';
+  const tensors = new Map<string, Tensor>(model.params.entries());
+  saveCheckpoint(dir, tensors, { dtype, maxShardBytes: options.maxShardBytes, metadata: { format: 'pt', ...(options.metadata ?? {}) } });
+  const config = { ...model.config.raw, torch_dtype: TORCH_DTYPE[dtype] };
+  atomicWrite(join(dir, 'config.json'), [Buffer.from(JSON.stringify(config, null, 2) + '\n')]);
+  if (options.copyFrom) {
+    for (const f of SIDE_FILES) {
+      const src = join(options.copyFrom, f);
+      if (existsSync(src) && options.copyFrom !== dir) copyFileSync(src, join(dir, f));
+    }
+  }
+}
