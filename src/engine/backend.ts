@@ -54,6 +54,8 @@ export interface AttentionDims {
   Tk: number;
   D: number;
   scale: number;
+  /** Left padding: row b only sees keys j >= keyStart[b] (null: all keys). Rows with no visible key output 0. */
+  keyStart?: I32 | null;
 }
 
 export interface AdamWArgs {

@@ -8,6 +8,11 @@ import { empty } from './util.ts';
 export interface AttentionOptions {
   /** Score scale; 1/sqrt(D) by default. */
   scale?: number;
+  /**
+   * Left padding: batch row b attends only to keys at index >= keyStart[b] (its first real token). Queries
+   * with no visible key (padding positions themselves) output zeros.
+   */
+  keyStart?: Int32Array;
 }
 
 /**
@@ -27,7 +32,11 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor, options: Attent
   if (v.shape.some((d, i) => d !== k.shape[i])) throw bad('v must have the shape of k');
   if (Hkv === 0 || H % Hkv !== 0) throw bad(`query heads (${H}) must be a multiple of key/value heads (${Hkv})`);
   if (Tq > Tk) throw bad(`more queries (${Tq}) than keys (${Tk})`);
-  const dims: AttentionDims = { B, H, Hkv, Tq, Tk, D, scale: options.scale ?? 1 / Math.sqrt(D) };
+  const keyStart = options.keyStart ?? null;
+  if (keyStart && (keyStart.length !== B || keyStart.some((s) => s < 0 || s > Tk))) {
+    throw bad(`keyStart needs ${B} values in [0, ${Tk}], got [${Array.from(keyStart).join(', ')}]`);
+  }
+  const dims: AttentionDims = { B, H, Hkv, Tq, Tk, D, scale: options.scale ?? 1 / Math.sqrt(D), keyStart };
   const out = empty(q.shape);
   const O = out.f32('causalAttention');
   const lse = new Float32Array(B * H * Tq);

@@ -3,7 +3,7 @@ import {
 } from '../../engine/index.ts';
 import type { ModelConfig } from '../config.ts';
 import { ParameterStore, type ParamSpec } from '../params.ts';
-import type { CausalLM, ForwardOptions, ForwardOutput } from './types.ts';
+import { positionIds, type CausalLM, type ForwardOptions, type ForwardOutput } from './types.ts';
 
 /** GPT-2's weights under their Hugging Face names; Conv1D weights are [in, out]. lm_head is tied to wte. */
 export function gpt2ParamSpecs(c: ModelConfig): ParamSpec[] {
@@ -51,7 +51,7 @@ export class GPT2 implements CausalLM {
     if (past + T > c.maxPositions) {
       throw new EngineError('gpt2', `${past + T} positions exceed the model's context of ${c.maxPositions}`);
     }
-    const positions = new Tensor(Int32Array.from({ length: T }, (_, t) => past + t), [T]);
+    const positions = new Tensor(positionIds(B, T, past, options.keyStart), [B, T]);
     let x = add(embedding(P('transformer.wte.weight'), ids), embedding(P('transformer.wpe.weight'), positions));
     const hidden = new Map<number, Tensor>();
     const last = options.stopAfterLayer ?? c.numLayers - 1;
@@ -65,7 +65,7 @@ export class GPT2 implements CausalLM {
       let k = reshape(slice(heads, 0, 1, 2), [B, H, T, hd]);
       let v = reshape(slice(heads, 0, 2, 3), [B, H, T, hd]);
       if (options.cache) [k, v] = options.cache.append(l, k, v);
-      const att = reshape(permute(causalAttention(q, k, v), [0, 2, 1, 3]), [B, T, D]);
+      const att = reshape(permute(causalAttention(q, k, v, { keyStart: options.keyStart }), [0, 2, 1, 3]), [B, T, D]);
       x = add(x, linear(att, P(`${p}.attn.c_proj.weight`), P(`${p}.attn.c_proj.bias`), CONV1D));
       // MLP with gelu_new.
       const h2 = layerNorm(x, P(`${p}.ln_2.weight`), P(`${p}.ln_2.bias`), c.normEps);

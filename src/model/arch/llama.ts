@@ -3,7 +3,7 @@ import {
 } from '../../engine/index.ts';
 import { ropeFrequencies, type ModelConfig } from '../config.ts';
 import { ParameterStore, type ParamSpec } from '../params.ts';
-import type { CausalLM, ForwardOptions, ForwardOutput } from './types.ts';
+import { positionIds, type CausalLM, type ForwardOptions, type ForwardOutput } from './types.ts';
 
 /** Llama-family weights under their Hugging Face names (Linear layout [out, in]). */
 export function llamaParamSpecs(c: ModelConfig): ParamSpec[] {
@@ -53,6 +53,7 @@ export class Llama implements CausalLM {
     const hd = c.headDim;
     const past = options.cache?.length ?? 0;
     const heads = (t: Tensor, n: number): Tensor => permute(reshape(t, [B, T, n, hd]), [0, 2, 1, 3]);
+    const positions = options.keyStart ? positionIds(B, T, past, options.keyStart) : past;
     let x = embedding(P('model.embed_tokens.weight'), ids);
     const hidden = new Map<number, Tensor>();
     const last = options.stopAfterLayer ?? c.numLayers - 1;
@@ -61,11 +62,11 @@ export class Llama implements CausalLM {
       const a = `${p}.self_attn`;
       // Attention with rotary positions and grouped-query heads: q [B, H, T, hd], k/v [B, Hkv, T, hd].
       const h = rmsNorm(x, P(`${p}.input_layernorm.weight`), c.normEps);
-      const q = rope(heads(linear(h, P(`${a}.q_proj.weight`), opt(`${a}.q_proj.bias`)), c.numHeads), this.invFreq, past);
-      let k = rope(heads(linear(h, P(`${a}.k_proj.weight`), opt(`${a}.k_proj.bias`)), c.numKvHeads), this.invFreq, past);
+      const q = rope(heads(linear(h, P(`${a}.q_proj.weight`), opt(`${a}.q_proj.bias`)), c.numHeads), this.invFreq, positions);
+      let k = rope(heads(linear(h, P(`${a}.k_proj.weight`), opt(`${a}.k_proj.bias`)), c.numKvHeads), this.invFreq, positions);
       let v = heads(linear(h, P(`${a}.v_proj.weight`), opt(`${a}.v_proj.bias`)), c.numKvHeads);
       if (options.cache) [k, v] = options.cache.append(l, k, v);
-      const att = reshape(permute(causalAttention(q, k, v), [0, 2, 1, 3]), [B, T, c.numHeads * hd]);
+      const att = reshape(permute(causalAttention(q, k, v, { keyStart: options.keyStart }), [0, 2, 1, 3]), [B, T, c.numHeads * hd]);
       x = add(x, linear(att, P(`${a}.o_proj.weight`), opt(`${a}.o_proj.bias`)));
       // SwiGLU MLP: down(silu(gate(h)) · up(h)).
       const m = `${p}.mlp`;

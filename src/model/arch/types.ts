@@ -6,6 +6,11 @@ import type { ParameterStore } from '../params.ts';
 export interface ForwardOptions {
   /** Continue from cached positions (generation); the new keys/values are appended to it. */
   cache?: KVCache;
+  /**
+   * Left padding: row b's real tokens start at keyStart[b]. Padding is masked out of attention and positions
+   * count from each row's first real token, so a padded row computes what it would alone.
+   */
+  keyStart?: Int32Array;
   /** Keep the residual stream after these layers (0-based) in `hidden` (for RMU, probes). */
   keepHidden?: readonly number[];
   /** Stop after this layer and return no logits (saves the head when only hidden states are needed). */
@@ -17,6 +22,16 @@ export interface ForwardOutput {
   logits: Tensor | null;
   /** Residual stream [B, T, hidden] after each layer listed in keepHidden, by layer index. */
   hidden: Map<number, Tensor>;
+}
+
+/** Position ids [B·T] for T new steps after `past` cached ones, counted from each row's first real token. */
+export function positionIds(B: number, T: number, past: number, keyStart?: Int32Array): Int32Array {
+  const pos = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    const start = keyStart ? keyStart[b]! : 0;
+    for (let t = 0; t < T; t++) pos[b * T + t] = Math.max(0, past + t - start);
+  }
+  return pos;
 }
 
 /** A decoder-only language model over a ParameterStore whose names are Hugging Face's. */

@@ -12,11 +12,17 @@ export function attention(q: F32, k: F32, v: F32, out: F32, lse: F32, dims: Atte
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       const kvBase = (b * Hkv + Math.floor(h / group)) * Tk * D;
+      const first = dims.keyStart ? dims.keyStart[b]! : 0;
       for (let i = 0; i < Tq; i++) {
         const qo = ((b * H + h) * Tq + i) * D;
         const last = Math.min(Tk - 1, i + Tk - Tq);
+        if (last < first) {
+          out.fill(0, qo, qo + D);
+          lse[(b * H + h) * Tq + i] = -Infinity;
+          continue;
+        }
         let m = -Infinity;
-        for (let j = 0; j <= last; j++) {
+        for (let j = first; j <= last; j++) {
           let s = 0;
           for (let c = 0; c < D; c++) s += q[qo + c]! * k[kvBase + j * D + c]!;
           s *= scale;
@@ -25,13 +31,13 @@ export function attention(q: F32, k: F32, v: F32, out: F32, lse: F32, dims: Atte
         }
         acc.fill(0);
         let l = 0;
-        for (let j = 0; j <= last; j++) {
+        for (let j = first; j <= last; j++) {
           const p = Math.exp(scores[j]! - m);
           l += p;
           for (let c = 0; c < D; c++) acc[c]! += p * v[kvBase + j * D + c]!;
         }
-        for (let c = 0; c < D; c++) out[qo + c] = last < 0 ? 0 : acc[c]! / l;
-        lse[(b * H + h) * Tq + i] = last < 0 ? -Infinity : m + Math.log(l);
+        for (let c = 0; c < D; c++) out[qo + c] = acc[c]! / l;
+        lse[(b * H + h) * Tq + i] = m + Math.log(l);
       }
     }
   }
@@ -47,14 +53,16 @@ export function attentionBackward(q: F32, k: F32, v: F32, out: F32, lse: F32, go
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       const kvBase = (b * Hkv + Math.floor(h / group)) * Tk * D;
+      const first = dims.keyStart ? dims.keyStart[b]! : 0;
       for (let i = 0; i < Tq; i++) {
         const qo = ((b * H + h) * Tq + i) * D;
         const last = Math.min(Tk - 1, i + Tk - Tq);
+        if (last < first) continue;
         const l = lse[(b * H + h) * Tq + i]!;
         // Δ = Σ_j p_j·(gout·v_j) = gout·out
         let delta = 0;
         for (let c = 0; c < D; c++) delta += gout[qo + c]! * out[qo + c]!;
-        for (let j = 0; j <= last; j++) {
+        for (let j = first; j <= last; j++) {
           const ko = kvBase + j * D;
           let s = 0;
           let dp = 0;

@@ -1,0 +1,114 @@
+import { noGrad, Rng, Tensor } from '../engine/index.ts';
+import type { CausalLM } from './arch/types.ts';
+import { KVCache } from './kv-cache.ts';
+import { sampleToken, validateSampling, type SamplingOptions } from './sampling.ts';
+import type { Tokenizer } from './tokenizer.ts';
+
+export interface GenerateOptions extends SamplingOptions {
+  maxNewTokens: number;
+  /** Seed for sampling (ignored when greedy). */
+  seed?: number;
+  /** Token ids that end a sequence (default: the config's eos_token_id). */
+  eosTokenIds?: readonly number[];
+  /** Generation stops once the decoded continuation contains one of these (needs a tokenizer). */
+  stopStrings?: readonly string[];
+  tokenizer?: Tokenizer;
+  /** Id used for left padding (default: EOS, else 0); padded positions are masked out of attention. */
+  padTokenId?: number;
+  /** Called after each step with the number of new tokens so far. */
+  onStep?: (step: number) => void;
+}
+
+export interface Generation {
+  /** New tokens (without the prompt), including a final EOS if one was produced. */
+  tokens: number[];
+  /** Decoded continuation, cut before a stop string (when a tokenizer was given). */
+  text: string | null;
+  finishReason: 'length' | 'eos' | 'stop';
+}
+
+function configEos(model: CausalLM): number[] {
+  const e = model.config.eosTokenId;
+  return e === null ? [] : Array.isArray(e) ? e : [e];
+}
+
+/**
+ * Decodes continuations of a batch of prompts with a KV cache. Prompts of different lengths are left-padded
+ * and the padding is masked out of attention, so each row decodes exactly as it would alone.
+ */
+export function generate(model: CausalLM, prompts: readonly (readonly number[])[], options: GenerateOptions): Generation[] {
+  validateSampling(options);
+  if (!Number.isInteger(options.maxNewTokens) || options.maxNewTokens < 0) {
+    throw new RangeError(`maxNewTokens must be a non-negative integer, got ${options.maxNewTokens}`);
+  }
+  if (prompts.length === 0) return [];
+  if (prompts.some((p) => p.length === 0)) throw new RangeError('every prompt needs at least one token');
+  if ((options.stopStrings?.length ?? 0) > 0 && !options.tokenizer) throw new RangeError('stopStrings need a tokenizer');
+  const vocab = model.config.vocabSize;
+  for (const p of prompts) {
+    const bad = p.find((id) => !Number.isInteger(id) || id < 0 || id >= vocab);
+    if (bad !== undefined) throw new RangeError(`prompt token ${bad} is outside the vocabulary of ${vocab}`);
+  }
+  const B = prompts.length;
+  const L = Math.max(...prompts.map((p) => p.length));
+  if (L + options.maxNewTokens > model.config.maxPositions) {
+    throw new RangeError(`prompt (${L}) + maxNewTokens (${options.maxNewTokens}) exceed the model's context of ${model.config.maxPositions}`);
+  }
+  const eos = new Set(options.eosTokenIds ?? configEos(model));
+  const pad = options.padTokenId ?? [...eos][0] ?? 0;
+  const keyStart = Int32Array.from(prompts, (p) => L - p.length);
+  const ids = new Int32Array(B * L).fill(pad);
+  prompts.forEach((p, b) => ids.set(p, b * L + (L - p.length)));
+  const rng = new Rng(options.seed ?? 0);
+  const results: Generation[] = prompts.map(() => ({ tokens: [], text: null, finishReason: 'length' }));
+  const done = new Array<boolean>(B).fill(false);
+
+  noGrad(() => {
+    const cache = new KVCache(model.config.numLayers);
+    let logits = model.forward(new Tensor(ids, [B, L]), { cache, keyStart }).logits!;
+    for (let step = 0; step < options.maxNewTokens && done.includes(false); step++) {
+      const T = logits.shape[1]!;
+      const next = new Int32Array(B).fill(pad);
+      for (let b = 0; b < B; b++) {
+        if (done[b]) continue;
+        const row = (logits.data as Float32Array).subarray(((b + 1) * T - 1) * vocab, (b + 1) * T * vocab);
+        const token = sampleToken(row, options, rng);
+        next[b] = token;
+        const r = results[b]!;
+        r.tokens.push(token);
+        if (eos.has(token)) {
+          r.finishReason = 'eos';
+          done[b] = true;
+        } else if (options.stopStrings && options.tokenizer && hitsStop(options.tokenizer.decode(r.tokens), options.stopStrings)) {
+          r.finishReason = 'stop';
+          done[b] = true;
+        }
+      }
+      options.onStep?.(step + 1);
+      if (!done.includes(false) || step + 1 === options.maxNewTokens) break;
+      logits = model.forward(new Tensor(next, [B, 1]), { cache, keyStart }).logits!;
+    }
+  });
+
+  if (options.tokenizer) {
+    for (const r of results) {
+      let text = options.tokenizer.decode(r.tokens, { skipSpecialTokens: true });
+      if (r.finishReason === 'stop') text = cutAtStop(text, options.stopStrings!);
+      r.text = text;
+    }
+  }
+  return results;
+}
+
+function hitsStop(text: string, stops: readonly string[]): boolean {
+  return stops.some((s) => s.length > 0 && text.includes(s));
+}
+
+function cutAtStop(text: string, stops: readonly string[]): string {
+  let cut = text.length;
+  for (const s of stops) {
+    const i = s.length > 0 ? text.indexOf(s) : -1;
+    if (i >= 0 && i < cut) cut = i;
+  }
+  return text.slice(0, cut);
+}

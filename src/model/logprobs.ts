@@ -1,0 +1,85 @@
+import { crossEntropy, neg, noGrad, reshape, sum, Tensor } from '../engine/index.ts';
+import type { CausalLM } from './arch/types.ts';
+
+export interface PromptAnswer {
+  prompt: readonly number[];
+  answer: readonly number[];
+}
+
+/** A right-padded batch with targets only on answer tokens (everything else is ignored by the loss). */
+export interface AnswerBatch {
+  ids: Tensor;
+  /** Next-token targets [B, L]: the answer's tokens at the positions that predict them, −100 elsewhere. */
+  targets: Tensor;
+  /** Answer length per row. */
+  answerLengths: Int32Array;
+}
+
+export const IGNORE_INDEX = -100;
+
+/**
+ * Packs prompt+answer sequences into one right-padded batch. Right padding needs no attention mask in a causal
+ * model: padding only ever follows the real tokens, which never attend to it.
+ */
+export function packAnswers(items: readonly PromptAnswer[], padId = 0): AnswerBatch {
+  if (items.length === 0) throw new RangeError('packAnswers needs at least one item');
+  const L = Math.max(...items.map((it) => it.prompt.length + it.answer.length));
+  const B = items.length;
+  const ids = new Int32Array(B * L).fill(padId);
+  const targets = new Int32Array(B * L).fill(IGNORE_INDEX);
+  const answerLengths = new Int32Array(B);
+  items.forEach((it, b) => {
+    if (it.prompt.length === 0) throw new RangeError(`item ${b}: the prompt needs at least one token (e.g. BOS)`);
+    if (it.answer.length === 0) throw new RangeError(`item ${b}: the answer is empty`);
+    const seq = [...it.prompt, ...it.answer];
+    ids.set(seq, b * L);
+    // Position t predicts token t+1: answer token j sits at prompt.length + j, predicted from the position before.
+    for (let j = 0; j < it.answer.length; j++) targets[b * L + it.prompt.length + j - 1] = it.answer[j]!;
+    answerLengths[b] = it.answer.length;
+  });
+  return { ids: new Tensor(ids, [B, L]), targets: new Tensor(targets, [B, L]), answerLengths };
+}
+
+/** Per-token NLL of answer tokens [B, L] (0 off-answer), differentiable; the base of every unlearning loss. */
+export function answerTokenNll(model: CausalLM, batch: AnswerBatch): Tensor {
+  const logits = model.forward(batch.ids).logits!;
+  return reshape(crossEntropy(logits, batch.targets, { reduction: 'none', ignoreIndex: IGNORE_INDEX }), batch.ids.shape);
+}
+
+/** Σ log p(answer | prompt) per row [B], differentiable (NPO's sequence log-probability). */
+export function sequenceLogProbs(model: CausalLM, batch: AnswerBatch): Tensor {
+  return neg(sum(answerTokenNll(model, batch), 1));
+}
+
+export interface AnswerScores {
+  /** log p of each answer token, per item. */
+  tokenLogProbs: Float32Array[];
+  /** Σ token log-probs per item. */
+  sum: Float64Array;
+  /** Mean token log-prob per item (probability = exp(mean), as TOFU reports). */
+  mean: Float64Array;
+}
+
+/** Log-probabilities of answers given prompts, evaluated in batches without a graph. */
+export function scoreAnswers(model: CausalLM, items: readonly PromptAnswer[], options: { batchSize?: number; padId?: number } = {}): AnswerScores {
+  const batchSize = options.batchSize ?? 16;
+  const out: AnswerScores = { tokenLogProbs: [], sum: new Float64Array(items.length), mean: new Float64Array(items.length) };
+  noGrad(() => {
+    for (let start = 0; start < items.length; start += batchSize) {
+      const chunk = items.slice(start, start + batchSize);
+      const batch = packAnswers(chunk, options.padId);
+      const nll = answerTokenNll(model, batch).data as Float32Array;
+      const L = batch.ids.shape[1]!;
+      chunk.forEach((it, b) => {
+        const from = b * L + it.prompt.length - 1;
+        const lp = Float32Array.from(nll.subarray(from, from + it.answer.length), (v) => -v);
+        let s = 0;
+        for (const v of lp) s += v;
+        out.tokenLogProbs.push(lp);
+        out.sum[start + b] = s;
+        out.mean[start + b] = s / it.answer.length;
+      });
+    }
+  });
+  return out;
+}
