@@ -1,0 +1,83 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadModel } from '../model/checkpoint.ts';
+import { generate } from '../model/generate.ts';
+import { Tokenizer } from '../model/tokenizer.ts';
+
+export interface ModelInfo {
+  dir: string;
+  architecture: string;
+  family: string;
+  parameters: number;
+  dtype: string;
+  vocabSize: number;
+  context: number;
+  layers: number;
+  hiddenSize: number;
+  heads: number;
+  kvHeads: number;
+  tiedEmbeddings: boolean;
+  hasTokenizer: boolean;
+  hasChatTemplate: boolean;
+}
+
+export function modelInfo(dir: string): ModelInfo {
+  const { model, storedDType } = loadModel(dir);
+  const c = model.config;
+  const tokenizer = existsSync(join(dir, 'tokenizer.json')) ? Tokenizer.fromDir(dir) : null;
+  return {
+    dir, architecture: c.architecture, family: c.family, parameters: model.params.count(), dtype: storedDType,
+    vocabSize: c.vocabSize, context: c.maxPositions, layers: c.numLayers, hiddenSize: c.hiddenSize, heads: c.numHeads,
+    kvHeads: c.numKvHeads, tiedEmbeddings: c.tieWordEmbeddings, hasTokenizer: tokenizer !== null,
+    hasChatTemplate: tokenizer?.hasChatTemplate ?? false,
+  };
+}
+
+export function formatInfo(i: ModelInfo): string {
+  const rows: [string, string][] = [
+    ['architecture', i.architecture],
+    ['parameters', `${i.parameters.toLocaleString('en-US')} (${(i.parameters / 1e6).toFixed(2)} M)`],
+    ['stored dtype', i.dtype],
+    ['vocabulary', String(i.vocabSize)],
+    ['context', `${i.context} tokens`],
+    ['layers', String(i.layers)],
+    ['hidden size', String(i.hiddenSize)],
+    ['attention heads', i.kvHeads === i.heads ? String(i.heads) : `${i.heads} (${i.kvHeads} key/value heads)`],
+    ['tied embeddings', i.tiedEmbeddings ? 'yes' : 'no'],
+    ['tokenizer', i.hasTokenizer ? (i.hasChatTemplate ? 'yes, with chat template' : 'yes') : 'none'],
+  ];
+  return rows.map(([k, v]) => `${k.padEnd(16)} ${v}`).join('\n');
+}
+
+export interface GenerateCommandOptions {
+  prompt: string[];
+  maxNewTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  seed: number;
+  stop: string[];
+  chat: boolean;
+}
+
+export interface GenerateCommandResult {
+  prompt: string;
+  promptIds: number[];
+  tokens: number[];
+  text: string;
+  finishReason: string;
+}
+
+export function generateCommand(dir: string, o: GenerateCommandOptions): GenerateCommandResult[] {
+  const { model } = loadModel(dir);
+  const tokenizer = Tokenizer.fromDir(dir);
+  const prompts = o.prompt.map((p) => (o.chat ? tokenizer.applyChatTemplate([{ role: 'user', content: p }], { addGenerationPrompt: true }) : p));
+  const promptIds = prompts.map((p) => tokenizer.encode(p, { addSpecialTokens: !o.chat }));
+  const eos = tokenizer.eosId;
+  const out = generate(model, promptIds, {
+    maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed,
+    stopStrings: o.stop, tokenizer, padTokenId: tokenizer.padId ?? undefined,
+    eosTokenIds: eos !== null ? [eos] : undefined,
+  });
+  return out.map((g, i) => ({ prompt: o.prompt[i]!, promptIds: promptIds[i]!, tokens: g.tokens, text: g.text ?? '', finishReason: g.finishReason }));
+}
