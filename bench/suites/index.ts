@@ -1,0 +1,9 @@
+/**
+ * The suite registry. A new suite is one file under bench/suites/ exporting a `Suite`, plus its line here;
+ * loaders are lazy so running one suite does not import (and initialise) the others.
+ */
+import type { Suite } from '../lib/types.ts';
+
+export const SUITES: Readonly<Record<string, () => Promise<Suite>>> = {
+  engine: async () => (await import('./engine.ts')).engineSuite,
+};
