@@ -1,10 +1,10 @@
 /** Shared types of the benchmark harness: metrics, output lines, peer outcomes, suites. */
 
-/** Units a case reports in. Throughputs are higher-is-better; `ms` (wall time per rep) is lower-is-better. */
-export type Metric = 'gflops' | 'gb/s' | 'tokens/s' | 'ms';
+/** Units a case reports in. Throughputs are higher-is-better; `ms` (wall time per rep) and `mb` (peak memory) are lower-is-better. */
+export type Metric = 'gflops' | 'gb/s' | 'tokens/s' | 'ms' | 'mb';
 
 export function higherIsBetter(metric: Metric): boolean {
-  return metric !== 'ms';
+  return metric !== 'ms' && metric !== 'mb';
 }
 
 /** Which statistic of the per-rep times a case reports (both sides of a comparison use the same one). */

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""PyTorch side of the train-step suite: the same GPT-2 shapes trained in eager mode (float32, CPU).
+
+Usage: torch_train_step.py CASE STEPS THREADS. Runs in a fresh process per case so ru_maxrss is this case's
+peak; prints one JSON line {tokensPerSecond, medianStepMs, maxRssMb, steps, threads}.
+The model is written the standard way a torch 1.13 user would (nn.Linear, nn.LayerNorm, explicit causal mask,
+softmax attention, tied lm_head, F.cross_entropy, torch.optim.AdamW).
+"""
+import json
+import math
+import resource
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+SHAPES = {
+    'tiny': dict(vocab=4096, ctx=128, d=256, layers=4, heads=4, batch=16),
+    'gpt2-small': dict(vocab=50257, ctx=128, d=768, layers=12, heads=12, batch=4),
+}
+
+
+class Block(nn.Module):
+    def __init__(self, d, heads, ctx):
+        super().__init__()
+        self.heads = heads
+        self.ln_1 = nn.LayerNorm(d)
+        self.c_attn = nn.Linear(d, 3 * d)
+        self.c_proj = nn.Linear(d, d)
+        self.ln_2 = nn.LayerNorm(d)
+        self.c_fc = nn.Linear(d, 4 * d)
+        self.mlp_proj = nn.Linear(4 * d, d)
+        self.register_buffer('mask', torch.tril(torch.ones(ctx, ctx)).view(1, 1, ctx, ctx))
+
+    def forward(self, x):
+        B, T, D = x.shape
+        hd = D // self.heads
+        q, k, v = self.c_attn(self.ln_1(x)).split(D, dim=2)
+        q = q.view(B, T, self.heads, hd).transpose(1, 2)
+        k = k.view(B, T, self.heads, hd).transpose(1, 2)
+        v = v.view(B, T, self.heads, hd).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hd))
+        att = att.masked_fill(self.mask[:, :, :T, :T] == 0, float('-inf'))
+        y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).contiguous().view(B, T, D)
+        x = x + self.c_proj(y)
+        return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate='tanh'))
+
+
+class GPT2(nn.Module):
+    def __init__(self, vocab, ctx, d, layers, heads):
+        super().__init__()
+        self.wte = nn.Embedding(vocab, d)
+        self.wpe = nn.Embedding(ctx, d)
+        self.h = nn.ModuleList([Block(d, heads, ctx) for _ in range(layers)])
+        self.ln_f = nn.LayerNorm(d)
+
+    def forward(self, ids):
+        T = ids.shape[1]
+        x = self.wte(ids) + self.wpe(torch.arange(T))
+        for block in self.h:
+            x = block(x)
+        return F.linear(self.ln_f(x), self.wte.weight)
+
+
+def main():
+    name, steps, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    s = SHAPES[name]
+    model = GPT2(s['vocab'], s['ctx'], s['d'], s['layers'], s['heads'])
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
+    ids = torch.randint(0, s['vocab'], (s['batch'], s['ctx']))
+    targets = torch.randint(0, s['vocab'], (s['batch'], s['ctx']))
+
+    def step():
+        logits = model(ids)
+        loss = F.cross_entropy(logits.view(-1, s['vocab']), targets.view(-1))
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    for _ in range(2):
+        step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    median = times[len(times) // 2]
+    print(json.dumps({
+        'tokensPerSecond': s['batch'] * s['ctx'] / (median / 1000), 'medianStepMs': median,
+        'maxRssMb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'steps': steps,
+        'threads': torch.get_num_threads(),
+    }))
+
+
+if __name__ == '__main__':
+    main()

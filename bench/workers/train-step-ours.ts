@@ -1,0 +1,50 @@
+/**
+ * One side of a train-step case, in a fresh process so its peak RSS is this case's alone: a GPT-2-shaped model
+ * (random init), random tokens, forward + cross-entropy + backward + AdamW. Prints one JSON TrainStepResult.
+ */
+import { AdamW, backend, backward, crossEntropy, Rng, Tensor } from '../../src/engine/index.ts';
+import { createModel } from '../../src/model/checkpoint.ts';
+import { parseConfig } from '../../src/model/config.ts';
+import { initWeights } from '../../src/model/init.ts';
+import { TRAIN_STEP_SHAPES, type TrainStepResult } from './train-step-shapes.ts';
+
+const name = process.argv[2] ?? '';
+const shape = TRAIN_STEP_SHAPES[name];
+if (!shape) throw new Error(`unknown train-step case "${name}"`);
+const steps = Number(process.argv[3] ?? shape.steps);
+
+const model = createModel(parseConfig({
+  architectures: ['GPT2LMHeadModel'], vocab_size: shape.vocab, n_positions: shape.ctx, n_embd: shape.d,
+  n_layer: shape.layers, n_head: shape.heads,
+}));
+initWeights(model, 1);
+const opt = new AdamW(model.params.list(), { lr: 1e-4, weightDecay: 0.01 });
+const rng = new Rng(2);
+const tokens = (): Tensor => new Tensor(Int32Array.from({ length: shape.batch * shape.ctx }, () => Math.floor(rng.uniform() * shape.vocab)), [shape.batch, shape.ctx]);
+const ids = tokens();
+const targets = tokens();
+
+function step(): void {
+  const loss = crossEntropy(model.forward(ids).logits!, targets);
+  backward(loss);
+  opt.update();
+  opt.zeroGrad();
+}
+
+for (let i = 0; i < 2; i++) step();
+const times: number[] = [];
+for (let i = 0; i < steps; i++) {
+  const t0 = performance.now();
+  step();
+  times.push(performance.now() - t0);
+}
+times.sort((a, b) => a - b);
+const median = times[Math.floor(times.length / 2)]!;
+const result: TrainStepResult = {
+  tokensPerSecond: (shape.batch * shape.ctx) / (median / 1000),
+  medianStepMs: median,
+  maxRssMb: process.resourceUsage().maxRSS / 1024,
+  steps,
+  threads: backend().threads,
+};
+console.log(JSON.stringify(result));

@@ -1,0 +1,25 @@
+/** The GPT-2-shaped configurations the train-step suite times (the torch peer keeps the same table). */
+export interface TrainStepShape {
+  vocab: number;
+  ctx: number;
+  d: number;
+  layers: number;
+  heads: number;
+  batch: number;
+  /** Timed steps after warmup. */
+  steps: number;
+}
+
+export const TRAIN_STEP_SHAPES: Readonly<Record<string, TrainStepShape>> = {
+  tiny: { vocab: 4096, ctx: 128, d: 256, layers: 4, heads: 4, batch: 16, steps: 10 },
+  'gpt2-small': { vocab: 50257, ctx: 128, d: 768, layers: 12, heads: 12, batch: 4, steps: 5 },
+};
+
+/** What one side of a case reports: its median step and the process's peak resident memory. */
+export interface TrainStepResult {
+  tokensPerSecond: number;
+  medianStepMs: number;
+  maxRssMb: number;
+  steps: number;
+  threads: number;
+}
