@@ -6,6 +6,7 @@
         "src/addon.cc",
         "src/thread_pool.cc",
         "src/gemm.cc",
+        "src/gemm_x86.cc",
         "src/kernels.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

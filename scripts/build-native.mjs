@@ -23,8 +23,14 @@ const candidates = [
 
 if (candidates.length === 0) fail('node-gyp was not found (it ships with npm)');
 
+// Build against the headers of the running node when they are installed next to it (<prefix>/include/node), so
+// node-gyp never tries to download them; npm passes its own nodedir setting when it runs this script.
+const args = [candidates[0], 'rebuild', '--directory', join(root, 'native')];
+const prefix = join(dirname(process.execPath), '..');
+if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${prefix}`);
+
 const started = Date.now();
-const result = spawnSync(process.execPath, [candidates[0], 'rebuild', '--directory', join(root, 'native')], {
+const result = spawnSync(process.execPath, args, {
   stdio: 'inherit',
   env: process.env,
 });

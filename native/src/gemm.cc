@@ -1,19 +1,21 @@
 // Packed, cache-blocked SGEMM in the BLIS/GotoBLAS style.
 //
 // Loop nest for one product C = alpha * op(A) @ op(B) + beta * C (op = optional transpose):
-//   for each kc-deep slice of K:
-//     for each mc-row block of op(A):
-//       pack the block into mr-row slivers (alpha folded in), shared by all threads     [L3]
-//       in parallel, each thread owns a range of columns (or of A slivers when N is narrow):
-//         for each nc-column block of its range: pack it into nr-column slivers          [L2, per thread]
+//   for each mc-row block of op(A) (usually all of M), one parallel region; each thread owns a range of
+//   columns (or of A slivers when N is narrow) and runs:
+//     for each kc-deep slice of K:
+//       for each nc-column block of its range: pack it into nr-column slivers           [L2, per thread]
+//         for each group of A slivers: pack it if no thread has yet (alpha folded in)    [L3, shared]
 //           for each A sliver (kept in L1), for each B sliver: micro-kernel on an mr x nr tile of C
 // Transposes only change the strides the packing routines read with; the kernels never see them.
 #include "gemm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #include "gemm_internal.h"
 #include "thread_pool.h"
@@ -23,15 +25,16 @@ namespace {
 
 using gemm_detail::GemmKernel;
 using gemm_detail::MatView;
+using gemm_detail::Product;
 
 // ---- Tuning (Zen 4: 32 KiB L1d, 1 MiB L2 per core, shared L3) ----
-constexpr int64_t kKc = 384;    // depth of a slice: a 12 x kc A sliver (18 KiB) stays in L1
-constexpr int64_t kNc = 480;    // B block per thread: kc x nc floats (720 KiB) stays in L2
-constexpr int64_t kMc = 4096;   // A block shared by the threads, streamed from L3
-constexpr int64_t kDirectFlops = 32 * 32 * 32;        // M*N*K at or below: plain loops, no packing
-constexpr int64_t kThreadFlops = 96 * 96 * 96;        // below: one thread, dispatch would cost more than it saves
-constexpr int64_t kBatchSerialFlops = 256 * 256 * 256;  // per product; below: parallelize over the batch
-constexpr int kMaxTile = 12 * 32;                     // largest mr * nr of any kernel
+constexpr int64_t kKc = 512;    // depth of a slice: a 12 x kc A sliver (24 KiB) stays in L1
+constexpr int64_t kNc = 256;    // B block per thread: kc x nc floats (512 KiB) stays in L2
+constexpr int64_t kMc = 2048;   // rows of the A block shared by the threads, streamed from L3
+constexpr int64_t kMaxPackedA = int64_t{1} << 22;  // floats (16 MiB) in the packed A block (all of K)
+constexpr int64_t kGroupSlivers = 4;  // A slivers packed per claim: ~2 us of packing, a few claims per thread
+constexpr int64_t kThreadFlops = 48 * 48 * 48;        // M*N*K below: one thread (dispatch costs ~1 us)
+constexpr int64_t kBatchSerialFlops = 256 * 256 * 256;  // see sgemm_batched
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -85,8 +88,12 @@ void kernel_portable(int64_t kc, const float* a, const float* b, float* c, int64
     for (int j = 0; j < NR; ++j) c[i * ldc + j] = beta == 0.f ? acc[i][j] : acc[i][j] + beta * c[i * ldc + j];
 }
 
+void direct_portable(const Product& g, int64_t i0, int64_t rows, int64_t j0, int64_t j1, float* scratch) {
+  gemm_detail::direct_tile(g, i0, rows, j0, j1, scratch);
+}
+
 const GemmKernel kPortable{"portable", 4, 8, kernel_portable<4, 8>, gemm_detail::pack_sliver<4>,
-                           gemm_detail::pack_sliver<8>};
+                           gemm_detail::pack_sliver<8>, direct_portable};
 
 // Best kernel the CPU supports; LETHE_GEMM_KERNEL=portable|avx2|avx512 forces one (if supported).
 const GemmKernel* select_kernel() {
@@ -107,14 +114,6 @@ const GemmKernel& active_kernel() {
 
 // ---- One product ----
 
-struct Product {
-  MatView a, b;  // op(A): M x K, op(B): K x N
-  int64_t M, N, K;
-  float alpha, beta;
-  float* c;
-  int64_t ldc;
-};
-
 // beta == 0 writes zeros without reading C, so NaN garbage in C is discarded.
 void scale_c(const Product& g) {
   for (int64_t i = 0; i < g.M; ++i) {
@@ -123,28 +122,22 @@ void scale_c(const Product& g) {
   }
 }
 
-// Tiny products: packing would cost more than the arithmetic. Accumulates one row of C at a time so the
-// inner loop runs along a row of op(B) (contiguous unless B is transposed).
-void gemm_direct(const Product& g) {
-  constexpr int64_t kCols = 256;
-  float acc[kCols];
-  for (int64_t i = 0; i < g.M; ++i) {
-    for (int64_t j0 = 0; j0 < g.N; j0 += kCols) {
-      const int64_t nj = std::min(kCols, g.N - j0);
-      std::fill(acc, acc + nj, 0.f);
-      for (int64_t p = 0; p < g.K; ++p) {
-        const float aip = *g.a.at(i, p).p;
-        const MatView brow = g.b.at(p, j0);
-        if (brow.cs == 1) {
-          for (int64_t j = 0; j < nj; ++j) acc[j] += aip * brow.p[j];
-        } else {
-          for (int64_t j = 0; j < nj; ++j) acc[j] += aip * brow.p[j * brow.cs];
-        }
-      }
-      float* crow = g.c + i * g.ldc + j0;
-      for (int64_t j = 0; j < nj; ++j)
-        crow[j] = g.beta == 0.f ? g.alpha * acc[j] : g.alpha * acc[j] + g.beta * crow[j];
+// The unpacked path, threaded over blocks of kDirectRows rows x kDirectCols columns of C.
+void gemm_direct(const GemmKernel& kr, const Product& g, bool threaded) {
+  using gemm_detail::kDirectCols;
+  using gemm_detail::kDirectRows;
+  const int64_t row_blocks = ceil_div(g.M, kDirectRows), col_blocks = ceil_div(g.N, kDirectCols);
+  auto blocks = [&](int64_t t0, int64_t t1) {
+    float* scratch = t_ws.b.get(kDirectRows * g.K);
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t i0 = t / col_blocks * kDirectRows, j0 = t % col_blocks * kDirectCols;
+      kr.direct(g, i0, std::min<int64_t>(kDirectRows, g.M - i0), j0, std::min(g.N, j0 + kDirectCols), scratch);
     }
+  };
+  if (threaded) {
+    parallel_for(row_blocks * col_blocks, 1, blocks);
+  } else {
+    blocks(0, row_blocks * col_blocks);
   }
 }
 
@@ -156,7 +149,7 @@ void run_tile(const GemmKernel& kr, int64_t kc, const float* a, const float* b, 
     kr.kernel(kc, a, b, c, ldc, beta);
     return;
   }
-  alignas(64) float tile[kMaxTile];
+  alignas(64) float tile[gemm_detail::kMaxTile];
   kr.kernel(kc, a, b, tile, kr.nr, 0.f);
   for (int64_t i = 0; i < rows; ++i) {
     const float* t = tile + i * kr.nr;
@@ -165,42 +158,80 @@ void run_tile(const GemmKernel& kr, int64_t kc, const float* a, const float* b, 
   }
 }
 
-// State of one (kc slice, mc block) step, shared read-only by the threads working on it.
+// One mc-row block of C over all of K, shared by the threads working on it. Its A slivers are packed on
+// demand, a group at a time, by whichever thread needs a group first (the others wait only while a group is
+// being packed), so one fork-join covers the whole block and packing overlaps with compute.
 struct Block {
   const GemmKernel* kr;
   const Product* g;
-  const float* apack;
-  int64_t i0, mc;  // rows of op(A) / C in this block
-  int64_t p0, kc;  // slice of K
-  float beta;      // the caller's beta on the first slice, then 1 (accumulate)
+  int64_t i0, mc;      // rows of op(A) / C
+  int64_t kcb;         // depth of a K slice (the last one may be shorter)
+  int64_t slivers;     // mr-row A slivers in the block
+  int64_t groups;      // ceil(slivers / kGroupSlivers)
+  float* apack;        // slice s starts at apack + s * slivers * mr * kcb
+  std::atomic<uint8_t>* state;  // per (slice, group): kUnpacked -> kPacking -> kReady
 };
 
-void pack_a_slivers(const Block& blk, float* apack, int64_t s0, int64_t s1) {
-  const int64_t mr = blk.kr->mr;
-  for (int64_t s = s0; s < s1; ++s) {
-    blk.kr->pack_a(blk.g->a.at(blk.i0 + s * mr, blk.p0), std::min(mr, blk.mc - s * mr), blk.kc, blk.g->alpha,
-                   apack + s * mr * blk.kc);
-  }
+enum : uint8_t { kUnpacked, kPacking, kReady };
+
+inline void spin_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
 }
 
-// A slivers [s0, s1) of the block times columns [j0, j1) of C.
-void compute_task(const Block& blk, int64_t s0, int64_t s1, int64_t j0, int64_t j1) {
+int64_t slice_depth(const Block& blk, int64_t slice) { return std::min(blk.kcb, blk.g->K - slice * blk.kcb); }
+
+float* a_sliver(const Block& blk, int64_t slice, int64_t s) {
+  return blk.apack + (slice * blk.slivers * blk.kcb + s * slice_depth(blk, slice)) * blk.kr->mr;
+}
+
+void ensure_packed(const Block& blk, int64_t slice, int64_t grp) {
+  std::atomic<uint8_t>& st = blk.state[slice * blk.groups + grp];
+  if (st.load(std::memory_order_acquire) == kReady) return;
+  uint8_t expected = kUnpacked;
+  if (st.compare_exchange_strong(expected, kPacking, std::memory_order_acquire)) {
+    const int64_t mr = blk.kr->mr, kc = slice_depth(blk, slice);
+    const int64_t s1 = std::min(blk.slivers, (grp + 1) * kGroupSlivers);
+    for (int64_t s = grp * kGroupSlivers; s < s1; ++s) {
+      blk.kr->pack_a(blk.g->a.at(blk.i0 + s * mr, slice * blk.kcb), std::min(mr, blk.mc - s * mr), kc,
+                     blk.g->alpha, a_sliver(blk, slice, s));
+    }
+    st.store(kReady, std::memory_order_release);
+    return;
+  }
+  while (st.load(std::memory_order_acquire) != kReady) spin_pause();
+}
+
+// One thread's share of a block: A slivers [s0, s1) x columns [j0, j1) of C, over all of K. It walks its
+// sliver groups starting at `rotation` so threads sharing the same slivers begin with different groups.
+void compute_task(const Block& blk, int64_t s0, int64_t s1, int64_t j0, int64_t j1, int64_t rotation) {
+  if (s0 >= s1 || j0 >= j1) return;
   const GemmKernel& kr = *blk.kr;
   const Product& g = *blk.g;
-  const int64_t mr = kr.mr, nr = kr.nr, kc = blk.kc;
+  const int64_t mr = kr.mr, nr = kr.nr;
   const int64_t ncb = balanced_block(j1 - j0, kNc, nr);
-  float* bpack = t_ws.b.get(ncb * kc);
-  for (int64_t jb = j0; jb < j1; jb += ncb) {
-    const int64_t nc = std::min(ncb, j1 - jb);
-    for (int64_t q = 0; q * nr < nc; ++q)
-      kr.pack_b(g.b.at(blk.p0, jb + q * nr).t(), std::min(nr, nc - q * nr), kc, 1.f, bpack + q * nr * kc);
-    for (int64_t s = s0; s < s1; ++s) {
-      const int64_t i = s * mr, rows = std::min(mr, blk.mc - i);
-      const float* asl = blk.apack + i * kc;
-      float* crow = g.c + (blk.i0 + i) * g.ldc + jb;
+  float* bpack = t_ws.b.get(ncb * blk.kcb);
+  const int64_t g0 = s0 / kGroupSlivers, ngroups = ceil_div(s1, kGroupSlivers) - g0;
+  for (int64_t slice = 0; slice * blk.kcb < g.K; ++slice) {
+    const int64_t p0 = slice * blk.kcb, kc = slice_depth(blk, slice);
+    const float beta = slice == 0 ? g.beta : 1.f;  // later slices accumulate
+    for (int64_t jb = j0; jb < j1; jb += ncb) {
+      const int64_t nc = std::min(ncb, j1 - jb);
       for (int64_t q = 0; q * nr < nc; ++q)
-        run_tile(kr, kc, asl, bpack + q * nr * kc, crow + q * nr, g.ldc, blk.beta, rows,
-                 std::min(nr, nc - q * nr));
+        kr.pack_b(g.b.at(p0, jb + q * nr).t(), std::min(nr, nc - q * nr), kc, 1.f, bpack + q * nr * kc);
+      for (int64_t n = 0; n < ngroups; ++n) {
+        const int64_t grp = g0 + (n + rotation) % ngroups;
+        ensure_packed(blk, slice, grp);
+        const int64_t sb = std::max(s0, grp * kGroupSlivers), se = std::min(s1, (grp + 1) * kGroupSlivers);
+        for (int64_t s = sb; s < se; ++s) {
+          const int64_t i = s * mr;
+          float* crow = g.c + (blk.i0 + i) * g.ldc + jb;
+          for (int64_t q = 0; q * nr < nc; ++q)
+            run_tile(kr, kc, a_sliver(blk, slice, s), bpack + q * nr * kc, crow + q * nr, g.ldc, beta,
+                     std::min(mr, blk.mc - i), std::min(nr, nc - q * nr));
+        }
+      }
     }
   }
 }
@@ -220,55 +251,60 @@ Split choose_split(int64_t a_slivers, int64_t b_slivers, int threads) {
     const int64_t cost = ceil_div(a_slivers, tm) * ceil_div(b_slivers, tn);
     if (cost < best_cost) best = {tm, tn}, best_cost = cost;
   }
-  return best;
+  // More parts than slivers would only leave threads without work.
+  return {std::min(best.tm, a_slivers), std::min(best.tn, b_slivers)};
 }
 
 // Part `i` of [0, n) cut into `parts` near-equal contiguous ranges.
 int64_t part_begin(int64_t n, int64_t parts, int64_t i) { return n * i / parts; }
 
-template <class Fn>
-void run_maybe_parallel(bool threaded, int64_t n, const Fn& fn) {
-  if (threaded) {
-    parallel_for(n, 1, fn);
-  } else {
-    fn(0, n);
-  }
-}
-
 void gemm_blocked(const GemmKernel& kr, const Product& g, bool threaded) {
   const int threads = threaded ? pool_size() : 1;
-  threaded = threads > 1;
   const int64_t kcb = balanced_block(g.K, kKc, 1);
-  const int64_t mcb = balanced_block(g.M, kMc, kr.mr);
-  float* apack = t_ws.a.get(mcb * kcb);
+  // The packed A block holds all of K, so cap its rows to bound the buffer.
+  const int64_t mcb = balanced_block(g.M, std::max<int64_t>(kr.mr, std::min(kMc, kMaxPackedA / g.K)), kr.mr);
+  const int64_t max_slivers = mcb / kr.mr;
+  float* apack = t_ws.a.get(mcb * g.K);
+  const int64_t slices = ceil_div(g.K, kcb);
+  std::vector<std::atomic<uint8_t>> state(slices * ceil_div(max_slivers, kGroupSlivers));
   const int64_t b_slivers = ceil_div(g.N, kr.nr);
-  for (int64_t p0 = 0; p0 < g.K; p0 += kcb) {
-    for (int64_t i0 = 0; i0 < g.M; i0 += mcb) {
-      const Block blk{&kr, &g, apack, i0, std::min(mcb, g.M - i0), p0, std::min(kcb, g.K - p0),
-                      p0 == 0 ? g.beta : 1.f};
-      const int64_t a_slivers = ceil_div(blk.mc, kr.mr);
-      run_maybe_parallel(threaded, a_slivers, [&](int64_t s0, int64_t s1) { pack_a_slivers(blk, apack, s0, s1); });
-      const Split sp = choose_split(a_slivers, b_slivers, threads);
-      run_maybe_parallel(threaded, sp.tm * sp.tn, [&](int64_t t0, int64_t t1) {
-        for (int64_t t = t0; t < t1; ++t) {
-          const int64_t im = t / sp.tn, in = t % sp.tn;
-          const int64_t j0 = part_begin(b_slivers, sp.tn, in) * kr.nr;
-          const int64_t j1 = std::min(g.N, part_begin(b_slivers, sp.tn, in + 1) * kr.nr);
-          compute_task(blk, part_begin(a_slivers, sp.tm, im), part_begin(a_slivers, sp.tm, im + 1), j0, j1);
-        }
-      });
+  for (int64_t i0 = 0; i0 < g.M; i0 += mcb) {
+    const int64_t mc = std::min(mcb, g.M - i0), slivers = ceil_div(mc, kr.mr);
+    const Block blk{&kr, &g, i0, mc, kcb, slivers, ceil_div(slivers, kGroupSlivers), apack, state.data()};
+    for (auto& st : state) st.store(kUnpacked, std::memory_order_relaxed);
+    const Split sp = choose_split(slivers, b_slivers, threads);
+    auto task = [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t im = t / sp.tn, in = t % sp.tn;
+        const int64_t s0 = part_begin(slivers, sp.tm, im), s1 = part_begin(slivers, sp.tm, im + 1);
+        const int64_t j0 = part_begin(b_slivers, sp.tn, in) * kr.nr;
+        const int64_t j1 = std::min(g.N, part_begin(b_slivers, sp.tn, in + 1) * kr.nr);
+        compute_task(blk, s0, s1, j0, j1, ceil_div(s1 - s0, kGroupSlivers) * in / sp.tn);
+      }
+    };
+    if (threads > 1) {
+      parallel_for(sp.tm * sp.tn, 1, task);
+    } else {
+      task(0, 1);
     }
   }
 }
 
+// With only a few rows (GEMV-like), or a few columns of a transposed B (each a contiguous dot product),
+// the micro-tile would be mostly padding and packing B would cost as much as the arithmetic.
+bool prefer_direct(const Product& g) {
+  return g.M <= gemm_detail::kDirectRows || (g.b.rs == 1 && g.N <= gemm_detail::kDirectRows);
+}
+
 void gemm_one(const Product& g, bool threaded) {
-  const int64_t flops = g.M * g.N * g.K;
+  const GemmKernel& kr = active_kernel();
+  threaded = threaded && g.M * g.N * g.K >= kThreadFlops;
   if (g.K == 0 || g.alpha == 0.f) {
     scale_c(g);
-  } else if (flops <= kDirectFlops) {
-    gemm_direct(g);
+  } else if (prefer_direct(g)) {
+    gemm_direct(kr, g, threaded);
   } else {
-    gemm_blocked(active_kernel(), g, threaded && flops >= kThreadFlops);
+    gemm_blocked(kr, g, threaded);
   }
 }
 
@@ -293,7 +329,10 @@ void sgemm_batched(bool transA, bool transB, int64_t M, int64_t N, int64_t K, fl
                     C + i * strideC, ldc};
     gemm_one(g, threaded);
   };
-  if (batch > 1 && M * N * K < kBatchSerialFlops) {
+  // Threads take whole products when each is too small to split, or when there are enough of them to
+  // balance; otherwise the products run one after another, each split over the threads.
+  const int64_t flops = M * N * K;
+  if (batch > 1 && (flops < kThreadFlops || (flops < kBatchSerialFlops && batch >= 2 * pool_size()))) {
     parallel_for(batch, 1, [&](int64_t b0, int64_t b1) {
       for (int64_t i = b0; i < b1; ++i) product(i, false);
     });

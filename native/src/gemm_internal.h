@@ -14,6 +14,15 @@ struct MatView {
   MatView t() const { return {p, cs, rs}; }
 };
 
+// One product C = alpha * op(A) @ op(B) + beta * C, C row-major with row stride ldc.
+struct Product {
+  MatView a, b;  // op(A): M x K, op(B): K x N
+  int64_t M, N, K;
+  float alpha, beta;
+  float* c;
+  int64_t ldc;
+};
+
 // C[0:MR, 0:NR] = a_sliver @ b_sliver + beta * C (beta == 0: C is only written). a is kc x MR packed
 // column by column (MR values per k), b is kc x NR packed row by row (NR values per k), both 64-byte aligned.
 using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float beta);
@@ -22,12 +31,21 @@ using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* 
 // zero-filled so edge slivers need no special case in the kernel.
 using PackFn = void (*)(MatView src, int64_t rows, int64_t kc, float scale, float* out);
 
+// Unpacked path for shapes the micro-tile would mostly pad (GEMV-like, few columns of a transposed B):
+// computes C[i0 : i0 + rows, j0 : j1] of g with rows <= kDirectRows, using scratch for rows * K floats.
+using DirectFn = void (*)(const Product& g, int64_t i0, int64_t rows, int64_t j0, int64_t j1, float* scratch);
+constexpr int kDirectRows = 4;
+constexpr int64_t kDirectCols = 256;
+
+constexpr int kMaxTile = 12 * 32;  // largest mr * nr of any kernel (edge tiles go through a buffer this big)
+
 struct GemmKernel {
   const char* name;
   int mr, nr;          // micro-tile: mr rows of op(A) (broadcast) x nr columns of op(B) (vector loads)
   MicroKernel kernel;
   PackFn pack_a;       // packs an mr-row sliver of op(A)
   PackFn pack_b;       // packs an nr-row sliver of op(B)^T
+  DirectFn direct;
 };
 
 // Generic sliver packing; the inner loops are contiguous whenever the source allows it.
@@ -48,6 +66,54 @@ void pack_sliver(MatView src, int64_t rows, int64_t kc, float scale, float* out)
     float* o = out + k * W;
     for (int64_t r = 0; r < rows; ++r) o[r] = scale * s[r * src.rs];
     for (int64_t r = rows; r < W; ++r) o[r] = 0.f;
+  }
+}
+
+// Body of every DirectFn; always inlined so that each ISA's wrapper vectorizes it for that ISA.
+// The rows of op(A) are first copied (times alpha) into contiguous scratch. Then, if the columns of op(B)
+// are contiguous (B transposed), each C element is a dot product kept in 16 independent partial sums
+// (vectorizable without reassociating); otherwise rows of op(B) are streamed into row accumulators.
+__attribute__((always_inline)) inline void direct_tile(const Product& g, int64_t i0, int64_t rows, int64_t j0,
+                                                       int64_t j1, float* arows) {
+  const int64_t K = g.K;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t p = 0; p < K; ++p) arows[r * K + p] = g.alpha * *g.a.at(i0 + r, p).p;
+  auto store = [&](int64_t r, int64_t j, float v) {
+    float& c = g.c[(i0 + r) * g.ldc + j];
+    c = g.beta == 0.f ? v : v + g.beta * c;
+  };
+  if (g.b.rs == 1) {
+    constexpr int L = 16;
+    for (int64_t j = j0; j < j1; ++j) {
+      const float* bcol = g.b.p + j * g.b.cs;
+      float part[kDirectRows][L] = {};
+      int64_t p = 0;
+      for (; p + L <= K; p += L)
+        for (int64_t r = 0; r < rows; ++r)
+          for (int l = 0; l < L; ++l) part[r][l] += arows[r * K + p + l] * bcol[p + l];
+      for (int64_t r = 0; r < rows; ++r) {
+        float sum = 0.f;
+        for (int l = 0; l < L; ++l) sum += part[r][l];
+        for (int64_t q = p; q < K; ++q) sum += arows[r * K + q] * bcol[q];
+        store(r, j, sum);
+      }
+    }
+    return;
+  }
+  for (int64_t jc = j0; jc < j1; jc += kDirectCols) {
+    const int64_t nj = j1 - jc < kDirectCols ? j1 - jc : kDirectCols;
+    float acc[kDirectRows][kDirectCols];
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < nj; ++j) acc[r][j] = 0.f;
+    for (int64_t p = 0; p < K; ++p) {
+      const float* brow = g.b.p + p * g.b.rs + jc;  // cs == 1 here
+      for (int64_t r = 0; r < rows; ++r) {
+        const float a = arows[r * K + p];
+        for (int64_t j = 0; j < nj; ++j) acc[r][j] += a * brow[j];
+      }
+    }
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < nj; ++j) store(r, jc + j, acc[r][j]);
   }
 }
 

@@ -2,8 +2,14 @@
 // attribute and is only called after a run-time CPU check (see gemm.cc).
 #include "gemm_internal.h"
 
+#include <algorithm>
+
 #if defined(__x86_64__)
+// GCC 12 warns about the deliberately undefined vectors inside its own AVX-512 intrinsics (GCC PR 105593).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
 #endif
 
 namespace lethe {
@@ -18,8 +24,9 @@ namespace gemm_detail {
 // accumulators kept in registers for the whole kc loop, then one pass over C.
 
 // 12 x 32 with 24 zmm accumulators: 14 loads per 24 FMAs, so Zen 4 / Skylake-X stay FMA-bound, and the
-// 12 x kc A sliver (18 KiB at kc = 384) stays in L1 while B slivers stream from L2.
+// 12 x kc A sliver (24 KiB at kc = 512) stays in L1 while B slivers stream from L2.
 constexpr int kAvx512Mr = 12, kAvx512Nv = 2, kAvx512Nr = 16 * kAvx512Nv;
+static_assert(kAvx512Mr * kAvx512Nr <= kMaxTile, "edge tile buffer too small");
 
 LETHE_AVX512 void kernel_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float beta) {
   constexpr int MR = kAvx512Mr, NV = kAvx512Nv;
@@ -60,6 +67,7 @@ LETHE_AVX512 void kernel_avx512(int64_t kc, const float* a, const float* b, floa
 // 6 x 16 with 12 ymm accumulators: the classic Haswell shape, leaving 4 of the 16 ymm registers for B and
 // the broadcast.
 constexpr int kAvx2Mr = 6, kAvx2Nv = 2, kAvx2Nr = 8 * kAvx2Nv;
+static_assert(kAvx2Mr * kAvx2Nr <= kMaxTile, "edge tile buffer too small");
 
 LETHE_AVX2 void kernel_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float beta) {
   constexpr int MR = kAvx2Mr, NV = kAvx2Nv;
@@ -96,16 +104,88 @@ LETHE_AVX2 void kernel_avx2(int64_t kc, const float* a, const float* b, float* c
     }
 }
 
+// In-register transpose of a 16 x 16 block: r[i] holds row i on entry, column i on exit.
+LETHE_AVX512 inline void transpose16x16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {  // per 128-bit lane: pairs of rows interleaved
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {  // per lane: u[i + e] = rows i..i+3 at column e of the lane
+    const __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
+    const __m512d c = _mm512_castps_pd(t[i + 2]), d = _mm512_castps_pd(t[i + 3]);
+    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+  for (int e = 0; e < 4; ++e) {  // gather the four 4-row groups of each column across lanes
+    const __m512 v = _mm512_shuffle_f32x4(r[e], r[4 + e], 0x44), w = _mm512_shuffle_f32x4(r[e], r[4 + e], 0xee);
+    const __m512 x = _mm512_shuffle_f32x4(r[8 + e], r[12 + e], 0x44);
+    const __m512 y = _mm512_shuffle_f32x4(r[8 + e], r[12 + e], 0xee);
+    t[e] = _mm512_shuffle_f32x4(v, x, 0x88);
+    t[4 + e] = _mm512_shuffle_f32x4(v, x, 0xdd);
+    t[8 + e] = _mm512_shuffle_f32x4(w, y, 0x88);
+    t[12 + e] = _mm512_shuffle_f32x4(w, y, 0xdd);
+  }
+  for (int i = 0; i < 16; ++i) r[i] = t[i];
+}
+
+// Mask of the first n lanes (none for n <= 0, all for n >= 16).
+inline __mmask16 first_lanes(int64_t n) {
+  return n <= 0 ? 0 : n >= 16 ? 0xffff : static_cast<__mmask16>((1u << n) - 1);
+}
+
+// AVX-512 version of pack_sliver (same layout). When the sliver's rows run along memory (no transpose in
+// the source) each k is a masked vector copy; otherwise 16 x 16 blocks are transposed in registers, which
+// reads every source cache line once instead of striding through W rows per k.
+template <int W>
+LETHE_AVX512 void pack_avx512(MatView src, int64_t rows, int64_t kc, float scale, float* out) {
+  const __m512 vscale = _mm512_set1_ps(scale);
+  if (src.rs == 1) {
+    for (int64_t k = 0; k < kc; ++k)
+      for (int r0 = 0; r0 < W; r0 += 16) {
+        const __m512 v = _mm512_maskz_loadu_ps(first_lanes(rows - r0), src.p + k * src.cs + r0);
+        _mm512_mask_storeu_ps(out + k * W + r0, first_lanes(W - r0), _mm512_mul_ps(v, vscale));
+      }
+    return;
+  }
+  // Views always have one unit stride, so here src.cs == 1: each row is contiguous along k.
+  for (int r0 = 0; r0 < W; r0 += 16) {
+    const int64_t nrows = std::min<int64_t>(16, std::max<int64_t>(0, rows - r0));
+    const __mmask16 store_mask = first_lanes(W - r0);
+    for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+      const int64_t nk = std::min<int64_t>(16, kc - k0);
+      __m512 v[16];
+      for (int i = 0; i < 16; ++i)
+        v[i] = i < nrows ? _mm512_maskz_loadu_ps(first_lanes(nk), src.p + (r0 + i) * src.rs + k0 * src.cs)
+                         : _mm512_setzero_ps();
+      transpose16x16(v);
+      for (int64_t k = 0; k < nk; ++k)
+        _mm512_mask_storeu_ps(out + (k0 + k) * W + r0, store_mask, _mm512_mul_ps(v[k], vscale));
+    }
+  }
+}
+
+LETHE_AVX512 void direct_avx512(const Product& g, int64_t i0, int64_t rows, int64_t j0, int64_t j1, float* scratch) {
+  direct_tile(g, i0, rows, j0, j1, scratch);
+}
+
+LETHE_AVX2 void direct_avx2(const Product& g, int64_t i0, int64_t rows, int64_t j0, int64_t j1, float* scratch) {
+  direct_tile(g, i0, rows, j0, j1, scratch);
+}
+
 const GemmKernel* avx512_kernel() {
-  static const GemmKernel k{"avx512", kAvx512Mr, kAvx512Nr, kernel_avx512, pack_sliver<kAvx512Mr>,
-                            pack_sliver<kAvx512Nr>};
+  static const GemmKernel k{"avx512", kAvx512Mr, kAvx512Nr, kernel_avx512, pack_avx512<kAvx512Mr>,
+                            pack_avx512<kAvx512Nr>, direct_avx512};
   const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
                   __builtin_cpu_supports("fma");
   return ok ? &k : nullptr;
 }
 
 const GemmKernel* avx2_kernel() {
-  static const GemmKernel k{"avx2", kAvx2Mr, kAvx2Nr, kernel_avx2, pack_sliver<kAvx2Mr>, pack_sliver<kAvx2Nr>};
+  static const GemmKernel k{"avx2", kAvx2Mr, kAvx2Nr, kernel_avx2, pack_sliver<kAvx2Mr>, pack_sliver<kAvx2Nr>,
+                            direct_avx2};
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? &k : nullptr;
 }
 

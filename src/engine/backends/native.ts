@@ -53,9 +53,9 @@ interface NativeAddon {
   gatherBackward(index: I32, gy: F32, gx: F32, outer: number, n: number, m: number, inner: number): void;
   rope(x: F32, out: F32, bh: number, t: number, d: number, cos: F32, sin: F32, inverse: boolean): void;
   attention(q: F32, k: F32, v: F32, out: F32, lse: F32, B: number, H: number, Hkv: number, Tq: number, Tk: number,
-    D: number, scale: number): void;
+    D: number, scale: number, keyStart: I32 | null): void;
   attentionBackward(q: F32, k: F32, v: F32, out: F32, lse: F32, gout: F32, gq: F32, gk: F32, gv: F32, B: number,
-    H: number, Hkv: number, Tq: number, Tk: number, D: number, scale: number): void;
+    H: number, Hkv: number, Tq: number, Tk: number, D: number, scale: number, keyStart: I32 | null): void;
   adamw(param: F32, grad: F32, m: F32, v: F32, lr: number, beta1: number, beta2: number, eps: number,
     weightDecay: number, bc1: number, bc2: number): void;
   axpy(alpha: number, x: F32, y: F32): void;
@@ -196,11 +196,12 @@ export function loadNativeBackend(): Backend {
     rope: addon.rope,
 
     attention(q: F32, k: F32, v: F32, out: F32, lse: F32, d: AttentionDims): void {
-      addon.attention(q, k, v, out, lse, d.B, d.H, d.Hkv, d.Tq, d.Tk, d.D, d.scale);
+      addon.attention(q, k, v, out, lse, d.B, d.H, d.Hkv, d.Tq, d.Tk, d.D, d.scale, d.keyStart ?? null);
     },
     attentionBackward(q: F32, k: F32, v: F32, out: F32, lse: F32, gout: F32, gq: F32, gk: F32, gv: F32,
       d: AttentionDims): void {
-      addon.attentionBackward(q, k, v, out, lse, gout, gq, gk, gv, d.B, d.H, d.Hkv, d.Tq, d.Tk, d.D, d.scale);
+      addon.attentionBackward(q, k, v, out, lse, gout, gq, gk, gv, d.B, d.H, d.Hkv, d.Tq, d.Tk, d.D, d.scale,
+        d.keyStart ?? null);
     },
 
     adamw(param: F32, grad: F32, m: F32, v: F32, a: AdamWArgs): void {
