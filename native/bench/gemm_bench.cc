@@ -1,10 +1,11 @@
-// GFLOP/s of lethe::sgemm_batched on the shapes below; torch_bench.py runs the same
-// shapes through PyTorch. Usage: gemm_bench [threads]. Prints "name gflops" lines.
+// GFLOP/s of lethe::sgemm_batched on the shapes below; torch_bench.py runs the same shapes through PyTorch
+// and drives the comparison. Usage: gemm_bench [threads [shape names...]]. Prints "name gflops" lines.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "../src/gemm.h"
@@ -33,7 +34,9 @@ const Shape kShapes[] = {
     {"dW_768x4096x2304", true, false, 768, 2304, 4096, 1},        // X^T @ dY
     {"attn_qk_48x128x64", false, true, 128, 128, 64, 48},         // Q @ K^T per head
     {"attn_pv_48x128x128", false, false, 128, 64, 128, 48},       // P @ V per head
-    {"gemv_1x4096x4096", false, false, 1, 4096, 4096, 1},
+    {"gemv_1x4096x4096", false, false, 1, 4096, 4096, 1},        // x @ W
+    {"gemv_t_1x4096x4096", false, true, 1, 4096, 4096, 1},       // x @ W^T
+    {"matvec_4096x1x4096", false, false, 4096, 1, 4096, 1},      // W @ x
 };
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -61,10 +64,18 @@ double bench(const Shape& s) {
   return 2.0 * s.M * s.N * s.K * s.batch / best / 1e9;
 }
 
+bool selected(const Shape& s, int argc, char** argv) {
+  if (argc <= 2) return true;
+  for (int i = 2; i < argc; ++i)
+    if (!std::strcmp(argv[i], s.name)) return true;
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   lethe::pool_init(argc > 1 ? std::atoi(argv[1]) : 2);
   std::fprintf(stderr, "kernel=%s threads=%d\n", lethe::gemm_kernel_name(), lethe::pool_size());
-  for (const Shape& s : kShapes) std::printf("%s %.1f\n", s.name, bench(s));
+  for (const Shape& s : kShapes)
+    if (selected(s, argc, argv)) std::printf("%s %.1f\n", s.name, bench(s));
 }

@@ -1,4 +1,4 @@
-// Checks lethe::sgemm_batched against a double-precision reference.
+// Checks lethe::sgemm_batched against a double-precision reference, and lethe::parallel_for's contract.
 // Usage: gemm_test [threads]   (LETHE_GEMM_KERNEL=portable|avx2|avx512 picks the kernel)
 // Every case also checks that nothing outside the M x N part of each C_b (row padding, batch gaps) changed.
 #include <cmath>
@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
 #include <random>
+#include <stdexcept>
 #include <vector>
 
 #include "../src/gemm.h"
@@ -99,9 +101,10 @@ std::vector<Case> all_cases() {
     for (int64_t M : small)
       for (int64_t N : small)
         for (int64_t K : small) cases.push_back({ta, tb, M, N, K, 1.f, 0.f, 1, false, false, (M + N + K) % 2 * 3});
-    // alpha / beta variants on odd shapes, including the skinny ones.
+    // alpha / beta variants on odd shapes, including skinny ones big enough to be threaded.
     const int64_t shapes[][3] = {{257, 257, 257}, {65, 100, 17}, {1, 257, 300}, {300, 1, 257}, {7, 1000, 13},
-                                 {1000, 33, 520}, {2, 3, 4000}};
+                                 {1000, 33, 520}, {2, 3, 4000}, {3, 300, 500}, {1000, 3, 200}, {4, 2000, 100},
+                                 {1000, 5, 300}};
     const float ab[][2] = {{1.f, 0.f}, {0.5f, 1.f}, {-1.5f, 0.25f}, {0.f, 2.f}, {2.f, 0.f}};
     for (const auto& s : shapes)
       for (const auto& v : ab) cases.push_back({ta, tb, s[0], s[1], s[2], v[0], v[1], 1, false, false, 3});
@@ -120,12 +123,66 @@ std::vector<Case> all_cases() {
   return cases;
 }
 
+// Every index of [0, n) visited exactly once, in at most pool_size() chunks of at least `grain` items
+// (n <= grain: one inline call; n == 0: none).
+bool pool_covers(int64_t n, int64_t grain) {
+  std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+  std::atomic<int> calls{0}, short_chunks{0};
+  lethe::parallel_for(n, grain, [&](int64_t b, int64_t e) {
+    calls++;
+    if (e - b < grain && !(b == 0 && e == n)) short_chunks++;
+    for (int64_t i = b; i < e; ++i) hits[i]++;
+  });
+  for (auto& h : hits)
+    if (h != 1) return false;
+  const bool calls_ok = n == 0 ? calls == 0 : n <= grain ? calls == 1 : calls >= 1 && calls <= lethe::pool_size();
+  return short_chunks == 0 && calls_ok;
+}
+
+// A nested parallel_for runs inline on the calling task: one call covering everything.
+bool pool_nests_inline() {
+  std::atomic<int> inner_calls{0}, bad{0};
+  lethe::parallel_for(64, 1, [&](int64_t, int64_t) {
+    lethe::parallel_for(1000, 1, [&](int64_t b, int64_t e) {
+      inner_calls++;
+      if (b != 0 || e != 1000) bad++;
+    });
+  });
+  return bad == 0 && inner_calls >= 1;
+}
+
+bool pool_rethrows() {
+  try {
+    lethe::parallel_for(1000, 1, [](int64_t b, int64_t) {
+      if (b > 0 || lethe::pool_size() == 1) throw std::runtime_error("boom");
+    });
+  } catch (const std::runtime_error&) {
+    return true;
+  }
+  return false;
+}
+
+int pool_failures(int threads) {
+  int failed = 0;
+  for (int64_t n : {0, 1, 2, 3, 7, 100, 10007})
+    for (int64_t grain : {1, 2, 5, 64, 20000}) failed += !pool_covers(n, grain);
+  failed += !pool_nests_inline();
+  failed += !pool_rethrows();
+  lethe::pool_init(threads + 1);  // resize up and back
+  failed += !pool_covers(1000, 1) || lethe::pool_size() != threads + 1;
+  lethe::pool_init(threads);
+  failed += !pool_covers(1000, 1) || lethe::pool_size() != threads;
+  if (failed) std::printf("FAIL: %d thread pool checks\n", failed);
+  return failed;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 1;
   lethe::pool_init(threads);
   int passed = 0, failed = 0;
+  (pool_failures(threads) ? failed : passed)++;
   for (const Case& c : all_cases()) (run_case(c) ? passed : failed)++;
   std::printf("kernel=%s threads=%d\n%d passed, %d failed\n", lethe::gemm_kernel_name(), lethe::pool_size(), passed,
               failed);
