@@ -26,6 +26,11 @@ export interface ModelConfig {
   mlpBias: boolean;
   ropeTheta: number;
   ropeScaling: Llama3RopeScaling | null;
+  /**
+   * Mistral-style sliding-window attention span, or null. Lethe attends over the full causal context, which is
+   * the same computation while a sequence fits in the window; longer sequences are refused.
+   */
+  slidingWindow: number | null;
   bosTokenId: number | null;
   eosTokenId: number | number[] | null;
   torchDtype: string | null;
@@ -90,6 +95,8 @@ const llamaSchema = z.object({
   tie_word_embeddings: z.boolean().default(false),
   attention_bias: z.boolean().default(false),
   mlp_bias: z.boolean().default(false),
+  sliding_window: posInt.nullish(),
+  use_sliding_window: z.boolean().optional(),
   bos_token_id: z.number().int().nullish(),
   eos_token_id: tokenId,
   torch_dtype: z.string().nullish(),
@@ -124,7 +131,7 @@ export function parseConfig(raw: unknown, where = 'config.json'): ModelConfig {
       architecture, family: 'gpt2', vocabSize: c.vocab_size, hiddenSize: c.n_embd, numLayers: c.n_layer,
       numHeads: c.n_head, numKvHeads: c.n_head, headDim: c.n_embd / c.n_head, intermediateSize: c.n_inner ?? 4 * c.n_embd,
       maxPositions: c.n_positions, normEps: c.layer_norm_epsilon, tieWordEmbeddings: c.tie_word_embeddings,
-      qkvBias: true, oBias: true, mlpBias: true, ropeTheta: 0, ropeScaling: null,
+      qkvBias: true, oBias: true, mlpBias: true, ropeTheta: 0, ropeScaling: null, slidingWindow: null,
       bosTokenId: c.bos_token_id ?? null, eosTokenId: c.eos_token_id ?? null, torchDtype: c.torch_dtype ?? null, raw: obj,
     };
   }
@@ -144,6 +151,8 @@ export function parseConfig(raw: unknown, where = 'config.json'): ModelConfig {
     maxPositions: c.max_position_embeddings, normEps: c.rms_norm_eps, tieWordEmbeddings: c.tie_word_embeddings,
     qkvBias: architecture === 'Qwen2ForCausalLM' || c.attention_bias, oBias: c.attention_bias, mlpBias: c.mlp_bias,
     ropeTheta: c.rope_theta, ropeScaling: parseRopeScaling(c.rope_scaling, where),
+    // Qwen2 configs carry sliding_window but only use it with use_sliding_window: true.
+    slidingWindow: c.use_sliding_window === false ? null : (c.sliding_window ?? null),
     bosTokenId: c.bos_token_id ?? null, eosTokenId: c.eos_token_id ?? null, torchDtype: c.torch_dtype ?? null, raw: obj,
   };
 }

@@ -44,6 +44,8 @@ describe('config.json validation', () => {
     assert.equal(c.tieWordEmbeddings, false);
     assert.equal(c.ropeTheta, 10000);
     assert.equal(parseConfig({ ...llama, architectures: ['Qwen2ForCausalLM'] }).qkvBias, true);
+    assert.equal(parseConfig({ ...llama, architectures: ['Qwen2ForCausalLM'], sliding_window: 4, use_sliding_window: false }).slidingWindow, null);
+    assert.equal(parseConfig({ ...llama, architectures: ['MistralForCausalLM'], sliding_window: 4096 }).slidingWindow, 4096);
   });
 });
 

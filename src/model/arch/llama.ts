@@ -52,6 +52,12 @@ export class Llama implements CausalLM {
     const [B, T] = ids.shape as [number, number];
     const hd = c.headDim;
     const past = options.cache?.length ?? 0;
+    if (past + T > c.maxPositions) {
+      throw new EngineError('llama', `${past + T} positions exceed the model's context of ${c.maxPositions}`);
+    }
+    if (c.slidingWindow !== null && past + T > c.slidingWindow) {
+      throw new EngineError('llama', `${past + T} positions exceed the sliding attention window of ${c.slidingWindow}, which Lethe does not implement`);
+    }
     const heads = (t: Tensor, n: number): Tensor => permute(reshape(t, [B, T, n, hd]), [0, 2, 1, 3]);
     const positions = options.keyStart ? positionIds(B, T, past, options.keyStart) : past;
     let x = embedding(P('model.embed_tokens.weight'), ids);
