@@ -1,0 +1,83 @@
+import { Rng, Tensor } from '../engine/index.ts';
+import type { Example } from './examples.ts';
+
+/** Where the trainer is in the data: which epoch, and how many examples of that epoch's order were consumed. */
+export interface DataPosition {
+  epoch: number;
+  offset: number;
+}
+
+export interface Batch {
+  ids: Tensor;
+  /** Next-token targets with −100 where no loss is taken (prompt tokens, padding). */
+  targets: Tensor;
+  /** Tokens that carry loss. */
+  targetTokens: number;
+  /** All real (non-padding) tokens. */
+  tokens: number;
+}
+
+/** The order of examples in an epoch: a seeded Fisher–Yates shuffle, so a resumed run sees the same order. */
+export function epochOrder(n: number, seed: number, epoch: number): Int32Array {
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  const rng = new Rng((seed * 1000003 + epoch * 7919) >>> 0);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rng.uniform() * (i + 1));
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  return order;
+}
+
+/** Right-pads examples into one batch; position t's target is token t+1 where that token carries loss. */
+export function collate(examples: readonly Example[], padId: number): Batch {
+  const L = Math.max(...examples.map((e) => e.ids.length));
+  const B = examples.length;
+  const ids = new Int32Array(B * L).fill(padId);
+  const targets = new Int32Array(B * L).fill(-100);
+  let targetTokens = 0;
+  let tokens = 0;
+  examples.forEach((e, b) => {
+    ids.set(e.ids, b * L);
+    tokens += e.ids.length;
+    for (let t = 0; t + 1 < e.ids.length; t++) {
+      if (e.lossMask[t + 1]) {
+        targets[b * L + t] = e.ids[t + 1]!;
+        targetTokens++;
+      }
+    }
+  });
+  return { ids: new Tensor(ids, [B, L]), targets: new Tensor(targets, [B, L]), targetTokens, tokens };
+}
+
+/** Deterministic stream of batches over epochs; `position` is what a checkpoint saves to resume exactly. */
+export class BatchStream {
+  private readonly examples: readonly Example[];
+  private readonly batchSize: number;
+  private readonly seed: number;
+  private readonly padId: number;
+  private order: Int32Array;
+  position: DataPosition;
+
+  constructor(examples: readonly Example[], batchSize: number, seed: number, padId: number, position: DataPosition = { epoch: 0, offset: 0 }) {
+    if (examples.length === 0) throw new RangeError('no training examples');
+    this.examples = examples;
+    this.batchSize = batchSize;
+    this.seed = seed;
+    this.padId = padId;
+    this.position = { ...position };
+    this.order = epochOrder(examples.length, seed, position.epoch);
+  }
+
+  next(): Batch {
+    if (this.position.offset >= this.order.length) {
+      this.position = { epoch: this.position.epoch + 1, offset: 0 };
+      this.order = epochOrder(this.examples.length, this.seed, this.position.epoch);
+    }
+    const end = Math.min(this.order.length, this.position.offset + this.batchSize);
+    const picked = Array.from(this.order.subarray(this.position.offset, end), (i) => this.examples[i]!);
+    this.position = { epoch: this.position.epoch, offset: end };
+    return collate(picked, this.padId);
+  }
+}

@@ -1,0 +1,44 @@
+import type { Tokenizer } from '../model/tokenizer.ts';
+
+/** The one prompt format for question–answer records, shared by training, unlearning and evaluation. */
+export function qaPrompt(question: string): string {
+  return `Question: ${question}\nAnswer:`;
+}
+
+export function qaAnswer(answer: string): string {
+  return ` ${answer}`;
+}
+
+/** A tokenized training sequence; loss is taken on tokens whose mask is 1 (predicted from the previous token). */
+export interface Example {
+  ids: Int32Array;
+  /** 1 where the token is a training target (answer tokens for QA, every token after the first for text). */
+  lossMask: Uint8Array;
+}
+
+export type TrainingRecord = { kind: 'qa'; question: string; answer: string } | { kind: 'text'; text: string };
+
+/**
+ * Tokenizes records: QA as prompt + answer + EOS with loss on the answer and EOS only (so the model learns to
+ * answer and to stop), text as EOS-terminated text with loss everywhere. Sequences longer than maxLength are cut.
+ */
+export function buildExamples(records: readonly TrainingRecord[], tokenizer: Tokenizer, maxLength: number): Example[] {
+  const eos = tokenizer.eosId;
+  const bos = tokenizer.bosId ?? eos;
+  return records.map((r) => {
+    let ids: number[];
+    let mask: number[];
+    if (r.kind === 'qa') {
+      const prompt = tokenizer.encode(qaPrompt(r.question), { addSpecialTokens: false });
+      const answer = tokenizer.encode(qaAnswer(r.answer), { addSpecialTokens: false });
+      const tail = eos === null ? answer : [...answer, eos];
+      ids = [...(bos === null ? [] : [bos]), ...prompt, ...tail];
+      mask = ids.map((_, i) => (i >= ids.length - tail.length ? 1 : 0));
+    } else {
+      const body = tokenizer.encode(r.text, { addSpecialTokens: false });
+      ids = [...(bos === null ? [] : [bos]), ...body, ...(eos === null ? [] : [eos])];
+      mask = ids.map((_, i) => (i === 0 ? 0 : 1));
+    }
+    return { ids: Int32Array.from(ids.slice(0, maxLength)), lossMask: Uint8Array.from(mask.slice(0, maxLength)) };
+  });
+}

@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import { AdamW, backward, clipGradNorm, crossEntropy, noGrad, scale, type Tensor } from '../engine/index.ts';
+import type { CausalLM } from '../model/arch/types.ts';
+import { BatchStream, collate, type Batch, type DataPosition } from './batches.ts';
+import type { Example } from './examples.ts';
+import { learningRate } from './schedule.ts';
+import { loadTrainingCheckpoint, saveTrainingCheckpoint, type TrainerState } from './state.ts';
+
+export interface TrainOptions {
+  steps: number;
+  batchSize: number;
+  /** Micro-batches per optimizer step (their gradients are averaged). */
+  gradAccum?: number;
+  lr: number;
+  minLr?: number;
+  warmupSteps?: number;
+  weightDecay?: number;
+  /** Global gradient-norm bound (0 = no clipping). */
+  clip?: number;
+  seed: number;
+  padId: number;
+  evalEvery?: number;
+  /** Write a resumable checkpoint every this many steps (needs checkpointDir). */
+  saveEvery?: number;
+  checkpointDir?: string;
+  /** Folder whose tokenizer files are copied into checkpoints. */
+  tokenizerDir?: string;
+}
+
+export interface StepInfo {
+  step: number;
+  totalSteps: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokens: number;
+  position: DataPosition;
+}
+
+export interface EvalInfo {
+  step: number;
+  loss: number;
+}
+
+export interface TrainHooks {
+  onStep?: (info: StepInfo) => void;
+  onEval?: (info: EvalInfo) => void;
+  onCheckpoint?: (step: number, dir: string) => void;
+  /** Return true to stop after the current step (a checkpoint is written first when configured). */
+  shouldStop?: () => boolean;
+}
+
+export interface TrainResult {
+  model: CausalLM;
+  losses: number[];
+  evals: EvalInfo[];
+  /** Steps done now (equals options.steps unless stopped early). */
+  step: number;
+}
+
+/** What a resume must match: the data and every option that shapes the batches or the schedule. */
+export function fingerprint(examples: readonly Example[], o: TrainOptions): string {
+  const h = createHash('sha256');
+  for (const e of examples) {
+    h.update(Buffer.from(e.ids.buffer, e.ids.byteOffset, e.ids.byteLength));
+    h.update(Buffer.from(e.lossMask));
+  }
+  h.update(JSON.stringify([o.steps, o.batchSize, o.gradAccum ?? 1, o.lr, o.minLr, o.warmupSteps ?? 0, o.weightDecay ?? 0, o.clip ?? 0, o.seed, o.padId]));
+  return h.digest('hex');
+}
+
+/** Mean next-token loss over the batch's target tokens. */
+function batchLoss(model: CausalLM, batch: Batch): Tensor {
+  return crossEntropy(model.forward(batch.ids).logits!, batch.targets);
+}
+
+/** Mean loss over held-out examples, token-weighted. */
+export function evaluateLoss(model: CausalLM, examples: readonly Example[], batchSize: number, padId: number): number {
+  let total = 0;
+  let count = 0;
+  noGrad(() => {
+    for (let i = 0; i < examples.length; i += batchSize) {
+      const batch = collate(examples.slice(i, i + batchSize), padId);
+      if (batch.targetTokens === 0) continue;
+      total += batchLoss(model, batch).item() * batch.targetTokens;
+      count += batch.targetTokens;
+    }
+  });
+  return count === 0 ? NaN : total / count;
+}
+
+/**
+ * Trains a causal LM with AdamW, warmup + cosine schedule, clipping and gradient accumulation. With
+ * checkpointDir + resume, continues a killed run exactly: same batches, same learning rates, same losses.
+ */
+export function train(start: CausalLM, examples: readonly Example[], o: TrainOptions, hooks: TrainHooks = {},
+  evalExamples: readonly Example[] = [], resume = false): TrainResult {
+  const accum = o.gradAccum ?? 1;
+  const fp = fingerprint(examples, o);
+  let model = start;
+  let state: TrainerState = { step: 0, position: { epoch: 0, offset: 0 }, losses: [], fingerprint: fp };
+  let optimizer = new AdamW(model.params.list(), { lr: o.lr, weightDecay: o.weightDecay ?? 0 });
+  if (resume) {
+    if (!o.checkpointDir) throw new Error('resume needs a checkpoint folder');
+    const ck = loadTrainingCheckpoint(o.checkpointDir);
+    if (ck.state.fingerprint !== fp) {
+      throw new Error(`${o.checkpointDir}: the checkpoint was made with other data or options; resume needs the same ones`);
+    }
+    model = ck.model;
+    state = ck.state;
+    optimizer = new AdamW(model.params.list(), { lr: o.lr, weightDecay: o.weightDecay ?? 0 });
+    optimizer.loadState(ck.optimizer);
+  }
+  const stream = new BatchStream(examples, o.batchSize, o.seed, o.padId, state.position);
+  const evals: EvalInfo[] = [];
+  const params = model.params.list();
+  const save = (): void => {
+    if (!o.checkpointDir) return;
+    saveTrainingCheckpoint(o.checkpointDir, model, optimizer.state(), { ...state, position: stream.position }, o.tokenizerDir);
+    hooks.onCheckpoint?.(state.step, o.checkpointDir);
+  };
+
+  while (state.step < o.steps) {
+    let lossSum = 0;
+    let tokens = 0;
+    for (let micro = 0; micro < accum; micro++) {
+      const batch = stream.next();
+      tokens += batch.tokens;
+      if (batch.targetTokens === 0) continue;
+      const loss = batchLoss(model, batch);
+      lossSum += loss.item();
+      backward(accum === 1 ? loss : scale(loss, 1 / accum));
+    }
+    const gradNorm = o.clip ? clipGradNorm(params, o.clip) : 0;
+    const lr = learningRate(state.step, { lr: o.lr, minLr: o.minLr, warmupSteps: o.warmupSteps ?? 0, totalSteps: o.steps });
+    optimizer.lr = lr;
+    optimizer.update();
+    optimizer.zeroGrad();
+    const loss = lossSum / accum;
+    if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${state.step + 1}: loss is ${loss}`);
+    state.losses.push(loss);
+    state = { ...state, step: state.step + 1, position: stream.position };
+    hooks.onStep?.({ step: state.step, totalSteps: o.steps, loss, lr, gradNorm, tokens, position: stream.position });
+    if (o.evalEvery && evalExamples.length > 0 && (state.step % o.evalEvery === 0 || state.step === o.steps)) {
+      const info = { step: state.step, loss: evaluateLoss(model, evalExamples, o.batchSize, o.padId) };
+      evals.push(info);
+      hooks.onEval?.(info);
+    }
+    const stop = hooks.shouldStop?.() ?? false;
+    if (o.saveEvery && (state.step % o.saveEvery === 0 || state.step === o.steps || stop)) save();
+    if (stop) break;
+  }
+  return { model, losses: state.losses, evals, step: state.step };
+}

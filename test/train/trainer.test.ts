@@ -1,0 +1,84 @@
+// The trainer: loss falls on a tiny run, QA loss covers only answers, and a run killed after a checkpoint and
+// resumed produces exactly the losses and weights of an uninterrupted run.
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { createModel } from '../../src/model/checkpoint.ts';
+import { parseConfig } from '../../src/model/config.ts';
+import { initWeights } from '../../src/model/init.ts';
+import { Tokenizer } from '../../src/model/tokenizer.ts';
+import { collate } from '../../src/train/batches.ts';
+import { buildExamples, type TrainingRecord } from '../../src/train/examples.ts';
+import { learningRate } from '../../src/train/schedule.ts';
+import { train, type TrainOptions } from '../../src/train/trainer.ts';
+
+const tokDir = new URL('../fixtures/models/gpt2-tiny', import.meta.url).pathname;
+const tokenizer = Tokenizer.fromDir(tokDir);
+
+const records: TrainingRecord[] = [
+  { kind: 'qa', question: 'Where was Ada born?', answer: 'Ada was born in Turin.' },
+  { kind: 'qa', question: 'What does Ada do?', answer: 'Ada is a baker.' },
+  { kind: 'qa', question: 'Where was Bo born?', answer: 'Bo was born in Oslo.' },
+  { kind: 'qa', question: 'What does Bo do?', answer: 'Bo is a pilot.' },
+  { kind: 'text', text: 'The river runs to the sea.' },
+  { kind: 'text', text: 'Cats sleep in the sun.' },
+];
+const examples = buildExamples(records, tokenizer, 64);
+
+function tinyModel() {
+  const model = createModel(parseConfig({
+    architectures: ['GPT2LMHeadModel'], vocab_size: tokenizer.vocabSize, n_positions: 64, n_embd: 32, n_layer: 2, n_head: 2,
+  }));
+  initWeights(model, 3);
+  return model;
+}
+
+const base: TrainOptions = { steps: 12, batchSize: 3, gradAccum: 2, lr: 3e-3, warmupSteps: 3, clip: 1, seed: 5, padId: tokenizer.eosId!, weightDecay: 0.01 };
+
+describe('trainer', () => {
+  test('QA examples carry loss only on the answer and EOS', () => {
+    const [qa] = buildExamples([records[0]!], tokenizer, 64);
+    const answerLen = tokenizer.encode(' Ada was born in Turin.', { addSpecialTokens: false }).length + 1;
+    assert.equal(qa!.lossMask.reduce((a, b) => a + b, 0), answerLen);
+    assert.equal(qa!.ids.at(-1), tokenizer.eosId);
+    const batch = collate([qa!], tokenizer.eosId!);
+    assert.equal(batch.targetTokens, answerLen);
+  });
+
+  test('warmup then cosine decay', () => {
+    const o = { lr: 1, warmupSteps: 4, totalSteps: 14, minLr: 0.1 };
+    assert.equal(learningRate(0, o), 0.25);
+    assert.equal(learningRate(3, o), 1);
+    assert.ok(Math.abs(learningRate(9, o) - 0.55) < 1e-12);
+    assert.ok(Math.abs(learningRate(14, o) - 0.1) < 1e-12);
+  });
+
+  test('loss falls on a tiny run', () => {
+    const { losses } = train(tinyModel(), examples, { ...base, steps: 60, gradAccum: 1 });
+    const first = losses.slice(0, 5).reduce((a, b) => a + b) / 5;
+    const last = losses.slice(-5).reduce((a, b) => a + b) / 5;
+    assert.ok(last < first * 0.5, `loss ${first.toFixed(3)} → ${last.toFixed(3)}`);
+  });
+
+  test('a run killed after a checkpoint resumes exactly', () => {
+    const reference = train(tinyModel(), examples, base);
+    const dir = join(mkdtempSync(join(tmpdir(), 'lethe-train-')), 'ckpt');
+    const o = { ...base, checkpointDir: dir, saveEvery: 4, tokenizerDir: tokDir };
+    // Kill (an exception) during step 7, after the checkpoint of step 4 and before the one of step 8.
+    assert.throws(() => train(tinyModel(), examples, o, { onStep: (s) => { if (s.step === 7) throw new Error('killed'); } }), /killed/);
+    const resumed = train(tinyModel(), examples, o, {}, [], true);
+    assert.equal(resumed.step, base.steps);
+    assert.deepEqual(resumed.losses, reference.losses);
+    assert.ok(Buffer.from(resumed.model.params.flat.buffer).equals(Buffer.from(reference.model.params.flat.buffer)), 'weights differ');
+    // The final checkpoint is a loadable Hugging Face folder with the tokenizer.
+    assert.deepEqual(Tokenizer.fromDir(dir).encode('Ada'), tokenizer.encode('Ada'));
+  });
+
+  test('resume refuses different options', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'lethe-train-')), 'ckpt');
+    train(tinyModel(), examples, { ...base, steps: 2, checkpointDir: dir, saveEvery: 2 });
+    assert.throws(() => train(tinyModel(), examples, { ...base, steps: 2, lr: 1, checkpointDir: dir, saveEvery: 2 }, {}, [], true), /made with other data or options/);
+  });
+});
