@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { engineInfo } from './engine-info.ts';
 import { formatInfo, generateCommand, modelInfo } from './model-commands.ts';
+import { runTraining } from '../train/run.ts';
 
 function number(kind: 'int' | 'float', min: number, max = Infinity) {
   return (value: string): number => {
@@ -56,6 +57,53 @@ program
     const results = generateCommand(dir, { ...opts, chat: opts.chat ?? false });
     if (opts.json) console.log(JSON.stringify(results, null, 2));
     else for (const r of results) console.log(`${r.prompt}${r.text}`);
+  });
+
+interface TrainCliOptions {
+  data: string[]; eval: string[]; init?: string; tokenizer?: string; layers: number; dModel: number; heads: number;
+  context: number; out: string; checkpoint?: string; resume?: boolean; steps: number; batchSize: number;
+  gradAccum: number; lr: number; minLr?: number; warmup: number; weightDecay: number; clip: number; seed: number;
+  evalEvery: number; saveEvery: number; dtype: 'F32' | 'F16' | 'BF16';
+}
+
+program
+  .command('train')
+  .description('train or fine-tune a causal LM on JSONL data (QA records: loss on answers; text records: all tokens)')
+  .requiredOption('--data <file>', 'training JSONL (repeatable)', collect, [])
+  .option('--eval <file>', 'held-out JSONL for the periodic eval loss (repeatable)', collect, [])
+  .option('--init <dir>', 'start from this Hugging Face model folder')
+  .option('--tokenizer <dir>', 'folder with tokenizer.json, for a model trained from scratch')
+  .option('--layers <n>', 'fresh model: layers', number('int', 1), 4)
+  .option('--d-model <n>', 'fresh model: hidden size', number('int', 8), 256)
+  .option('--heads <n>', 'fresh model: attention heads', number('int', 1), 4)
+  .option('--context <n>', 'fresh model: context length', number('int', 8), 128)
+  .requiredOption('--out <dir>', 'where the trained Hugging Face folder is written')
+  .option('--checkpoint <dir>', 'resumable checkpoint folder (default <out>.checkpoint)')
+  .option('--resume', 'continue from the checkpoint exactly where it stopped')
+  .option('--steps <n>', 'optimizer steps', number('int', 1), 1000)
+  .option('--batch-size <n>', 'sequences per micro-batch', number('int', 1), 16)
+  .option('--grad-accum <n>', 'micro-batches per step', number('int', 1), 1)
+  .option('--lr <x>', 'peak learning rate', number('float', 0), 1e-3)
+  .option('--min-lr <x>', 'final learning rate (default lr/10)', number('float', 0))
+  .option('--warmup <n>', 'warmup steps', number('int', 0), 100)
+  .option('--weight-decay <x>', 'AdamW weight decay', number('float', 0), 0.01)
+  .option('--clip <x>', 'gradient-norm clip (0 = off)', number('float', 0), 1)
+  .option('--seed <n>', 'seed for initialisation and data order', number('int', 0), 0)
+  .option('--eval-every <n>', 'steps between evaluations', number('int', 1), 200)
+  .option('--save-every <n>', 'steps between checkpoints', number('int', 1), 200)
+  .addOption(new Option('--dtype <t>', 'dtype of the saved weights').choices(['F32', 'F16', 'BF16']).default('F32'))
+  .action((o: TrainCliOptions) => {
+    const log = runTraining({
+      data: o.data, evalData: o.eval.length > 0 ? o.eval : undefined, init: o.init, tokenizerDir: o.tokenizer,
+      fresh: { layers: o.layers, dModel: o.dModel, heads: o.heads, context: o.context }, out: o.out,
+      checkpointDir: o.checkpoint, resume: o.resume ?? false, dtype: o.dtype,
+      command: ['lethe', ...process.argv.slice(2)].join(' '),
+      options: {
+        steps: o.steps, batchSize: o.batchSize, gradAccum: o.gradAccum, lr: o.lr, minLr: o.minLr, warmupSteps: o.warmup,
+        weightDecay: o.weightDecay, clip: o.clip, seed: o.seed, evalEvery: o.evalEvery, saveEvery: o.saveEvery,
+      },
+    });
+    console.log(`trained ${log.parameters.toLocaleString('en-US')} parameters on ${log.examples} examples in ${log.wallSeconds.toFixed(1)} s; final loss ${log.losses.at(-1)?.toFixed(4)}; wrote ${o.out}`);
   });
 
 try {

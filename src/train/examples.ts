@@ -16,13 +16,14 @@ export interface Example {
   lossMask: Uint8Array;
 }
 
-export type TrainingRecord = { kind: 'qa'; question: string; answer: string } | { kind: 'text'; text: string };
+/** What buildExamples needs of a record (the tagged records src/data/jsonl.ts reads satisfy it). */
+export type ExampleSource = { kind: 'qa'; question: string; answer: string } | { kind: 'text'; text: string };
 
 /**
  * Tokenizes records: QA as prompt + answer + EOS with loss on the answer and EOS only (so the model learns to
  * answer and to stop), text as EOS-terminated text with loss everywhere. Sequences longer than maxLength are cut.
  */
-export function buildExamples(records: readonly TrainingRecord[], tokenizer: Tokenizer, maxLength: number): Example[] {
+export function buildExamples(records: readonly ExampleSource[], tokenizer: Tokenizer, maxLength: number): Example[] {
   const eos = tokenizer.eosId;
   const bos = tokenizer.bosId ?? eos;
   return records.map((r) => {

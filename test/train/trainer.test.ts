@@ -10,14 +10,14 @@ import { parseConfig } from '../../src/model/config.ts';
 import { initWeights } from '../../src/model/init.ts';
 import { Tokenizer } from '../../src/model/tokenizer.ts';
 import { collate } from '../../src/train/batches.ts';
-import { buildExamples, type TrainingRecord } from '../../src/train/examples.ts';
+import { buildExamples, type ExampleSource } from '../../src/train/examples.ts';
 import { learningRate } from '../../src/train/schedule.ts';
 import { train, type TrainOptions } from '../../src/train/trainer.ts';
 
 const tokDir = new URL('../fixtures/models/gpt2-tiny', import.meta.url).pathname;
 const tokenizer = Tokenizer.fromDir(tokDir);
 
-const records: TrainingRecord[] = [
+const records: ExampleSource[] = [
   { kind: 'qa', question: 'Where was Ada born?', answer: 'Ada was born in Turin.' },
   { kind: 'qa', question: 'What does Ada do?', answer: 'Ada is a baker.' },
   { kind: 'qa', question: 'Where was Bo born?', answer: 'Bo was born in Oslo.' },
