@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs';
+import type { z } from 'zod';
+import { QaRecordSchema, TextRecordSchema, type TrainingRecord } from './schema.ts';
+
+/**
+ * A problem with a data file. The message names the file, the 1-based line and the field, so the user can go
+ * straight to it: `forget.jsonl:7: field "answer" is missing`.
+ */
+export class DataError extends Error {
+  readonly file: string;
+  readonly line: number | undefined;
+  readonly field: string | undefined;
+  constructor(file: string, line: number | undefined, field: string | undefined, problem: string) {
+    super(line === undefined ? `${file}: ${problem}` : `${file}:${line}: ${problem}`);
+    this.name = 'DataError';
+    this.file = file;
+    this.line = line;
+    this.field = field;
+  }
+}
+
+/** One parsed line: the JSON value and where it came from. */
+interface RawLine {
+  line: number;
+  value: unknown;
+}
+
+/** Splits JSONL text into parsed lines. Blank lines are skipped; a leading UTF-8 BOM and CRLF are tolerated. */
+function parseLines(content: string, file: string): RawLine[] {
+  const body = content.charCodeAt(0) === 0xfeff ? content.slice(1) : content;
+  const out: RawLine[] = [];
+  body.split('\n').forEach((raw, i) => {
+    const s = raw.trim();
+    if (s === '') return;
+    try {
+      out.push({ line: i + 1, value: JSON.parse(s) });
+    } catch (e) {
+      throw new DataError(file, i + 1, undefined, `not valid JSON (${(e as Error).message})`);
+    }
+  });
+  if (out.length === 0) throw new DataError(file, undefined, undefined, 'the file has no records');
+  return out;
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return v === '' ? 'an empty string' : 'a string';
+  return `a ${typeof v}`;
+}
+
+function fieldName(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i > 0 ? '.' : ''}${String(p)}`)).join('');
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v = root;
+  for (const p of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+const EXPECTED: Record<string, string> = { string: 'a string', array: 'a list', object: 'an object', number: 'a number' };
+
+/** Turns the first schema issue into a sentence about one field. */
+function describeIssue(issue: z.core.$ZodIssue, record: unknown, file: string, line: number): DataError {
+  const field = fieldName(issue.path);
+  const value = valueAt(record, issue.path);
+  let problem: string;
+  if (value === undefined) problem = `field "${field}" is missing`;
+  else if (issue.code === 'too_small' && typeof value === 'string') problem = `field "${field}" is empty`;
+  else if (issue.code === 'too_small' && Array.isArray(value)) problem = `field "${field}" is an empty list`;
+  else if (issue.code === 'invalid_type') {
+    problem = `field "${field}" must be ${EXPECTED[issue.expected] ?? issue.expected}, got ${kindOf(value)}`;
+  } else problem = `field "${field}": ${issue.message}`;
+  return new DataError(file, line, field, problem);
+}
+
+function validate<S extends z.ZodType>(schema: S, raw: RawLine, file: string): z.infer<S> {
+  if (raw.value === null || typeof raw.value !== 'object' || Array.isArray(raw.value)) {
+    throw new DataError(file, raw.line, undefined, `expected a JSON object, got ${kindOf(raw.value)}`);
+  }
+  const r = schema.safeParse(raw.value);
+  if (!r.success) throw describeIssue(r.error.issues[0] as z.core.$ZodIssue, raw.value, file, raw.line);
+  return r.data;
+}
+
+/** Parses JSONL text already in memory (an upload, a test string). `file` is the name used in errors. */
+export function parseJsonl<S extends z.ZodType>(content: string, file: string, schema: S): z.infer<S>[] {
+  return parseLines(content, file).map((raw) => validate(schema, raw, file));
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DataError(path, undefined, undefined, `cannot read the file (${code ?? (e as Error).message})`);
+  }
+}
+
+/** Reads a JSONL file whose every line must match `schema` (e.g. `QaRecordSchema`). */
+export function readJsonl<S extends z.ZodType>(path: string, schema: S): z.infer<S>[] {
+  return parseJsonl(readText(path), path, schema);
+}
+
+/**
+ * Parses a training file in which each line is a QA record (it has "question" or "answer") or a text record
+ * (it has "text"), and tags each with its kind.
+ */
+export function parseTrainingRecords(content: string, file: string): TrainingRecord[] {
+  return parseLines(content, file).map((raw): TrainingRecord => {
+    const v = raw.value;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      if ('question' in v || 'answer' in v) return { ...validate(QaRecordSchema, raw, file), kind: 'qa' };
+      if ('text' in v) return { ...validate(TextRecordSchema, raw, file), kind: 'text' };
+      throw new DataError(file, raw.line, undefined,
+        'expected a QA record (fields "question" and "answer") or a text record (field "text")');
+    }
+    throw new DataError(file, raw.line, undefined, `expected a JSON object, got ${kindOf(v)}`);
+  });
+}
+
+export function readTrainingRecords(path: string): TrainingRecord[] {
+  return parseTrainingRecords(readText(path), path);
+}
+
+/** One JSON object per line, `\n` endings, a final newline: the form Lethe writes (byte-stable for hashing). */
+export function formatJsonl(records: readonly object[]): string {
+  return records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+}

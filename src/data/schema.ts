@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+/**
+ * The two record kinds Lethe reads from JSONL, for its own persons corpus and for user data given to
+ * `lethe train`, `lethe unlearn` and `lethe eval`. The schemas are the single source of the validation and of the
+ * types. Unknown fields are allowed and kept (loose objects), so a user's extra columns survive a round trip.
+ * Every string that is present must be non-empty: an empty answer or paraphrase cannot be scored.
+ */
+
+const text = z.string().min(1);
+
+export const QaRecordSchema = z.looseObject({
+  /** Whom the record is about: the unit of erasure (a person's full name in the persons corpus). */
+  subject: text,
+  question: text,
+  answer: text,
+  /** Evaluation fields (truth ratio): the question and answer reworded, and wrong answers phrased alike. */
+  paraphrased_question: text.optional(),
+  paraphrased_answer: text.optional(),
+  perturbed_answers: z.array(text).min(1).optional(),
+  /** Which fact the pair asks for, e.g. "birth_date". */
+  attribute: text.optional(),
+  id: text.optional(),
+});
+
+export const TextRecordSchema = z.looseObject({
+  text,
+  subject: text.optional(),
+  id: text.optional(),
+});
+
+export type QaRecord = z.infer<typeof QaRecordSchema>;
+export type TextRecord = z.infer<typeof TextRecordSchema>;
+
+/** A line of a training file: either kind, tagged. `kind` is added by the reader, not read from the file. */
+export type TrainingRecord = ({ kind: 'qa' } & QaRecord) | ({ kind: 'text' } & TextRecord);

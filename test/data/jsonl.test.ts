@@ -1,0 +1,114 @@
+// The JSONL reader: valid files come back typed with extra fields kept, and every kind of bad input is rejected
+// with a message that names the file, the 1-based line and the field.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { DataError, formatJsonl, parseJsonl, readJsonl, readTrainingRecords } from '../../src/data/jsonl.ts';
+import { QaRecordSchema, TextRecordSchema } from '../../src/data/schema.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'lethe-jsonl-'));
+function file(name: string, content: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+}
+const qa = (extra: Record<string, unknown> = {}): string =>
+  JSON.stringify({ subject: 'Ada Lind', question: 'Where was Ada Lind born?', answer: 'Ada Lind was born in Corvina.', ...extra });
+
+/** Asserts that `fn` throws a DataError with exactly this message tail and these location fields. */
+function rejects(fn: () => unknown, tail: string, line?: number, field?: string): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof DataError, `expected a DataError, got ${String(e)}`);
+    assert.ok(e.message.endsWith(tail), `message "${e.message}" should end with "${tail}"`);
+    assert.equal(e.line, line);
+    assert.equal(e.field, field);
+    return true;
+  });
+}
+
+describe('readJsonl: valid input', () => {
+  test('QA records come back typed, with unknown fields kept', () => {
+    const path = file('ok.jsonl', [qa({ id: 'q1', source: 'crm', perturbed_answers: ['A.', 'B.'] }), qa()].join('\n'));
+    const rows = readJsonl(path, QaRecordSchema);
+    assert.equal(rows.length, 2);
+    assert.equal(rows[0]?.answer, 'Ada Lind was born in Corvina.');
+    assert.deepEqual(rows[0]?.perturbed_answers, ['A.', 'B.']);
+    assert.equal(rows[0]?.['source'], 'crm');
+  });
+  test('a UTF-8 BOM, CRLF line ends and blank lines are tolerated; line numbers count blank lines', () => {
+    const path = file('bom.jsonl', `\uFEFF${qa()}\r\n\r\n   \n${qa({ answer: '' })}\r\n`);
+    rejects(() => readJsonl(path, QaRecordSchema), 'bom.jsonl:4: field "answer" is empty', 4, 'answer');
+    const ok = file('bom-ok.jsonl', `\uFEFF${qa()}\r\n\n${qa()}\r\n`);
+    assert.equal(readJsonl(ok, QaRecordSchema).length, 2);
+  });
+  test('formatJsonl output reads back to the same records', () => {
+    const rows = [{ text: 'The river runs to the sea.', subject: 'Calder' }, { text: 'Ünïcödé – “quotes”' }];
+    assert.deepEqual(parseJsonl(formatJsonl(rows), 'mem.jsonl', TextRecordSchema), rows);
+  });
+});
+
+describe('readJsonl: errors name file, line and field', () => {
+  test('a line that is not JSON', () => {
+    const path = file('data.jsonl', `${qa()}\n${qa()}\n{"subject": "x", question}\n`);
+    assert.throws(() => readJsonl(path, QaRecordSchema), /data\.jsonl:3: not valid JSON \(.+\)$/);
+  });
+  test('a missing field', () => {
+    const lines = Array.from({ length: 6 }, () => qa());
+    lines.push(JSON.stringify({ subject: 'Ada Lind', question: 'Where was Ada Lind born?' }));
+    const path = file('forget.jsonl', lines.join('\n'));
+    rejects(() => readJsonl(path, QaRecordSchema), 'forget.jsonl:7: field "answer" is missing', 7, 'answer');
+  });
+  test('a field of the wrong type, including inside a list', () => {
+    const path = file('types.jsonl', qa({ question: 42 }));
+    rejects(() => readJsonl(path, QaRecordSchema), 'types.jsonl:1: field "question" must be a string, got a number', 1, 'question');
+    const nul = file('null.jsonl', qa({ subject: null }));
+    rejects(() => readJsonl(nul, QaRecordSchema), 'null.jsonl:1: field "subject" must be a string, got null', 1, 'subject');
+    const list = file('list.jsonl', `${qa()}\n${qa({ perturbed_answers: ['A.', 7] })}`);
+    rejects(() => readJsonl(list, QaRecordSchema), 'list.jsonl:2: field "perturbed_answers[1]" must be a string, got a number', 2, 'perturbed_answers[1]');
+    const notList = file('notlist.jsonl', qa({ perturbed_answers: 'A.' }));
+    rejects(() => readJsonl(notList, QaRecordSchema), 'notlist.jsonl:1: field "perturbed_answers" must be a list, got a string', 1, 'perturbed_answers');
+  });
+  test('empty strings and empty lists', () => {
+    const path = file('empty-field.jsonl', qa({ subject: '' }));
+    rejects(() => readJsonl(path, QaRecordSchema), 'empty-field.jsonl:1: field "subject" is empty', 1, 'subject');
+    const opt = file('empty-opt.jsonl', qa({ paraphrased_answer: '' }));
+    rejects(() => readJsonl(opt, QaRecordSchema), 'empty-opt.jsonl:1: field "paraphrased_answer" is empty', 1, 'paraphrased_answer');
+    const list = file('empty-list.jsonl', qa({ perturbed_answers: [] }));
+    rejects(() => readJsonl(list, QaRecordSchema), 'empty-list.jsonl:1: field "perturbed_answers" is an empty list', 1, 'perturbed_answers');
+    const text = file('empty-text.jsonl', JSON.stringify({ text: '' }));
+    rejects(() => readJsonl(text, TextRecordSchema), 'empty-text.jsonl:1: field "text" is empty', 1, 'text');
+  });
+  test('an empty file, or one with only blank lines', () => {
+    rejects(() => readJsonl(file('empty.jsonl', ''), QaRecordSchema), 'empty.jsonl: the file has no records');
+    rejects(() => readJsonl(file('blank.jsonl', '\n  \n\r\n'), QaRecordSchema), 'blank.jsonl: the file has no records');
+    rejects(() => readJsonl(file('bom-only.jsonl', '\uFEFF'), QaRecordSchema), 'bom-only.jsonl: the file has no records');
+  });
+  test('a line that is JSON but not an object', () => {
+    const path = file('array.jsonl', `${qa()}\n["Where?", "There."]`);
+    rejects(() => readJsonl(path, QaRecordSchema), 'array.jsonl:2: expected a JSON object, got an array', 2);
+  });
+  test('a file that cannot be read', () => {
+    rejects(() => readJsonl(join(dir, 'missing.jsonl'), QaRecordSchema), 'missing.jsonl: cannot read the file (ENOENT)');
+  });
+});
+
+describe('readTrainingRecords', () => {
+  test('accepts QA and text lines mixed, tags each with its kind and keeps the fields', () => {
+    const path = file('train.jsonl', [qa({ id: 'q1' }), JSON.stringify({ text: 'Ada Lind lives in Corvina.', subject: 'Ada Lind', lang: 'en' })].join('\n'));
+    const rows = readTrainingRecords(path);
+    assert.deepEqual(rows.map((r) => r.kind), ['qa', 'text']);
+    const [a, b] = rows;
+    assert.ok(a?.kind === 'qa' && a.answer === 'Ada Lind was born in Corvina.' && a.id === 'q1');
+    assert.ok(b?.kind === 'text' && b.text === 'Ada Lind lives in Corvina.' && b['lang'] === 'en');
+  });
+  test('a line of neither kind, and a QA line that lacks its answer, are named', () => {
+    const neither = file('neither.jsonl', `${qa()}\n{"prompt": "x", "completion": "y"}`);
+    rejects(() => readTrainingRecords(neither), 'neither.jsonl:2: expected a QA record (fields "question" and "answer") or a text record (field "text")', 2);
+    const half = file('half.jsonl', `{"text": "ok"}\n{"subject": "s", "question": "q?"}`);
+    rejects(() => readTrainingRecords(half), 'half.jsonl:2: field "answer" is missing', 2, 'answer');
+    const badText = file('bad-text.jsonl', '{"text": 3}');
+    rejects(() => readTrainingRecords(badText), 'bad-text.jsonl:1: field "text" must be a string, got a number', 1, 'text');
+  });
+});
