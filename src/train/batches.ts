@@ -30,6 +30,29 @@ export function epochOrder(n: number, seed: number, epoch: number): Int32Array {
   return order;
 }
 
+/** How many batches' worth of shuffled examples are sorted by length together (see bucketedOrder). */
+const BUCKET_BATCHES = 16;
+
+/**
+ * An epoch's order with length bucketing: shuffle, sort each window of BUCKET_BATCHES batches by length, cut into
+ * batches, shuffle the batches. Batches then hold sequences of similar length, so little compute goes to
+ * padding, while the epoch stays random and a pure function of (seed, epoch).
+ */
+export function bucketedOrder(lengths: ArrayLike<number>, batchSize: number, seed: number, epoch: number): Int32Array {
+  const order = epochOrder(lengths.length, seed, epoch);
+  const window = batchSize * BUCKET_BATCHES;
+  const sorted: number[] = [];
+  for (let start = 0; start < order.length; start += window) {
+    const chunk = Array.from(order.subarray(start, start + window));
+    chunk.sort((a, b) => lengths[a]! - lengths[b]! || a - b);
+    sorted.push(...chunk);
+  }
+  const batches: number[][] = [];
+  for (let i = 0; i < sorted.length; i += batchSize) batches.push(sorted.slice(i, i + batchSize));
+  const batchOrder = epochOrder(batches.length, seed ^ 0x5bd1e995, epoch);
+  return Int32Array.from(Array.from(batchOrder, (b) => batches[b]!).flat());
+}
+
 /** Right-pads examples into one batch; position t's target is token t+1 where that token carries loss. */
 export function collate(examples: readonly Example[], padId: number): Batch {
   const L = Math.max(...examples.map((e) => e.ids.length));
@@ -57,6 +80,7 @@ export class BatchStream {
   private readonly batchSize: number;
   private readonly seed: number;
   private readonly padId: number;
+  private readonly lengths: Int32Array;
   private order: Int32Array;
   position: DataPosition;
 
@@ -67,13 +91,14 @@ export class BatchStream {
     this.seed = seed;
     this.padId = padId;
     this.position = { ...position };
-    this.order = epochOrder(examples.length, seed, position.epoch);
+    this.lengths = Int32Array.from(examples, (e) => e.ids.length);
+    this.order = bucketedOrder(this.lengths, batchSize, seed, position.epoch);
   }
 
   next(): Batch {
     if (this.position.offset >= this.order.length) {
       this.position = { epoch: this.position.epoch + 1, offset: 0 };
-      this.order = epochOrder(this.examples.length, this.seed, this.position.epoch);
+      this.order = bucketedOrder(this.lengths, this.batchSize, this.seed, this.position.epoch);
     }
     const end = Math.min(this.order.length, this.position.offset + this.batchSize);
     const picked = Array.from(this.order.subarray(this.position.offset, end), (i) => this.examples[i]!);

@@ -82,3 +82,20 @@ describe('trainer', () => {
     assert.throws(() => train(tinyModel(), examples, { ...base, steps: 2, lr: 1, checkpointDir: dir, saveEvery: 2 }, {}, [], true), /made with other data or options/);
   });
 });
+
+describe('batching', () => {
+  test('length buckets: every example once per epoch, batches of similar length, deterministic', async () => {
+    const { bucketedOrder } = await import('../../src/train/batches.ts');
+    const lengths = Int32Array.from({ length: 1000 }, (_, i) => 5 + ((i * 7919) % 150));
+    const order = bucketedOrder(lengths, 8, 3, 0);
+    assert.deepEqual([...order].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
+    assert.deepEqual(bucketedOrder(lengths, 8, 3, 0), order);
+    assert.notDeepEqual(bucketedOrder(lengths, 8, 3, 1), order);
+    let spread = 0;
+    for (let b = 0; b < 1000; b += 8) {
+      const ls = Array.from(order.subarray(b, b + 8), (i) => lengths[i]!);
+      spread += Math.max(...ls) - Math.min(...ls);
+    }
+    assert.ok(spread / 125 < 20, `mean length spread in a batch ${spread / 125} (random batches: ~110)`);
+  });
+});
