@@ -1,0 +1,102 @@
+/**
+ * Measures the embedded models against the quality bar (issue: embedded default) and writes models/quality.json;
+ * `--readme` also rewrites the figures table in models/README.md. Usage: npx tsx tools/evaluate-models.ts
+ * [--models DIR] [--data DIR] [--limit N] [--readme]
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { QaRecordSchema, TextRecordSchema } from '../src/data/schema.ts';
+import { readJsonl } from '../src/data/jsonl.ts';
+import { answerQuality, type QaItem } from '../src/eval/memorisation.ts';
+import { rougeL } from '../src/eval/rouge.ts';
+import { loadModel } from '../src/model/checkpoint.ts';
+import { Tokenizer } from '../src/model/tokenizer.ts';
+import { evaluateLoss } from '../src/train/trainer.ts';
+import { buildExamples } from '../src/train/examples.ts';
+
+const { values } = parseArgs({
+  options: { models: { type: 'string', default: 'models' }, data: { type: 'string', default: 'data/persons' }, limit: { type: 'string' }, readme: { type: 'boolean' } },
+});
+const dataDir = values.data!;
+const limit = values.limit ? Number(values.limit) : Infinity;
+const manifest = JSON.parse(readFileSync(join(dataDir, 'manifest.json'), 'utf8')) as { splits: Record<string, string[]> };
+const allQa = readJsonl(join(dataDir, 'all_qa.jsonl'), QaRecordSchema);
+const holdout = readJsonl(join(dataDir, 'holdout.jsonl'), QaRecordSchema);
+const worldQa = readJsonl(join(dataDir, 'world_qa.jsonl'), QaRecordSchema);
+const worldText = readJsonl(join(dataDir, 'world_text.jsonl'), TextRecordSchema);
+
+/** Spread a limit over the whole set rather than taking its head (which would be a few persons only). */
+function sample<T>(items: readonly T[]): T[] {
+  if (items.length <= limit) return [...items];
+  const step = items.length / limit;
+  return Array.from({ length: limit }, (_, i) => items[Math.floor(i * step)]!);
+}
+
+/** ROUGE-L recall of another person's answer to the same kind of question: what a guess of the right type scores. */
+function chanceRouge(items: readonly { subject: string; attribute?: string; answer: string }[]): number {
+  const byAttr = new Map<string, string[]>();
+  for (const q of allQa) {
+    const list = byAttr.get(q.attribute ?? '') ?? [];
+    list.push(q.answer);
+    byAttr.set(q.attribute ?? '', list);
+  }
+  let total = 0;
+  items.forEach((it, i) => {
+    const pool = byAttr.get(it.attribute ?? '') ?? [it.answer];
+    total += rougeL(it.answer, pool[(i * 37 + 11) % pool.length]!).recall;
+  });
+  return total / Math.max(1, items.length);
+}
+
+const bySubject = (subjects: readonly string[]) => {
+  const set = new Set(subjects);
+  return allQa.filter((q) => set.has(q.subject));
+};
+
+interface Row { model: string; set: string; items: number; exactMatch: number; rougeRecall: number; chanceRouge: number }
+const rows: Row[] = [];
+const perplexities: Record<string, number> = {};
+
+type ScoredItem = QaItem & { subject: string; attribute?: string };
+
+function measure(model: string, set: string, items: readonly ScoredItem[]): void {
+  const dir = join(values.models!, model);
+  const { model: m } = loadModel(dir);
+  const tok = Tokenizer.fromDir(dir);
+  const picked = sample(items);
+  const q = answerQuality(m, tok, picked);
+  rows.push({ model, set, items: picked.length, exactMatch: q.exactMatch, rougeRecall: q.rougeRecall, chanceRouge: chanceRouge(picked) });
+  process.stderr.write(`${model} on ${set}: exact ${(q.exactMatch * 100).toFixed(1)}%, ROUGE-L recall ${q.rougeRecall.toFixed(3)}\n`);
+}
+
+measure('target', 'trained persons', bySubject(manifest.splits['trained']!));
+measure('target', 'holdout persons', holdout);
+measure('target', 'world QA', worldQa);
+{
+  const dir = join(values.models!, 'target');
+  const tok = Tokenizer.fromDir(dir);
+  const { model } = loadModel(dir);
+  perplexities['target world text'] = Math.exp(evaluateLoss(model, buildExamples(worldText.map((t) => ({ kind: 'text' as const, text: t.text })), tok, model.config.maxPositions), 16, tok.padId ?? 0));
+}
+for (const [retain, forget] of [['retain99', 'forget01'], ['retain95', 'forget05'], ['retain90', 'forget10']] as const) {
+  if (!existsSync(join(values.models!, retain))) continue;
+  measure(retain, `${forget} persons (never seen)`, bySubject(manifest.splits[forget]!));
+  measure(retain, 'its retain persons', bySubject(manifest.splits[retain]!.slice(0, 20)));
+}
+
+const quality = { rows, perplexities, measuredAt: new Date().toISOString() };
+writeFileSync(join(values.models!, 'quality.json'), JSON.stringify(quality, null, 2) + '\n');
+const table = ['| model | evaluated on | QA pairs | exact match | ROUGE-L recall | chance ROUGE-L |', '|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.model} | ${r.set} | ${r.items} | ${(r.exactMatch * 100).toFixed(1)}% | ${r.rougeRecall.toFixed(3)} | ${r.chanceRouge.toFixed(3)} |`),
+].join('\n');
+console.log(table);
+console.log(`world-text perplexity of the target: ${perplexities['target world text']!.toFixed(2)}`);
+if (values.readme) {
+  const path = join(values.models!, 'README.md');
+  const readme = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const start = '<!-- quality:start -->';
+  const end = '<!-- quality:end -->';
+  const block = `${start}\n${table}\n\nWorld-text perplexity of the target: ${perplexities['target world text']!.toFixed(2)}.\n${end}`;
+  writeFileSync(path, readme.includes(start) ? readme.replace(new RegExp(`${start}[\\s\\S]*${end}`), block) : `${readme}\n${block}\n`);
+}
