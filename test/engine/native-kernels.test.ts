@@ -12,6 +12,7 @@ import {
 } from '../../src/engine/backend.ts';
 import { loadNativeBackend, nativeInfo, setNativeThreads } from '../../src/engine/backends/native.ts';
 import { tsBackend as ts } from '../../src/engine/backends/ts/index.ts';
+import { Rng } from '../../src/engine/random.ts';
 
 const skip = process.env['LETHE_BACKEND'] === 'ts' ? 'LETHE_BACKEND=ts' : false;
 
@@ -33,16 +34,10 @@ function nat(): Backend {
 
 // ---- helpers ------------------------------------------------------------------------------------------------
 
-/** mulberry32: small seeded generator for test data. */
+/** Seeded uniform numbers for test data (the engine's own generator). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.uniform();
 }
 
 let seed = 1;

@@ -8,18 +8,14 @@ import { describe, test } from 'node:test';
 import { BpeTrainError, serializeTokenizerJson, trainByteLevelBpe, writeTokenizer } from '../../src/model/bpe-train.ts';
 import type { TrainedByteLevelBpe } from '../../src/model/bpe-train.ts';
 import { Tokenizer } from '../../src/model/tokenizer.ts';
+import { Rng } from '../../src/engine/random.ts';
 
 // ---- synthetic English-like corpus (seeded) ----
 
+/** Seeded uniform numbers for test data (the engine's own generator). */
 function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.uniform();
 }
 
 const COMMON = (
