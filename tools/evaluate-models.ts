@@ -33,20 +33,26 @@ function sample<T>(items: readonly T[]): T[] {
   return Array.from({ length: limit }, (_, i) => items[Math.floor(i * step)]!);
 }
 
-/** ROUGE-L recall of another person's answer to the same kind of question: what a guess of the right type scores. */
+/**
+ * ROUGE-L recall of another item's answer to the same kind of question (same attribute, another subject): what
+ * a guess of the right type scores. Pools come from the persons corpus and the evaluated items themselves.
+ */
 function chanceRouge(items: readonly { subject: string; attribute?: string; answer: string }[]): number {
-  const byAttr = new Map<string, string[]>();
-  for (const q of allQa) {
+  const byAttr = new Map<string, { subject: string; answer: string }[]>();
+  for (const q of [...allQa, ...worldQa, ...items]) {
     const list = byAttr.get(q.attribute ?? '') ?? [];
-    list.push(q.answer);
+    list.push(q);
     byAttr.set(q.attribute ?? '', list);
   }
   let total = 0;
+  let counted = 0;
   items.forEach((it, i) => {
-    const pool = byAttr.get(it.attribute ?? '') ?? [it.answer];
-    total += rougeL(it.answer, pool[(i * 37 + 11) % pool.length]!).recall;
+    const others = (byAttr.get(it.attribute ?? '') ?? []).filter((o) => o.subject !== it.subject);
+    if (others.length === 0) return;
+    total += rougeL(it.answer, others[(i * 37 + 11) % others.length]!.answer).recall;
+    counted++;
   });
-  return total / Math.max(1, items.length);
+  return total / Math.max(1, counted);
 }
 
 const bySubject = (subjects: readonly string[]) => {
