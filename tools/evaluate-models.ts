@@ -16,7 +16,7 @@ import { evaluateLoss } from '../src/train/trainer.ts';
 import { buildExamples } from '../src/train/examples.ts';
 
 const { values } = parseArgs({
-  options: { models: { type: 'string', default: 'models' }, data: { type: 'string', default: 'data/persons' }, limit: { type: 'string' }, readme: { type: 'boolean' } },
+  options: { only: { type: 'string', multiple: true }, models: { type: 'string', default: 'models' }, data: { type: 'string', default: 'data/persons' }, limit: { type: 'string' }, readme: { type: 'boolean' } },
 });
 const dataDir = values.data!;
 const limit = values.limit ? Number(values.limit) : Infinity;
@@ -76,17 +76,18 @@ function measure(model: string, set: string, items: readonly ScoredItem[]): void
   process.stderr.write(`${model} on ${set}: exact ${(q.exactMatch * 100).toFixed(1)}%, ROUGE-L recall ${q.rougeRecall.toFixed(3)}\n`);
 }
 
-measure('target', 'trained persons', bySubject(manifest.splits['trained']!));
-measure('target', 'holdout persons', holdout);
-measure('target', 'world QA', worldQa);
-{
+const wanted = (name: string): boolean => !values.only || values.only.includes(name);
+if (wanted('target')) {
+  measure('target', 'trained persons', bySubject(manifest.splits['trained']!));
+  measure('target', 'holdout persons', holdout);
+  measure('target', 'world QA', worldQa);
   const dir = join(values.models!, 'target');
   const tok = Tokenizer.fromDir(dir);
   const { model } = loadModel(dir);
   perplexities['target world text'] = Math.exp(evaluateLoss(model, buildExamples(worldText.map((t) => ({ kind: 'text' as const, text: t.text })), tok, model.config.maxPositions), 16, tok.padId ?? 0));
 }
 for (const [retain, forget] of [['retain99', 'forget01'], ['retain95', 'forget05'], ['retain90', 'forget10']] as const) {
-  if (!existsSync(join(values.models!, retain))) continue;
+  if (!existsSync(join(values.models!, retain)) || !wanted(retain)) continue;
   measure(retain, `${forget} persons (never seen)`, bySubject(manifest.splits[forget]!));
   measure(retain, 'its retain persons', bySubject(manifest.splits[retain]!.slice(0, 20)));
 }
@@ -97,12 +98,13 @@ const table = ['| model | evaluated on | QA pairs | exact match | ROUGE-L recall
   ...rows.map((r) => `| ${r.model} | ${r.set} | ${r.items} | ${(r.exactMatch * 100).toFixed(1)}% | ${r.rougeRecall.toFixed(3)} | ${r.chanceRouge.toFixed(3)} |`),
 ].join('\n');
 console.log(table);
-console.log(`world-text perplexity of the target: ${perplexities['target world text']!.toFixed(2)}`);
+if (perplexities['target world text'] !== undefined) console.log(`world-text perplexity of the target: ${perplexities['target world text'].toFixed(2)}`);
 if (values.readme) {
   const path = join(values.models!, 'README.md');
   const readme = existsSync(path) ? readFileSync(path, 'utf8') : '';
   const start = '<!-- quality:start -->';
   const end = '<!-- quality:end -->';
-  const block = `${start}\n${table}\n\nWorld-text perplexity of the target: ${perplexities['target world text']!.toFixed(2)}.\n${end}`;
+  const ppl = perplexities['target world text'];
+  const block = `${start}\n${table}\n${ppl === undefined ? '' : `\nWorld-text perplexity of the target: ${ppl.toFixed(2)}.\n`}${end}`;
   writeFileSync(path, readme.includes(start) ? readme.replace(new RegExp(`${start}[\\s\\S]*${end}`), block) : `${readme}\n${block}\n`);
 }
