@@ -11,7 +11,7 @@ export function backendsUnderTest(): BackendName[] {
   return ['ts', 'native'];
 }
 
-/** Runs fn with the named backend active, restoring the previous choice afterwards. */
+/** Runs fn with the named backend active (it stays active: every test sets its backend explicitly). */
 export function withBackend<T>(name: BackendName, fn: () => T): T {
   useBackend(name);
   return fn();
