@@ -3,7 +3,7 @@ import {
 } from '../../engine/index.ts';
 import type { ModelConfig } from '../config.ts';
 import { ParameterStore, type ParamSpec } from '../params.ts';
-import { positionIds, type CausalLM, type ForwardOptions, type ForwardOutput } from './types.ts';
+import { positionIds, tapOf, type CausalLM, type ForwardOptions, type ForwardOutput } from './types.ts';
 
 /** GPT-2's weights under their Hugging Face names; Conv1D weights are [in, out]. lm_head is tied to wte. */
 export function gpt2ParamSpecs(c: ModelConfig): ParamSpec[] {
@@ -42,6 +42,7 @@ export class GPT2 implements CausalLM {
   forward(ids: Tensor, options: ForwardOptions = {}): ForwardOutput {
     const c = this.config;
     const P = (n: string): Tensor => this.params.get(n);
+    const tap = tapOf(options);
     if (ids.rank !== 2) throw new EngineError('gpt2', `ids must be [batch, time], got [${ids.shape.join(', ')}]`);
     const [B, T] = ids.shape as [number, number];
     const D = c.hiddenSize;
@@ -59,18 +60,18 @@ export class GPT2 implements CausalLM {
       const p = `transformer.h.${l}`;
       // Attention: one Conv1D makes q, k, v; split into heads [B, H, T, hd].
       const h = layerNorm(x, P(`${p}.ln_1.weight`), P(`${p}.ln_1.bias`), c.normEps);
-      const qkv = linear(h, P(`${p}.attn.c_attn.weight`), P(`${p}.attn.c_attn.bias`), CONV1D);
+      const qkv = linear(tap(`${p}.attn.c_attn`, h), P(`${p}.attn.c_attn.weight`), P(`${p}.attn.c_attn.bias`), CONV1D);
       const heads = permute(reshape(qkv, [B, T, 3, H, hd]), [2, 0, 3, 1, 4]);
       const q = reshape(slice(heads, 0, 0, 1), [B, H, T, hd]);
       let k = reshape(slice(heads, 0, 1, 2), [B, H, T, hd]);
       let v = reshape(slice(heads, 0, 2, 3), [B, H, T, hd]);
       if (options.cache) [k, v] = options.cache.append(l, k, v);
       const att = reshape(permute(causalAttention(q, k, v, { keyStart: options.keyStart }), [0, 2, 1, 3]), [B, T, D]);
-      x = add(x, linear(att, P(`${p}.attn.c_proj.weight`), P(`${p}.attn.c_proj.bias`), CONV1D));
+      x = add(x, linear(tap(`${p}.attn.c_proj`, att), P(`${p}.attn.c_proj.weight`), P(`${p}.attn.c_proj.bias`), CONV1D));
       // MLP with gelu_new.
       const h2 = layerNorm(x, P(`${p}.ln_2.weight`), P(`${p}.ln_2.bias`), c.normEps);
-      const up = gelu(linear(h2, P(`${p}.mlp.c_fc.weight`), P(`${p}.mlp.c_fc.bias`), CONV1D));
-      x = add(x, linear(up, P(`${p}.mlp.c_proj.weight`), P(`${p}.mlp.c_proj.bias`), CONV1D));
+      const up = gelu(linear(tap(`${p}.mlp.c_fc`, h2), P(`${p}.mlp.c_fc.weight`), P(`${p}.mlp.c_fc.bias`), CONV1D));
+      x = add(x, linear(tap(`${p}.mlp.c_proj`, up), P(`${p}.mlp.c_proj.weight`), P(`${p}.mlp.c_proj.bias`), CONV1D));
       if (options.keepHidden?.includes(l)) hidden.set(l, x);
     }
     if (options.cache) options.cache.advance(T);

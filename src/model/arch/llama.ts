@@ -3,7 +3,7 @@ import {
 } from '../../engine/index.ts';
 import { ropeFrequencies, type ModelConfig } from '../config.ts';
 import { ParameterStore, type ParamSpec } from '../params.ts';
-import { positionIds, type CausalLM, type ForwardOptions, type ForwardOutput } from './types.ts';
+import { positionIds, tapOf, type CausalLM, type ForwardOptions, type ForwardOutput } from './types.ts';
 
 /** Llama-family weights under their Hugging Face names (Linear layout [out, in]). */
 export function llamaParamSpecs(c: ModelConfig): ParamSpec[] {
@@ -48,6 +48,9 @@ export class Llama implements CausalLM {
     const c = this.config;
     const P = (n: string): Tensor => this.params.get(n);
     const opt = (n: string): Tensor | null => (this.params.has(n) ? this.params.get(n) : null);
+    const tap = tapOf(options);
+    // A projection by module name, its input passed through the tap.
+    const proj = (module: string, input: Tensor): Tensor => linear(tap(module, input), P(`${module}.weight`), opt(`${module}.bias`));
     if (ids.rank !== 2) throw new EngineError('llama', `ids must be [batch, time], got [${ids.shape.join(', ')}]`);
     const [B, T] = ids.shape as [number, number];
     const hd = c.headDim;
@@ -68,17 +71,17 @@ export class Llama implements CausalLM {
       const a = `${p}.self_attn`;
       // Attention with rotary positions and grouped-query heads: q [B, H, T, hd], k/v [B, Hkv, T, hd].
       const h = rmsNorm(x, P(`${p}.input_layernorm.weight`), c.normEps);
-      const q = rope(heads(linear(h, P(`${a}.q_proj.weight`), opt(`${a}.q_proj.bias`)), c.numHeads), this.invFreq, positions);
-      let k = rope(heads(linear(h, P(`${a}.k_proj.weight`), opt(`${a}.k_proj.bias`)), c.numKvHeads), this.invFreq, positions);
-      let v = heads(linear(h, P(`${a}.v_proj.weight`), opt(`${a}.v_proj.bias`)), c.numKvHeads);
+      const q = rope(heads(proj(`${a}.q_proj`, h), c.numHeads), this.invFreq, positions);
+      let k = rope(heads(proj(`${a}.k_proj`, h), c.numKvHeads), this.invFreq, positions);
+      let v = heads(proj(`${a}.v_proj`, h), c.numKvHeads);
       if (options.cache) [k, v] = options.cache.append(l, k, v);
       const att = reshape(permute(causalAttention(q, k, v, { keyStart: options.keyStart }), [0, 2, 1, 3]), [B, T, c.numHeads * hd]);
-      x = add(x, linear(att, P(`${a}.o_proj.weight`), opt(`${a}.o_proj.bias`)));
+      x = add(x, proj(`${a}.o_proj`, att));
       // SwiGLU MLP: down(silu(gate(h)) · up(h)).
       const m = `${p}.mlp`;
       const h2 = rmsNorm(x, P(`${p}.post_attention_layernorm.weight`), c.normEps);
-      const gated = mul(silu(linear(h2, P(`${m}.gate_proj.weight`), opt(`${m}.gate_proj.bias`))), linear(h2, P(`${m}.up_proj.weight`), opt(`${m}.up_proj.bias`)));
-      x = add(x, linear(gated, P(`${m}.down_proj.weight`), opt(`${m}.down_proj.bias`)));
+      const gated = mul(silu(proj(`${m}.gate_proj`, h2)), proj(`${m}.up_proj`, h2));
+      x = add(x, proj(`${m}.down_proj`, gated));
       if (options.keepHidden?.includes(l)) hidden.set(l, x);
     }
     if (options.cache) options.cache.advance(T);

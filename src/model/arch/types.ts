@@ -15,6 +15,18 @@ export interface ForwardOptions {
   keepHidden?: readonly number[];
   /** Stop after this layer and return no logits (saves the head when only hidden states are needed). */
   stopAfterLayer?: number;
+  /**
+   * Called with the input of every linear projection inside the blocks, by module name (e.g.
+   * `transformer.h.0.mlp.c_proj`, `model.layers.0.self_attn.q_proj`); the projection uses what it returns. Return
+   * `x` to only observe. Unlearning records layer inputs with it (SAGE), gates units to attribute loss to them
+   * (localized ablation) and masks units (SGTM).
+   */
+  linearInput?: (module: string, x: Tensor) => Tensor;
+}
+
+/** The identity tap: what a forward pass uses when no `linearInput` is given. */
+export function tapOf(options: ForwardOptions): (module: string, x: Tensor) => Tensor {
+  return options.linearInput ?? ((_module, x) => x);
 }
 
 export interface ForwardOutput {
