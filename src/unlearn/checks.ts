@@ -1,0 +1,44 @@
+import { scoreAnswers } from '../model/logprobs.ts';
+import type { CausalLM } from '../model/arch/types.ts';
+import { evenSample } from './batches.ts';
+import type { UnlearnItem } from './data.ts';
+import type { CheckEvent } from './types.ts';
+
+/**
+ * Scores fixed samples of the forget and retain sets: the forget probability the early-stop target reads, and the
+ * retain NLL the damage guard reads. The same items every time, so checks are comparable along a run.
+ */
+export class GuardSample {
+  private readonly forget: UnlearnItem[];
+  private readonly retain: UnlearnItem[];
+
+  constructor(forget: readonly UnlearnItem[], retain: readonly UnlearnItem[], samples: number, private readonly padId: number) {
+    this.forget = evenSample(forget, samples);
+    this.retain = evenSample(retain, samples);
+  }
+
+  check(model: CausalLM, step: number): CheckEvent {
+    const f = scoreAnswers(model, this.forget, { padId: this.padId });
+    let forgetProb = 0;
+    for (const m of f.mean) forgetProb += Math.exp(m);
+    forgetProb /= this.forget.length;
+    let retainLoss: number | null = null;
+    if (this.retain.length > 0) {
+      const r = scoreAnswers(model, this.retain, { padId: this.padId });
+      let nll = 0;
+      let tokens = 0;
+      this.retain.forEach((it, i) => {
+        nll -= r.sum[i]!;
+        tokens += it.answer.length;
+      });
+      retainLoss = nll / tokens;
+    }
+    return { step, forgetProb, retainLoss };
+  }
+}
+
+/** True when every weight is a finite number (the last line of defence before a model is written). */
+export function allFinite(values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return false;
+  return true;
+}

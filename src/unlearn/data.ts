@@ -1,0 +1,44 @@
+import type { TrainingRecord } from '../data/schema.ts';
+import { readTrainingRecords } from '../data/jsonl.ts';
+import type { Tokenizer } from '../model/tokenizer.ts';
+import { qaAnswer, qaPrompt } from '../train/examples.ts';
+
+/**
+ * One forget or retain record, tokenized the way training saw it: BOS + prompt, then answer + EOS. QA records
+ * keep their question (refusal methods pair it with a new answer); a text record is all answer after BOS.
+ */
+export interface UnlearnItem {
+  prompt: number[];
+  answer: number[];
+  /** The question text for QA records, null for text records. */
+  question: string | null;
+  /** Whom the record is about, when the file says. */
+  subject: string | null;
+}
+
+/** The same tokenization as src/train/examples.ts (BOS + prompt | answer + EOS), cut to the model's context. */
+export function tokenizeItems(records: readonly TrainingRecord[], tokenizer: Tokenizer, maxLength: number): UnlearnItem[] {
+  const bos = tokenizer.bosId ?? tokenizer.eosId;
+  const head = bos === null ? [] : [bos];
+  return records.map((r) => {
+    const prompt = r.kind === 'qa' ? [...head, ...tokenizer.encode(qaPrompt(r.question), { addSpecialTokens: false })] : head;
+    const body = tokenizer.encode(r.kind === 'qa' ? qaAnswer(r.answer) : r.text, { addSpecialTokens: false });
+    const answer = tokenizer.eosId === null ? body : [...body, tokenizer.eosId];
+    if (prompt.length === 0) throw new RangeError('the tokenizer has neither a BOS nor an EOS token to start a text record with');
+    const keep = Math.max(1, maxLength - prompt.length);
+    return { prompt, answer: answer.slice(0, keep), question: r.kind === 'qa' ? r.question : null, subject: r.subject ?? null };
+  });
+}
+
+/** An answer for an existing item's prompt (refusal methods): " text" + EOS after the same prompt. */
+export function withAnswer(item: UnlearnItem, answerText: string, tokenizer: Tokenizer): UnlearnItem {
+  const body = tokenizer.encode(qaAnswer(answerText), { addSpecialTokens: false });
+  return { ...item, answer: tokenizer.eosId === null ? body : [...body, tokenizer.eosId] };
+}
+
+/** Reads a forget or retain JSONL file; an empty file is an error that names it (there is nothing to unlearn). */
+export function readUnlearnRecords(path: string, role: 'forget' | 'retain'): TrainingRecord[] {
+  const records = readTrainingRecords(path);
+  if (records.length === 0) throw new RangeError(`${path}: the ${role} set is empty`);
+  return records;
+}

@@ -1,0 +1,146 @@
+import { AdamW, backward, clipGradNorm, scale, add, type Tensor } from '../engine/index.ts';
+import type { CausalLM } from '../model/arch/types.ts';
+import { learningRate } from '../train/schedule.ts';
+import { ItemStream, type UnlearnBatch } from './batches.ts';
+import { allFinite, GuardSample } from './checks.ts';
+import type { UnlearnItem } from './data.ts';
+import { answerNll, klToReference } from './losses.ts';
+import type { LoopOptions } from './options.ts';
+
+/** The loop's options; methods without a retain term (gradient ascent) leave alpha and retainLoss out. */
+export type LoopOptionsIn = Omit<LoopOptions, 'alpha' | 'retainLoss'> & Partial<Pick<LoopOptions, 'alpha' | 'retainLoss'>>;
+import { frozenModel } from './reference.ts';
+import type { CheckEvent, StepEvent, StopReason, UnlearnContext, UnlearnHooks, UnlearnOutcome } from './types.ts';
+
+/** What a loss-based method gives the shared loop: its forget term, and optionally its own retain term. */
+export interface LossSpec {
+  /** Scalar forget loss L_forget for a forget batch (the loop adds γ·L_forget + α·L_retain). */
+  forget(batch: UnlearnBatch, tools: LossTools): Tensor;
+  /** Replaces the shared retain term (NLL or KL), e.g. RMU's activation-matching term. */
+  retain?(batch: UnlearnBatch, tools: LossTools): Tensor;
+  /** Names of the parameters to train; all of them when absent. The rest stay bit-for-bit unchanged. */
+  trainable?: readonly string[];
+  /** Named values to log beside the loss (e.g. NPO's mean log-ratio), read after each forget() call. */
+  parts?: () => Record<string, number>;
+}
+
+export interface LossTools {
+  model: CausalLM;
+  /** The frozen model at θ before unlearning, made on first use. */
+  reference(): CausalLM;
+}
+
+export interface LoopRun {
+  /** Forget items to optimise on (defaults to ctx.forget; refusal methods keep these and rewrite answers). */
+  forget?: readonly UnlearnItem[];
+  /** Phase name in events. */
+  phase?: string;
+  /** Run the guards (off for inner phases, such as a task vector's fine-tune, that are meant to move away). */
+  guards?: boolean;
+}
+
+/**
+ * The optimisation loop every loss-based method shares: paired forget/retain batches, AdamW with warmup, the
+ * retain term, progress events, and the guards. Guards: early stop at the forget target; stop and roll back to
+ * the last good check when the retain loss rises past its bound; on a non-finite loss or gradient, stop without
+ * applying it and roll back, so a NaN model is never the result.
+ */
+export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpec, hooks: UnlearnHooks, run: LoopRun = {}): UnlearnOutcome {
+  const model = ctx.model;
+  const phase = run.phase ?? 'unlearn';
+  const guards = run.guards ?? true;
+  let ref: CausalLM | null = null;
+  const tools: LossTools = { model, reference: () => (ref ??= frozenModel(model, ctx.original)) };
+  const forgetItems = run.forget ?? ctx.forget;
+  const alpha = o.alpha ?? 0;
+  const useRetain = ctx.retain.length > 0 && alpha > 0;
+  const retainTerm = spec.retain ?? (o.retainLoss === 'kl'
+    ? (b: UnlearnBatch) => klToReference(model, tools.reference(), b)
+    : (b: UnlearnBatch) => answerNll(model, b));
+
+  const all = model.params.list();
+  const trainable = spec.trainable ? new Set(spec.trainable) : null;
+  const params = trainable ? model.params.entries().filter(([n]) => trainable.has(n)).map(([, p]) => p) : all;
+  if (params.length === 0) throw new RangeError('no parameters to train');
+  const frozen = trainable ? all.filter((p) => !params.includes(p)) : [];
+  for (const p of frozen) p.requiresGrad = false;
+
+  const optimizer = new AdamW(params, { lr: o.lr, weightDecay: o.weightDecay });
+  const forgetStream = new ItemStream(forgetItems, o.batchSize, o.seed, ctx.padId);
+  const retainStream = useRetain ? new ItemStream(ctx.retain, o.batchSize, o.seed + 7919, ctx.padId) : null;
+  const sample = new GuardSample(ctx.forget, ctx.retain, o.checkSamples, ctx.padId);
+  const curve: StepEvent[] = [];
+  const checks: CheckEvent[] = [];
+  let lastGood = model.params.snapshot();
+  let stopReason: StopReason = 'completed';
+  let step = 0;
+
+  const check = (): CheckEvent => {
+    const c = sample.check(model, step);
+    checks.push(c);
+    hooks.onCheck?.(c);
+    return c;
+  };
+  const start = guards ? check() : null;
+
+  try {
+    while (step < o.steps) {
+      const fb = forgetStream.next();
+      const lf = spec.forget(fb, tools);
+      const parts: Record<string, number> = { forget: lf.item(), ...(spec.parts?.() ?? {}) };
+      let loss = scale(lf, o.gamma);
+      if (retainStream) {
+        const lr = retainTerm(retainStream.next(), tools);
+        parts['retain'] = lr.item();
+        loss = add(loss, scale(lr, alpha));
+      }
+      const value = loss.item();
+      if (!Number.isFinite(value)) {
+        stopReason = 'non-finite';
+        break;
+      }
+      backward(loss);
+      const gradNorm = clipGradNorm(params, o.clip > 0 ? o.clip : Infinity);
+      if (!Number.isFinite(gradNorm)) {
+        optimizer.zeroGrad();
+        stopReason = 'non-finite';
+        break;
+      }
+      const lr = learningRate(step, { lr: o.lr, minLr: o.lr, warmupSteps: o.warmupSteps, totalSteps: o.steps });
+      optimizer.lr = lr;
+      optimizer.update();
+      optimizer.zeroGrad();
+      step++;
+      const event: StepEvent = { phase, step, totalSteps: o.steps, loss: value, parts, lr, gradNorm };
+      curve.push(event);
+      hooks.onStep?.(event);
+
+      if (guards && (step % o.checkEvery === 0 || step === o.steps)) {
+        const c = check();
+        if (o.maxRetainLossRise > 0 && c.retainLoss !== null && start!.retainLoss !== null && c.retainLoss - start!.retainLoss > o.maxRetainLossRise) {
+          stopReason = 'retain-guard';
+          break;
+        }
+        lastGood = model.params.snapshot();
+        if (o.targetForgetProb > 0 && c.forgetProb <= o.targetForgetProb) {
+          stopReason = 'forget-target';
+          break;
+        }
+      }
+      if (hooks.shouldStop?.()) {
+        stopReason = 'stopped';
+        break;
+      }
+    }
+    if (stopReason === 'completed' && !allFinite(model.params.flat)) stopReason = 'non-finite';
+    if (stopReason === 'non-finite' || stopReason === 'retain-guard') {
+      // Back to the weights of the last check that passed (θ itself when none had yet).
+      model.params.restore(lastGood);
+      hooks.onMessage?.(`${phase}: stopped at step ${step} (${stopReason}); weights rolled back to the last good check`);
+    }
+  } finally {
+    for (const p of frozen) p.requiresGrad = true;
+    model.params.zeroGrad();
+  }
+  return { stopReason, steps: step, curve, checks, details: {} };
+}

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { scale, sub } from '../../engine/index.ts';
+import { makeBatch } from '../batches.ts';
+import { withAnswer } from '../data.ts';
+import { runLossLoop } from '../loop.ts';
+import { answerLogProb, logSigmoid, meanRows, referenceLogProb } from '../losses.ts';
+import { loopOptionShape } from '../options.ts';
+import { refusalFor } from '../refusals.ts';
+import { defineMethod } from '../types.ts';
+
+/**
+ * DPO-Idk: direct preference optimisation with a refusal preferred over the true answer:
+ * L_forget = −(2/β)·log σ(β·[(log π_θ(y_w) − log π_ref(y_w)) − (log π_θ(y_l) − log π_ref(y_l))]),
+ * y_w the refusal, y_l the true answer (the scale 2/β as open-unlearning's DPO).
+ */
+export const dpoIdk = defineMethod({
+  name: 'dpo-idk',
+  summary: 'DPO preferring a refusal over the true answer, against the frozen original, plus a retain term',
+  retain: 'required',
+  options: z.object({
+    ...loopOptionShape({ steps: 60, lr: 1e-4 }),
+    beta: z.number().positive().default(0.1).describe('inverse temperature β'),
+  }),
+  run: (ctx, o, hooks) => {
+    for (const it of ctx.forget) {
+      if (it.question === null) throw new RangeError('dpo-idk needs question–answer forget records (a text record has no question to refuse)');
+    }
+    return runLossLoop(ctx, o, {
+      forget: (lose, t) => {
+        const win = makeBatch(lose.items.map((it) => withAnswer(it, refusalFor(it.question!, o.seed), ctx.tokenizer)), ctx.padId);
+        const winRatio = sub(answerLogProb(t.model, win), referenceLogProb(t.reference(), win));
+        const loseRatio = sub(answerLogProb(t.model, lose), referenceLogProb(t.reference(), lose));
+        return scale(meanRows(logSigmoid(scale(sub(winRatio, loseRatio), o.beta))), -2 / o.beta);
+      },
+    }, hooks);
+  },
+});

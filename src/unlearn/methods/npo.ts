@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { scale, sub } from '../../engine/index.ts';
+import { runLossLoop } from '../loop.ts';
+import { answerLogProb, logSigmoid, meanRows, referenceLogProb } from '../losses.ts';
+import { loopOptionShape } from '../options.ts';
+import { defineMethod } from '../types.ts';
+
+/**
+ * NPO: L_forget = −(2/β)·log σ(−β·(log π_θ(y|x) − log π_ref(y|x))), sequence log-probs summed over answer tokens,
+ * π_ref the frozen starting model. Unlike gradient ascent the push fades once π_θ falls below π_ref.
+ */
+export const npo = defineMethod({
+  name: 'npo',
+  summary: 'negative preference optimisation against the frozen original, plus a retain term',
+  retain: 'required',
+  options: z.object({
+    ...loopOptionShape({ steps: 60, lr: 1e-4 }),
+    beta: z.number().positive().default(0.1).describe('inverse temperature β of the preference loss'),
+  }),
+  run: (ctx, o, hooks) => runLossLoop(ctx, o, {
+    forget: (b, t) => {
+      const ratio = sub(answerLogProb(t.model, b), referenceLogProb(t.reference(), b));
+      return scale(meanRows(logSigmoid(scale(ratio, -o.beta))), -2 / o.beta);
+    },
+  }, hooks),
+});

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { runLossLoop } from '../loop.ts';
+import { answerNll } from '../losses.ts';
+import { loopOptionShape } from '../options.ts';
+import { GuardSample } from '../checks.ts';
+import { defineMethod } from '../types.ts';
+
+const { alpha: _a, retainLoss: _r, gamma: _g, targetForgetProb: _t, maxRetainLossRise: _m, ...shape } = loopOptionShape({ steps: 30, lr: 1e-4 });
+
+/**
+ * TaskVector (MUSE): fine-tune a copy on the forget set, τ = θ_ft − θ, then θ' = θ − λ·τ. The fine-tune phase moves
+ * toward the forget data on purpose, so it runs without the guards; the negated model is checked once.
+ */
+export const taskVector = defineMethod({
+  name: 'task-vector',
+  summary: 'fine-tune on the forget set, then subtract λ times that update from the original (task-vector negation)',
+  retain: 'optional',
+  options: z.object({
+    ...shape,
+    lambda: z.number().positive().default(5).describe('scale λ of the negated task vector'),
+  }),
+  run: (ctx, o, hooks) => {
+    const ft = runLossLoop(ctx, { ...o, gamma: 1, targetForgetProb: 0, maxRetainLossRise: 0 },
+      { forget: (b, t) => answerNll(t.model, b) }, hooks, { phase: 'fine-tune', guards: false });
+    // θ' = θ − λ(θ_ft − θ), one loop over the flat parameter buffer.
+    const flat = ctx.model.params.flat;
+    let tauSq = 0;
+    for (let i = 0; i < flat.length; i++) {
+      const tau = flat[i]! - ctx.original[i]!;
+      tauSq += tau * tau;
+      flat[i] = ctx.original[i]! - o.lambda * tau;
+    }
+    const check = new GuardSample(ctx.forget, ctx.retain, o.checkSamples, ctx.padId).check(ctx.model, ft.steps);
+    hooks.onCheck?.(check);
+    hooks.onMessage?.(`task vector: ‖τ‖ = ${Math.sqrt(tauSq).toExponential(3)}, applied with λ = ${o.lambda}`);
+    return { ...ft, checks: [...ft.checks, check], details: { taskVectorNorm: Math.sqrt(tauSq), lambda: o.lambda } };
+  },
+});

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+
+/** Defaults a method chooses for the shared optimisation options (tuned per method on the persons model). */
+export interface LoopDefaults {
+  steps: number;
+  lr: number;
+  batchSize?: number;
+  gamma?: number;
+  alpha?: number;
+  retainLoss?: 'nll' | 'kl';
+}
+
+/**
+ * The options every optimisation-based method shares: schedule, batching, the γ·forget + α·retain weights, the
+ * retain term and the guards. Each method spreads this into its own schema with its tuned defaults.
+ */
+export function loopOptionShape(d: LoopDefaults) {
+  return {
+    steps: z.number().int().positive().default(d.steps).describe('optimizer steps'),
+    lr: z.number().positive().default(d.lr).describe('peak learning rate (AdamW; linear warmup, then constant)'),
+    batchSize: z.number().int().positive().default(d.batchSize ?? 16).describe('forget items per step; each forget batch is paired with as many retain items'),
+    warmupSteps: z.number().int().min(0).default(0).describe('steps of linear learning-rate warmup'),
+    weightDecay: z.number().min(0).default(0).describe('decoupled weight decay'),
+    clip: z.number().min(0).default(1).describe('global gradient-norm bound (0 = none)'),
+    seed: z.number().int().min(0).default(0).describe('seed of the batch order'),
+    gamma: z.number().min(0).default(d.gamma ?? 1).describe('weight γ of the forget term'),
+    alpha: z.number().min(0).default(d.alpha ?? 1).describe('weight α of the retain term (ignored without a retain set)'),
+    retainLoss: z.enum(['nll', 'kl']).default(d.retainLoss ?? 'nll').describe('retain term: NLL of retain answers, or KL(p_ref ‖ p_θ) over all retain positions'),
+    checkEvery: z.number().int().positive().default(10).describe('steps between guard checks'),
+    checkSamples: z.number().int().positive().default(64).describe('forget and retain items scored at each guard check'),
+    targetForgetProb: z.number().min(0).max(1).default(0).describe('stop early once the forget probability at a check is at or below this (0 = run all steps)'),
+    maxRetainLossRise: z.number().min(0).default(0.5).describe('stop, and go back to the last good check, when the retain NLL per token rises by more than this many nats over its start (0 = off)'),
+  };
+}
+
+export type LoopOptions = z.infer<z.ZodObject<ReturnType<typeof loopOptionShape>>>;
+
+export class OptionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OptionError';
+  }
+}
+
+/** A CLI value as JSON when it parses (numbers, booleans, lists), else as the string itself. */
+function parseValue(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Validates `k=v` pairs against a method's schema and fills in defaults. Unknown keys, malformed pairs and values
+ * of the wrong type are errors naming the option and what it expects.
+ */
+export function parseOptions<S extends z.ZodObject>(schema: S, pairs: readonly string[], methodName: string): z.infer<S> {
+  const raw: Record<string, unknown> = {};
+  const known = Object.keys(schema.shape);
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new OptionError(`option "${pair}" must be written key=value`);
+    const key = pair.slice(0, eq);
+    if (!known.includes(key)) throw new OptionError(`${methodName} has no option "${key}" (its options: ${known.join(', ')})`);
+    raw[key] = parseValue(pair.slice(eq + 1));
+  }
+  return validateOptions(schema, raw, methodName);
+}
+
+/** Validates an options object (the API's and the library's entry point; parseOptions feeds it from the CLI). */
+export function validateOptions<S extends z.ZodObject>(schema: S, raw: Record<string, unknown>, methodName: string): z.infer<S> {
+  const result = z.strictObject(schema.shape).safeParse(raw);
+  if (result.success) return result.data as z.infer<S>;
+  const issue = result.error.issues[0]!;
+  const key = issue.path.join('.');
+  if (issue.code === 'unrecognized_keys') {
+    throw new OptionError(`${methodName} has no option "${issue.keys[0]}" (its options: ${Object.keys(schema.shape).join(', ')})`);
+  }
+  throw new OptionError(`${methodName} option ${key}=${JSON.stringify(raw[key])}: ${issue.message}`);
+}
+
+/** One option as `lethe methods` and the API document show it. */
+export interface OptionDoc {
+  name: string;
+  type: string;
+  default: unknown;
+  description: string;
+}
+
+export function describeOptions(schema: z.ZodObject): OptionDoc[] {
+  const json = z.toJSONSchema(schema, { io: 'input' }) as { properties?: Record<string, { type?: string; enum?: unknown[]; default?: unknown; description?: string; items?: { type?: string } }> };
+  return Object.entries(json.properties ?? {}).map(([name, p]) => ({
+    name,
+    type: p.enum ? p.enum.join('|') : p.type === 'array' ? `${p.items?.type ?? 'value'}[]` : (p.type ?? 'value'),
+    default: p.default,
+    description: p.description ?? '',
+  }));
+}

@@ -1,0 +1,74 @@
+import type { z } from 'zod';
+import type { CausalLM } from '../model/arch/types.ts';
+import type { Tokenizer } from '../model/tokenizer.ts';
+import type { UnlearnItem } from './data.ts';
+
+/** Why a run ended. */
+export type StopReason = 'completed' | 'forget-target' | 'retain-guard' | 'non-finite' | 'stopped';
+
+export interface StepEvent {
+  /** Phase of a multi-phase method (e.g. "fine-tune" then "negate" for task vectors); "unlearn" otherwise. */
+  phase: string;
+  step: number;
+  totalSteps: number;
+  /** The optimised loss and its named parts (forget, retain, …). */
+  loss: number;
+  parts: Record<string, number>;
+  lr: number;
+  gradNorm: number;
+}
+
+/** A guard check on fixed samples of the forget and retain sets. */
+export interface CheckEvent {
+  step: number;
+  /** Mean over forget items of exp(mean answer-token log-prob) (TOFU's probability). */
+  forgetProb: number;
+  /** Mean answer-token NLL on the retain sample (null without a retain set). */
+  retainLoss: number | null;
+}
+
+export interface UnlearnHooks {
+  onStep?: (e: StepEvent) => void;
+  onCheck?: (e: CheckEvent) => void;
+  /** A line of news from a method (ablated units, task-vector norm, …). */
+  onMessage?: (message: string) => void;
+  /** Return true to stop after the current step; the weights of that step are kept. */
+  shouldStop?: () => boolean;
+}
+
+/** Everything a method works on. The model is changed in place; `original` keeps θ before unlearning. */
+export interface UnlearnContext {
+  model: CausalLM;
+  tokenizer: Tokenizer;
+  forget: readonly UnlearnItem[];
+  /** Empty when no retain set was given (only methods whose retain need is 'optional' or 'none' accept that). */
+  retain: readonly UnlearnItem[];
+  padId: number;
+  /** θ before unlearning, a copy of model.params.flat. */
+  original: Float32Array;
+}
+
+export interface UnlearnOutcome {
+  stopReason: StopReason;
+  steps: number;
+  curve: StepEvent[];
+  checks: CheckEvent[];
+  /** Method-specific facts for unlearn.json (ablated units, task-vector norm, …). */
+  details: Record<string, unknown>;
+}
+
+/** A method: its name, documented options with defaults (a zod object), and what it does. */
+export interface UnlearnMethod<S extends z.ZodObject = z.ZodObject> {
+  name: string;
+  /** One line for `lethe methods`. */
+  summary: string;
+  /** Whether the method takes a retain set. */
+  retain: 'required' | 'optional' | 'none';
+  options: S;
+  run(ctx: UnlearnContext, options: z.infer<S>, hooks: UnlearnHooks): UnlearnOutcome;
+}
+
+/** Identity that lets TypeScript infer a method's option types from its schema. */
+export function defineMethod<S extends z.ZodObject>(method: UnlearnMethod<S>): UnlearnMethod<S> {
+  return method;
+}
