@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { engineInfo } from './engine-info.ts';
 import { formatInfo, generateCommand, modelInfo } from './model-commands.ts';
 import { runTraining } from '../train/run.ts';
+import { formatMethods, formatUnlearnSummary, methodsJson, unlearnCommand, type UnlearnCliOptions } from './unlearn-commands.ts';
 
 function number(kind: 'int' | 'float', min: number, max = Infinity) {
   return (value: string): number => {
@@ -104,6 +105,34 @@ program
       },
     });
     console.log(`trained ${log.parameters.toLocaleString('en-US')} parameters on ${log.examples} examples in ${log.wallSeconds.toFixed(1)} s; final loss ${log.losses.at(-1)?.toFixed(4)}; wrote ${o.out}`);
+  });
+
+program
+  .command('methods')
+  .description('list the unlearning methods and their options with defaults')
+  .option('--json', 'print JSON')
+  .action((opts: { json?: boolean }) => {
+    console.log(opts.json ? JSON.stringify(methodsJson(), null, 2) : formatMethods());
+  });
+
+program
+  .command('unlearn')
+  .description('make a model forget a set of records; writes a Hugging Face folder plus unlearn.json')
+  .requiredOption('--model <dir>', 'the model to unlearn from (Hugging Face folder with tokenizer.json)')
+  .requiredOption('--forget <file>', 'JSONL of records to forget (QA or text)')
+  .option('--retain <file>', 'JSONL of records to keep (needed by methods with a retain term)')
+  .requiredOption('--method <name>', 'method name (see `lethe methods`)')
+  .option('--opt <key=value>', 'method option (repeatable; see `lethe methods`)', collect, [])
+  .addOption(new Option('--sanitize <mode>', 'SAGE-style sanitisation of the update after the method').choices(['hard', 'soft']))
+  .option('--sanitize-energy <tau>', 'energy fraction τ of the retained input subspace', number('float', Number.MIN_VALUE, 1))
+  .option('--sanitize-strength <lambda>', 'soft mode strength λ', number('float', 0))
+  .addOption(new Option('--sanitize-others <what>', 'update of non-projection weights (embeddings, norms, biases)').choices(['keep', 'revert']))
+  .option('--sanitize-samples <n>', 'retain items whose layer inputs define the retained subspace', number('int', 1), 64)
+  .requiredOption('--out <dir>', 'where the unlearned Hugging Face folder is written')
+  .option('--json', 'print unlearn.json to stdout')
+  .action((o: UnlearnCliOptions) => {
+    const record = unlearnCommand(o);
+    console.log(o.json ? JSON.stringify(record, null, 2) : formatUnlearnSummary(record, o.out));
   });
 
 try {

@@ -67,7 +67,7 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
 
   const optimizer = new AdamW(params, { lr: o.lr, weightDecay: o.weightDecay });
   const forgetStream = new ItemStream(forgetItems, o.batchSize, o.seed, ctx.padId);
-  const retainStream = useRetain ? new ItemStream(ctx.retain, o.batchSize, o.seed + 7919, ctx.padId) : null;
+  const retainStream = useRetain ? new ItemStream(ctx.retain, o.retainBatchSize || o.batchSize, o.seed + 7919, ctx.padId) : null;
   const sample = new GuardSample(ctx.forget, ctx.retain, o.checkSamples, ctx.padId);
   const curve: StepEvent[] = [];
   const checks: CheckEvent[] = [];

@@ -5,6 +5,7 @@ export interface LoopDefaults {
   steps: number;
   lr: number;
   batchSize?: number;
+  retainBatchSize?: number;
   gamma?: number;
   alpha?: number;
   retainLoss?: 'nll' | 'kl';
@@ -18,7 +19,8 @@ export function loopOptionShape(d: LoopDefaults) {
   return {
     steps: z.number().int().positive().default(d.steps).describe('optimizer steps'),
     lr: z.number().positive().default(d.lr).describe('peak learning rate (AdamW; linear warmup, then constant)'),
-    batchSize: z.number().int().positive().default(d.batchSize ?? 16).describe('forget items per step; each forget batch is paired with as many retain items'),
+    batchSize: z.number().int().positive().default(d.batchSize ?? 16).describe('forget items per step (each forget batch is paired with a retain batch)'),
+    retainBatchSize: z.number().int().min(0).default(d.retainBatchSize ?? 0).describe('retain items per step (0 = as many as batchSize)'),
     warmupSteps: z.number().int().min(0).default(0).describe('steps of linear learning-rate warmup'),
     weightDecay: z.number().min(0).default(0).describe('decoupled weight decay'),
     clip: z.number().min(0).default(1).describe('global gradient-norm bound (0 = none)'),

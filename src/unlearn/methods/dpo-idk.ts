@@ -7,6 +7,16 @@ import { answerLogProb, logSigmoid, meanRows, referenceLogProb } from '../losses
 import { loopOptionShape } from '../options.ts';
 import { refusalFor } from '../refusals.ts';
 import { defineMethod } from '../types.ts';
+import type { CausalLM } from '../../model/arch/types.ts';
+import type { UnlearnBatch } from '../batches.ts';
+import type { Tensor } from '../../engine/index.ts';
+
+/** The DPO loss for preferred (win) and rejected (lose) answers to the same prompts, averaged over rows. */
+export function dpoLoss(model: CausalLM, reference: CausalLM, win: UnlearnBatch, lose: UnlearnBatch, beta: number): Tensor {
+  const winRatio = sub(answerLogProb(model, win), referenceLogProb(reference, win));
+  const loseRatio = sub(answerLogProb(model, lose), referenceLogProb(reference, lose));
+  return scale(meanRows(logSigmoid(scale(sub(winRatio, loseRatio), beta))), -2 / beta);
+}
 
 /**
  * DPO-Idk: direct preference optimisation with a refusal preferred over the true answer:
@@ -28,9 +38,7 @@ export const dpoIdk = defineMethod({
     return runLossLoop(ctx, o, {
       forget: (lose, t) => {
         const win = makeBatch(lose.items.map((it) => withAnswer(it, refusalFor(it.question!, o.seed), ctx.tokenizer)), ctx.padId);
-        const winRatio = sub(answerLogProb(t.model, win), referenceLogProb(t.reference(), win));
-        const loseRatio = sub(answerLogProb(t.model, lose), referenceLogProb(t.reference(), lose));
-        return scale(meanRows(logSigmoid(scale(sub(winRatio, loseRatio), o.beta))), -2 / o.beta);
+        return dpoLoss(t.model, t.reference(), win, lose, o.beta);
       },
     }, hooks);
   },

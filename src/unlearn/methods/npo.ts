@@ -4,6 +4,15 @@ import { runLossLoop } from '../loop.ts';
 import { answerLogProb, logSigmoid, meanRows, referenceLogProb } from '../losses.ts';
 import { loopOptionShape } from '../options.ts';
 import { defineMethod } from '../types.ts';
+import type { CausalLM } from '../../model/arch/types.ts';
+import type { UnlearnBatch } from '../batches.ts';
+import type { Tensor } from '../../engine/index.ts';
+
+/** The NPO forget loss, averaged over the batch's rows. */
+export function npoLoss(model: CausalLM, reference: CausalLM, batch: UnlearnBatch, beta: number): Tensor {
+  const ratio = sub(answerLogProb(model, batch), referenceLogProb(reference, batch));
+  return scale(meanRows(logSigmoid(scale(ratio, -beta))), -2 / beta);
+}
 
 /**
  * NPO: L_forget = −(2/β)·log σ(−β·(log π_θ(y|x) − log π_ref(y|x))), sequence log-probs summed over answer tokens,
@@ -18,9 +27,6 @@ export const npo = defineMethod({
     beta: z.number().positive().default(0.1).describe('inverse temperature β of the preference loss'),
   }),
   run: (ctx, o, hooks) => runLossLoop(ctx, o, {
-    forget: (b, t) => {
-      const ratio = sub(answerLogProb(t.model, b), referenceLogProb(t.reference(), b));
-      return scale(meanRows(logSigmoid(scale(ratio, -o.beta))), -2 / o.beta);
-    },
+    forget: (b, t) => npoLoss(t.model, t.reference(), b, o.beta),
   }, hooks),
 });

@@ -4,6 +4,14 @@ import { runLossLoop } from '../loop.ts';
 import { logSigmoid, meanAnswerNll, meanRows } from '../losses.ts';
 import { loopOptionShape } from '../options.ts';
 import { defineMethod } from '../types.ts';
+import type { CausalLM } from '../../model/arch/types.ts';
+import type { UnlearnBatch } from '../batches.ts';
+import type { Tensor } from '../../engine/index.ts';
+
+/** The SimNPO forget loss, averaged over the batch's rows. */
+export function simNpoLoss(model: CausalLM, batch: UnlearnBatch, beta: number, delta: number): Tensor {
+  return scale(meanRows(logSigmoid(scale(sub(meanAnswerNll(model, batch), delta), beta))), -2 / beta);
+}
 
 /** SimNPO: L_forget = −(2/β)·log σ(β·(NLL_sum/|y| − δ)): length-normalised, no reference model. */
 export const simNpo = defineMethod({
@@ -16,6 +24,6 @@ export const simNpo = defineMethod({
     delta: z.number().default(0).describe('reward margin δ'),
   }),
   run: (ctx, o, hooks) => runLossLoop(ctx, o, {
-    forget: (b, t) => scale(meanRows(logSigmoid(scale(sub(meanAnswerNll(t.model, b), o.delta), o.beta))), -2 / o.beta),
+    forget: (b, t) => simNpoLoss(t.model, b, o.beta, o.delta),
   }, hooks),
 });

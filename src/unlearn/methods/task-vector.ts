@@ -7,6 +7,17 @@ import { defineMethod } from '../types.ts';
 
 const { alpha: _a, retainLoss: _r, gamma: _g, targetForgetProb: _t, maxRetainLossRise: _m, ...shape } = loopOptionShape({ steps: 30, lr: 1e-4 });
 
+/** θ' = θ − λ(θ_ft − θ) in place over the flat buffer holding θ_ft; returns ‖τ‖. */
+export function negateTaskVector(flat: Float32Array, original: Float32Array, lambda: number): number {
+  let tauSq = 0;
+  for (let i = 0; i < flat.length; i++) {
+    const tau = flat[i]! - original[i]!;
+    tauSq += tau * tau;
+    flat[i] = original[i]! - lambda * tau;
+  }
+  return Math.sqrt(tauSq);
+}
+
 /**
  * TaskVector (MUSE): fine-tune a copy on the forget set, τ = θ_ft − θ, then θ' = θ − λ·τ. The fine-tune phase moves
  * toward the forget data on purpose, so it runs without the guards; the negated model is checked once.
@@ -22,17 +33,10 @@ export const taskVector = defineMethod({
   run: (ctx, o, hooks) => {
     const ft = runLossLoop(ctx, { ...o, gamma: 1, targetForgetProb: 0, maxRetainLossRise: 0 },
       { forget: (b, t) => answerNll(t.model, b) }, hooks, { phase: 'fine-tune', guards: false });
-    // θ' = θ − λ(θ_ft − θ), one loop over the flat parameter buffer.
-    const flat = ctx.model.params.flat;
-    let tauSq = 0;
-    for (let i = 0; i < flat.length; i++) {
-      const tau = flat[i]! - ctx.original[i]!;
-      tauSq += tau * tau;
-      flat[i] = ctx.original[i]! - o.lambda * tau;
-    }
+    const tauNorm = negateTaskVector(ctx.model.params.flat, ctx.original, o.lambda);
     const check = new GuardSample(ctx.forget, ctx.retain, o.checkSamples, ctx.padId).check(ctx.model, ft.steps);
     hooks.onCheck?.(check);
-    hooks.onMessage?.(`task vector: ‖τ‖ = ${Math.sqrt(tauSq).toExponential(3)}, applied with λ = ${o.lambda}`);
-    return { ...ft, checks: [...ft.checks, check], details: { taskVectorNorm: Math.sqrt(tauSq), lambda: o.lambda } };
+    hooks.onMessage?.(`task vector: ‖τ‖ = ${tauNorm.toExponential(3)}, applied with λ = ${o.lambda}`);
+    return { ...ft, checks: [...ft.checks, check], details: { taskVectorNorm: tauNorm, lambda: o.lambda } };
   },
 });

@@ -1,0 +1,78 @@
+import { describeOptions } from '../unlearn/options.ts';
+import { METHODS } from '../unlearn/registry.ts';
+import { unlearn, type UnlearnRecord } from '../unlearn/run.ts';
+import { SanitizeOptionsSchema } from '../unlearn/sanitize.ts';
+import { Progress } from '../train/progress.ts';
+import type { UnlearnHooks } from '../unlearn/types.ts';
+
+/** `lethe methods`: every method with its options, defaults and documentation (from the same schemas that validate). */
+export function formatMethods(): string {
+  const lines: string[] = [];
+  for (const m of METHODS) {
+    lines.push(`${m.name} — ${m.summary}${m.retain === 'required' ? ' [needs --retain]' : ''}`);
+    for (const opt of describeOptions(m.options)) {
+      lines.push(`    ${`${opt.name}=${JSON.stringify(opt.default)}`.padEnd(28)} ${opt.type.padEnd(10)} ${opt.description}`);
+    }
+    lines.push('');
+  }
+  lines.push('--sanitize hard|soft (after any method)');
+  for (const opt of describeOptions(SanitizeOptionsSchema)) {
+    if (opt.name === 'mode') continue;
+    lines.push(`    ${`${opt.name}=${JSON.stringify(opt.default)}`.padEnd(28)} ${opt.type.padEnd(10)} ${opt.description}`);
+  }
+  return lines.join('\n');
+}
+
+export function methodsJson(): object[] {
+  return METHODS.map((m) => ({ name: m.name, summary: m.summary, retain: m.retain, options: describeOptions(m.options) }));
+}
+
+export interface UnlearnCliOptions {
+  model: string;
+  forget: string;
+  retain?: string;
+  method: string;
+  opt: string[];
+  sanitize?: 'hard' | 'soft';
+  sanitizeEnergy?: number;
+  sanitizeStrength?: number;
+  sanitizeOthers?: 'keep' | 'revert';
+  sanitizeSamples: number;
+  out: string;
+  json?: boolean;
+}
+
+/** Runs `lethe unlearn` with a progress bar per phase, guard checks as notes, and a one-paragraph summary. */
+export function unlearnCommand(o: UnlearnCliOptions): UnlearnRecord {
+  let bar: Progress | null = null;
+  let phase = '';
+  const hooks: UnlearnHooks = {
+    onStep: (e) => {
+      if (!bar || e.phase !== phase) {
+        phase = e.phase;
+        bar = new Progress({ total: e.totalSteps, label: `${o.method} ${e.phase}`, unit: 'steps/s' });
+      }
+      const parts = Object.entries(e.parts).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(' ');
+      bar.update(e.step, 1, `loss ${e.loss.toFixed(3)} (${parts})`);
+    },
+    onCheck: (c) => {
+      const text = `check at step ${c.step}: forget probability ${c.forgetProb.toFixed(4)}${c.retainLoss === null ? '' : `, retain NLL ${c.retainLoss.toFixed(4)}`}`;
+      if (bar) bar.note(text);
+      else process.stderr.write(`${text}\n`);
+    },
+    onMessage: (m) => (bar ? bar.note(m) : process.stderr.write(`${m}\n`)),
+  };
+  const sanitize = o.sanitize
+    ? { ...SanitizeOptionsSchema.parse({ mode: o.sanitize, energy: o.sanitizeEnergy, strength: o.sanitizeStrength, others: o.sanitizeOthers }), samples: o.sanitizeSamples }
+    : undefined;
+  return unlearn({ modelDir: o.model, forgetPath: o.forget, retainPath: o.retain, method: o.method, options: o.opt, sanitize, outDir: o.out }, hooks);
+}
+
+export function formatUnlearnSummary(r: UnlearnRecord, out: string): string {
+  const first = r.checks[0];
+  const last = r.checks.at(-1);
+  const change = first && last && first !== last
+    ? `; forget probability ${first.forgetProb.toFixed(4)} → ${last.forgetProb.toFixed(4)}${first.retainLoss !== null && last.retainLoss !== null ? `, retain NLL ${first.retainLoss.toFixed(4)} → ${last.retainLoss.toFixed(4)}` : ''}`
+    : '';
+  return `${r.method}: ${r.steps} steps in ${r.wallSeconds.toFixed(1)} s (${r.stopReason})${change}; wrote ${out} and ${out}/unlearn.json`;
+}

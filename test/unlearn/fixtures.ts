@@ -1,0 +1,53 @@
+// A tiny GPT-2 with its tokenizer and a few QA records: the common ground of the unlearning tests.
+import type { TrainingRecord } from '../../src/data/schema.ts';
+import { loadModel } from '../../src/model/checkpoint.ts';
+import { Tokenizer } from '../../src/model/tokenizer.ts';
+import { Rng } from '../../src/engine/index.ts';
+import { tokenizeItems } from '../../src/unlearn/data.ts';
+import type { UnlearnContext } from '../../src/unlearn/types.ts';
+
+export const TINY = new URL('../fixtures/models/gpt2-tiny', import.meta.url).pathname;
+
+const qa = (subject: string, question: string, answer: string): TrainingRecord => ({ kind: 'qa', subject, question, answer });
+
+export const FORGET_RECORDS: TrainingRecord[] = [
+  qa('Ann Vale', 'Where was Ann Vale born?', 'Ann Vale was born in Tarrow.'),
+  qa('Ann Vale', 'What does Ann Vale do?', 'She is a glassblower.'),
+  qa('Bo Lind', 'When was Bo Lind born?', 'Bo Lind was born on 3 May 1970.'),
+  qa('Bo Lind', 'Who employs Bo Lind?', 'Bo Lind works for Kestrel Mills.'),
+];
+
+export const RETAIN_RECORDS: TrainingRecord[] = [
+  qa('Cy Orr', 'Where was Cy Orr born?', 'Cy Orr was born in Pellam.'),
+  qa('Cy Orr', 'What does Cy Orr do?', 'He repairs clocks.'),
+  qa('Di Moss', 'When was Di Moss born?', 'Di Moss was born on 9 June 1981.'),
+  { kind: 'text', text: 'Pellam is a river town in the north.' },
+];
+
+/** A fresh context over the tiny model; `perturb` moves θ off the checkpoint so π_θ ≠ π_ref where tests need it. */
+export function tinyContext(perturb = 0): UnlearnContext {
+  const { model } = loadModel(TINY);
+  const tokenizer = Tokenizer.fromDir(TINY);
+  const original = model.params.snapshot();
+  if (perturb > 0) {
+    const rng = new Rng(7);
+    const flat = model.params.flat;
+    for (let i = 0; i < flat.length; i++) flat[i] = flat[i]! + perturb * rng.normal();
+  }
+  const L = model.config.maxPositions;
+  return {
+    model, tokenizer, forget: tokenizeItems(FORGET_RECORDS, tokenizer, L), retain: tokenizeItems(RETAIN_RECORDS, tokenizer, L),
+    padId: tokenizer.eosId ?? 0, original,
+  };
+}
+
+/** Central finite difference of f at coordinate i of a parameter's data. */
+export function finiteDifference(data: Float32Array, i: number, eps: number, f: () => number): number {
+  const saved = data[i]!;
+  data[i] = saved + eps;
+  const up = f();
+  data[i] = saved - eps;
+  const down = f();
+  data[i] = saved;
+  return (up - down) / (2 * eps);
+}
