@@ -6,10 +6,12 @@ import { simNpo } from './methods/simnpo.ts';
 import { idkFt } from './methods/idk-ft.ts';
 import { dpoIdk } from './methods/dpo-idk.ts';
 import { taskVector } from './methods/task-vector.ts';
+import { rmu } from './methods/rmu.ts';
+import { localizedAblation } from './methods/localized-ablation.ts';
 import { OptionError } from './options.ts';
 
 /** Every method, in the order `lethe methods` lists them. */
-export const METHODS: readonly UnlearnMethod[] = [gradAscent, gradDiff, npo, simNpo, idkFt, dpoIdk, taskVector] as unknown as UnlearnMethod[];
+export const METHODS: readonly UnlearnMethod[] = [gradAscent, gradDiff, npo, simNpo, idkFt, dpoIdk, taskVector, rmu, localizedAblation] as unknown as UnlearnMethod[];
 
 /** "GradDiff", "grad-diff" and "grad_diff" all name the same method. */
 function normalise(name: string): string {

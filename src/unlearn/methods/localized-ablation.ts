@@ -188,7 +188,7 @@ export const localizedAblation = defineMethod({
     const perLayer = new Map<string, number>();
     for (const u of chosen) perLayer.set(`${u.kind}s@${u.layer}`, (perLayer.get(`${u.kind}s@${u.layer}`) ?? 0) + 1);
     hooks.onMessage?.(`localized ablation: ${o.action === 'zero' ? 'zeroed' : 're-initialised'} ${chosen.length} of ${scored.length} units `
-      + `(${[...perLayer].map(([k, n]) => `${n} ${k}`).join(', ') || 'none with a positive score'}); `
+      + `(${[...perLayer].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${n} ${k}`).join(', ') || 'none with a positive score'}); `
       + `scores ${chosen.length ? `${chosen[0]!.score.toExponential(2)}..${chosen.at(-1)!.score.toExponential(2)}` : '-'}`);
     const details = {
       action: o.action, contrast, candidates: scored.length, before,

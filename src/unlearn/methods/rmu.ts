@@ -3,7 +3,7 @@ import { mul, noGrad, Rng, scale, sub, sum, Tensor } from '../../engine/index.ts
 import type { CausalLM } from '../../model/arch/types.ts';
 import type { ModelConfig } from '../../model/config.ts';
 import { mlpOutModule } from '../../model/modules.ts';
-import type { UnlearnBatch } from '../batches.ts';
+import { evenSample, makeBatch, type UnlearnBatch } from '../batches.ts';
 import { runLossLoop, type LossSpec } from '../loop.ts';
 import { loopOptionShape, OptionError } from '../options.ts';
 import { defineMethod } from '../types.ts';
@@ -70,6 +70,21 @@ export function hiddenAt(model: CausalLM, batch: UnlearnBatch, layer: number): T
   return model.forward(batch.answers.ids, { stopAfterLayer: layer, keepHidden: [layer] }).hidden.get(layer)!;
 }
 
+/** Mean over real tokens of ‖h_ℓ‖. */
+function meanTokenNorm(model: CausalLM, batch: UnlearnBatch, layer: number): number {
+  const h = noGrad(() => hiddenAt(model, batch, layer));
+  const [, T, D] = h.shape as [number, number, number];
+  let total = 0;
+  batch.items.forEach((it, b) => {
+    for (let t = 0; t < it.prompt.length + it.answer.length; t++) {
+      let sq = 0;
+      for (let k = 0; k < D; k++) sq += h.data[(b * T + t) * D + k]! ** 2;
+      total += Math.sqrt(sq);
+    }
+  });
+  return total / batch.realTokens;
+}
+
 /** RMU's two terms for the shared loop: forget pushes h_ℓ(x_f) to the control vector, retain holds h_ℓ(x_r) at θ's. */
 export function rmuSpec(layer: number, control: Tensor, trainable?: readonly string[]): LossSpec {
   return {
@@ -98,8 +113,11 @@ export const rmu = defineMethod({
     const trainable = rmuTrainable(ctx.model, layer, o.trainedLayers, o.modules);
     // Its own stream off the seed, so the control vector does not share draws with the batch order.
     const control = controlVector(ctx.model.config.hiddenSize, o.coefficient, o.seed ^ 0x5eed_0c0);
-    hooks.onMessage?.(`rmu: steering layer ${layer} to a control vector of norm ${o.coefficient}; training ${trainable.length} tensors (${o.modules})`);
+    // The activations' own size at ℓ, reported because c only means something relative to it.
+    const norm = meanTokenNorm(ctx.model, makeBatch(evenSample(ctx.forget, o.batchSize), ctx.padId), layer);
+    hooks.onMessage?.(`rmu: steering layer ${layer} (mean ‖h‖ on forget data ${norm.toFixed(2)}) to a control vector of norm ${o.coefficient}; `
+      + `training ${trainable.length} tensors (${o.modules})`);
     const outcome = runLossLoop(ctx, o, rmuSpec(layer, control, trainable), hooks);
-    return { ...outcome, details: { layer, coefficient: o.coefficient, modules: o.modules, trained: trainable } };
+    return { ...outcome, details: { layer, coefficient: o.coefficient, forgetActivationNorm: norm, modules: o.modules, trained: trainable } };
   },
 });
