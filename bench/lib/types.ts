@@ -1,10 +1,13 @@
 /** Shared types of the benchmark harness: metrics, output lines, peer outcomes, suites. */
 
-/** Units a case reports in. Throughputs are higher-is-better; `ms` (wall time per rep) and `mb` (peak memory) are lower-is-better. */
-export type Metric = 'gflops' | 'gb/s' | 'tokens/s' | 'ms' | 'mb';
+/**
+ * Units a case reports in. Throughputs are higher-is-better; `ms` (wall time per rep), `mb` (peak memory) and
+ * `forget-prob` (how likely a model still finds the answers it was asked to forget) are lower-is-better.
+ */
+export type Metric = 'gflops' | 'gb/s' | 'tokens/s' | 'ms' | 'mb' | 'forget-prob';
 
 export function higherIsBetter(metric: Metric): boolean {
-  return metric !== 'ms' && metric !== 'mb';
+  return metric !== 'ms' && metric !== 'mb' && metric !== 'forget-prob';
 }
 
 /** Which statistic of the per-rep times a case reports (both sides of a comparison use the same one). */

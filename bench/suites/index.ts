@@ -7,4 +7,5 @@ import type { Suite } from '../lib/types.ts';
 export const SUITES: Readonly<Record<string, () => Promise<Suite>>> = {
   engine: async () => (await import('./engine.ts')).engineSuite,
   'train-step': async () => (await import('./train-step.ts')).trainStepSuite,
+  unlearn: async () => (await import('./unlearn.ts')).unlearnSuite,
 };

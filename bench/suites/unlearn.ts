@@ -1,0 +1,71 @@
+/**
+ * The `unlearn` suite: every method with its default options on persons forget10, starting from the embedded
+ * target. One line per method: the forget-answer probability against the retain model's (the exact-unlearning
+ * gold standard, trained without the forget persons) as the peer, so ratio = peer / ours and ratio ≥ 0.5 means
+ * "at most 2× the retain model's"; then the retain-answer probability (bar: ≥ 0.9× the target's), world-text
+ * perplexity, the same numbers for the retain model and the target, wall time and steps.
+ */
+import { getMethod } from '../../src/unlearn/registry.ts';
+import { parseOptions } from '../../src/unlearn/options.ts';
+import { openContext, sanitizeContext } from '../../src/unlearn/run.ts';
+import { DEFAULT_SANITIZE } from '../../src/unlearn/sanitize.ts';
+import { measure, measureFolder, qualitySets, verdict } from '../../tools/unlearn-quality.ts';
+import { makeLine, round } from '../lib/report.ts';
+import type { Suite } from '../lib/types.ts';
+
+interface UnlearnCase {
+  method: string;
+  options: string[];
+  /** SAGE-style sanitisation after the method, with the default options. */
+  sanitize: boolean;
+}
+
+const CASES: Record<string, UnlearnCase> = {
+  'grad-ascent': { method: 'grad-ascent', options: [], sanitize: false },
+  'grad-diff': { method: 'grad-diff', options: [], sanitize: false },
+  'grad-diff-kl': { method: 'grad-diff', options: ['retainLoss=kl'], sanitize: false },
+  npo: { method: 'npo', options: [], sanitize: false },
+  'npo+sage': { method: 'npo', options: [], sanitize: true },
+  simnpo: { method: 'simnpo', options: [], sanitize: false },
+  'idk-ft': { method: 'idk-ft', options: [], sanitize: false },
+  'dpo-idk': { method: 'dpo-idk', options: [], sanitize: false },
+  'task-vector': { method: 'task-vector', options: [], sanitize: false },
+  rmu: { method: 'rmu', options: [], sanitize: false },
+  'localized-ablation': { method: 'localized-ablation', options: [], sanitize: false },
+};
+
+export const unlearnSuite: Suite = {
+  name: 'unlearn',
+  description: 'each method\'s defaults on persons forget10: forget/retain answer probability and world perplexity vs the retain model',
+  cases: Object.keys(CASES),
+  async run(options, emit) {
+    const { ctx } = openContext('models/target', 'data/persons/forget10.jsonl', 'data/persons/retain90.jsonl');
+    const sets = qualitySets(ctx);
+    const target = measure(ctx.model, sets);
+    const reference = measureFolder('models/retain90', sets);
+    const names = options.cases.length > 0 ? options.cases : Object.keys(CASES);
+    for (const name of names) {
+      const c = CASES[name]!;
+      const method = getMethod(c.method);
+      ctx.model.params.restore(ctx.original);
+      const started = performance.now();
+      process.stderr.write(`unlearn: ${name} ...\n`);
+      const out = method.run(ctx, parseOptions(method.options, c.options, method.name), {});
+      if (c.sanitize) sanitizeContext(ctx, { ...DEFAULT_SANITIZE, samples: 64 });
+      const seconds = (performance.now() - started) / 1000;
+      const q = measure(ctx.model, sets);
+      const v = verdict(q, target, reference);
+      emit(makeLine({
+        suite: 'unlearn', caseName: name, metric: 'forget-prob', value: q.forgetProb, peer: 'retain90',
+        outcome: { ok: true, value: reference.forgetProb, reps: 1, threads: null },
+        extras: {
+          retain_prob: round(q.retainProb), retain_ratio: round(q.retainProb / target.retainProb), world_ppl: round(q.worldPpl),
+          peer_retain_prob: round(reference.retainProb), peer_world_ppl: round(reference.worldPpl),
+          target_forget_prob: round(target.forgetProb), target_retain_prob: round(target.retainProb), target_world_ppl: round(target.worldPpl),
+          forget_ok: v.forgetOk, retain_ok: v.retainOk, seconds: round(seconds), steps: out.steps, stop: out.stopReason,
+          options: [...c.options, ...(c.sanitize ? ['sanitize=hard'] : [])].join(' '),
+        },
+      }));
+    }
+  },
+};
