@@ -3,7 +3,7 @@
  *   1. the persons corpus in data/persons (generated from seed 1 if missing),
  *   2. a byte-level BPE tokenizer trained on the target's training text,
  *   3. the target model (everything but the holdout) and one retain model per forget split (everything but that
- *      split), all with the same recipe and seed.
+ *      split), all with the same recipe and seed; and retain90-seed2, retain90's data with seed 2.
  * Each model is a Hugging Face folder with training_log.json. Options: --only NAME (repeatable), --steps N (to try
  * a shorter recipe), --out DIR. Training is deterministic for a given thread count.
  */
@@ -33,7 +33,17 @@ export const RECIPE = {
   options: { steps: 3000, batchSize: 32, gradAccum: 1, lr: 2e-3, minLr: 1e-4, warmupSteps: 100, weightDecay: 0, clip: 1, seed: 1, evalEvery: 500, saveEvery: 250 },
 } as const;
 
-const MODELS: Record<string, string | null> = { target: null, retain99: 'forget01', retain95: 'forget05', retain90: 'forget10' };
+/**
+ * Each model's excluded forget split and seed. retain90-seed2 repeats retain90 with another seed: the retain model
+ * scored against it is the sanity check of forget quality (two models that never saw the persons must look alike).
+ */
+const MODELS: Record<string, { forget: string | null; seed: number }> = {
+  target: { forget: null, seed: 1 },
+  retain99: { forget: 'forget01', seed: 1 },
+  retain95: { forget: 'forget05', seed: 1 },
+  retain90: { forget: 'forget10', seed: 1 },
+  'retain90-seed2': { forget: 'forget10', seed: 2 },
+};
 
 const dataDir = values.data!;
 const outDir = values.out!;
@@ -61,13 +71,13 @@ if (!existsSync(join(tokenizerDir, 'tokenizer.json'))) {
 }
 
 const steps = values.steps ? Number(values.steps) : RECIPE.options.steps;
-for (const [name, forget] of Object.entries(MODELS)) {
+for (const [name, { forget, seed }] of Object.entries(MODELS)) {
   if (values.only && !values.only.includes(name)) continue;
   const data = forget ? trainingFile(name, forget) : targetData;
   const log = runTraining({
     data: [data], tokenizerDir, fresh: { ...RECIPE.fresh }, out: join(outDir, name), dtype: 'F16',
     checkpointDir: join(outDir, '.checkpoints', name),
-    options: { ...RECIPE.options, steps, evalEvery: RECIPE.options.evalEvery },
+    options: { ...RECIPE.options, steps, seed, evalEvery: RECIPE.options.evalEvery },
     command: `npm run build:models -- --only ${name}${values.steps ? ` --steps ${steps}` : ''}`,
   }, name);
   process.stderr.write(`${name}: ${log.parameters} parameters, final loss ${log.losses.at(-1)?.toFixed(4)}, ${log.wallSeconds.toFixed(0)} s\n`);
