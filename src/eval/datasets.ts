@@ -1,0 +1,100 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { readJsonl } from '../data/jsonl.ts';
+import { QaRecordSchema } from '../data/schema.ts';
+
+/** A QA item as the metrics need it: the answer, and for the truth ratio a paraphrased and perturbed answers. */
+export interface EvalQa {
+  question: string;
+  answer: string;
+  /** The correct answer reworded (TR's denominator); the answer itself where a set has none (TOFU's world facts). */
+  paraphrasedAnswer: string | null;
+  perturbedAnswers: string[];
+  subject: string | null;
+  attribute: string | null;
+}
+
+/** The sets one evaluation reads, by role. */
+export interface EvalSets {
+  forget: EvalQa[];
+  retain: EvalQa[];
+  /** Persons never trained on: the non-members of membership inference. */
+  holdout: EvalQa[];
+  /** General knowledge standing for model utility. */
+  world: EvalQa[];
+  /** Which files each set came from. */
+  sources: Record<string, string>;
+  format: 'persons' | 'tofu';
+}
+
+function fromQa(r: z.infer<typeof QaRecordSchema>): EvalQa {
+  return {
+    question: r.question, answer: r.answer, paraphrasedAnswer: r.paraphrased_answer ?? null, perturbedAnswers: r.perturbed_answers ?? [],
+    subject: r.subject, attribute: r.attribute ?? null,
+  };
+}
+
+/**
+ * Lethe's persons corpus: forget and retain persons' QA (with their evaluation fields) come from all_qa.jsonl by
+ * the manifest's split, so retain*.jsonl can stay lean; holdout.jsonl and world_qa.jsonl as they are.
+ */
+export function loadPersonsSets(dir: string, split: string): EvalSets {
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { splits: Record<string, string[]> };
+  const forgetSubjects = manifest.splits[split];
+  const trained = manifest.splits['trained'];
+  if (!forgetSubjects || !trained) throw new RangeError(`${dir}: no split "${split}" in manifest.json (splits: ${Object.keys(manifest.splits).filter((s) => s.startsWith('forget')).join(', ')})`);
+  const forgetSet = new Set(forgetSubjects);
+  const trainedSet = new Set(trained);
+  const all = readJsonl(join(dir, 'all_qa.jsonl'), QaRecordSchema).map(fromQa);
+  return {
+    forget: all.filter((q) => forgetSet.has(q.subject!)),
+    retain: all.filter((q) => trainedSet.has(q.subject!) && !forgetSet.has(q.subject!)),
+    holdout: readJsonl(join(dir, 'holdout.jsonl'), QaRecordSchema).map(fromQa),
+    world: readJsonl(join(dir, 'world_qa.jsonl'), QaRecordSchema).map(fromQa),
+    sources: { forget: join(dir, 'all_qa.jsonl'), retain: join(dir, 'all_qa.jsonl'), holdout: join(dir, 'holdout.jsonl'), world: join(dir, 'world_qa.jsonl'), split },
+    format: 'persons',
+  };
+}
+
+/** TOFU's JSON arrays as published: `perturbed_answer` is a list, and holdout sets carry no evaluation fields. */
+const TofuItem = z.looseObject({
+  question: z.string().min(1),
+  answer: z.string().min(1),
+  paraphrased_answer: z.string().min(1).optional(),
+  perturbed_answer: z.array(z.string().min(1)).optional(),
+});
+
+function readTofu(path: string): EvalQa[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new RangeError(`${path}: not a TOFU JSON file (${(e as Error).message})`);
+  }
+  const parsed = z.array(TofuItem).safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new RangeError(`${path}: item ${String(issue.path[0])}: ${issue.path.slice(1).join('.') || 'value'} ${issue.message}`);
+  }
+  return parsed.data.map((r) => ({
+    question: r.question, answer: r.answer, paraphrasedAnswer: r.paraphrased_answer ?? null, perturbedAnswers: r.perturbed_answer ?? [],
+    subject: null, attribute: null,
+  }));
+}
+
+/** TOFU's files for a split (forget10 → forget10_perturbed, retain_perturbed, holdout10, world_facts_perturbed). */
+export function loadTofuSets(dir: string, split: string): EvalSets {
+  const m = /^forget(\d\d)$/.exec(split);
+  if (!m) throw new RangeError(`TOFU split "${split}" must be forget01, forget05 or forget10`);
+  const files = { forget: `${split}_perturbed.json`, retain: 'retain_perturbed.json', holdout: `holdout${m[1]}.json`, world: 'world_facts_perturbed.json' };
+  const sets = Object.fromEntries(Object.entries(files).map(([k, f]) => [k, readTofu(join(dir, f))])) as Record<keyof typeof files, EvalQa[]>;
+  return { ...sets, sources: { ...Object.fromEntries(Object.entries(files).map(([k, f]) => [k, join(dir, f)])), split }, format: 'tofu' };
+}
+
+/** A persons folder (has manifest.json) or a TOFU folder (has <split>_perturbed.json). */
+export function loadEvalSets(dir: string, split: string): EvalSets {
+  if (existsSync(join(dir, 'manifest.json'))) return loadPersonsSets(dir, split);
+  if (existsSync(join(dir, `${split}_perturbed.json`))) return loadTofuSets(dir, split);
+  throw new RangeError(`${dir}: neither a persons data folder (manifest.json) nor a TOFU folder (${split}_perturbed.json)`);
+}
