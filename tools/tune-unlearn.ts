@@ -17,12 +17,13 @@ const program = new Command()
   .option('--grid <key=v1,v2>', 'values to try for one option (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option('--opt <key=value>', 'a fixed option (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option('--sanitize <mode>', 'hard or soft')
-  .option('--energy <tau>', 'sanitisation energy', parseFloat)
+  .option('--energy <tau,...>', 'sanitisation energies to try on each run\'s result (comma-separated)', '0.95')
+  .option('--others <what>', 'sanitisation of non-projection weights: keep or revert', 'keep')
   .option('--forget <file>', 'forget set', 'data/persons/forget10.jsonl')
   .option('--retain <file>', 'retain set', 'data/persons/retain90.jsonl')
   .option('--reference <dir>', 'retain model', 'models/retain90')
   .parse();
-const o = program.opts<{ method: string; grid: string[]; opt: string[]; sanitize?: 'hard' | 'soft'; energy?: number; forget: string; retain: string; reference: string }>();
+const o = program.opts<{ method: string; grid: string[]; opt: string[]; sanitize?: 'hard' | 'soft'; energy: string; others: 'keep' | 'revert'; forget: string; retain: string; reference: string }>();
 
 const method = getMethod(o.method);
 const { ctx } = openContext('models/target', o.forget, o.retain);
@@ -41,12 +42,20 @@ for (const combo of combos) {
   const options = parseOptions(method.options, [...o.opt, ...combo], method.name);
   const t0 = performance.now();
   const out = method.run(ctx, options, {});
-  if (o.sanitize) {
-    const s: SanitizeOptions = { ...DEFAULT_SANITIZE, mode: o.sanitize, ...(o.energy ? { energy: o.energy } : {}) };
-    sanitizeContext(ctx, { ...s, samples: 64 });
-  }
   const seconds = (performance.now() - t0) / 1000;
-  const q = measure(ctx.model, sets);
-  const v = verdict(q, target, reference);
-  console.log(JSON.stringify({ opts: [...o.opt, ...combo].join(' '), ...q, ...v, stop: out.stopReason, steps: out.steps, seconds: +seconds.toFixed(1) }));
+  const report = (extra: Record<string, unknown>): void => {
+    const q = measure(ctx.model, sets);
+    console.log(JSON.stringify({ opts: [...o.opt, ...combo].join(' '), ...extra, ...q, ...verdict(q, target, reference), stop: out.stopReason, steps: out.steps, seconds: +seconds.toFixed(1) }));
+  };
+  report({});
+  if (o.sanitize) {
+    // Every energy starts from the same unlearned weights.
+    const unlearned = ctx.model.params.snapshot();
+    for (const energy of o.energy.split(',').map(Number)) {
+      ctx.model.params.restore(unlearned);
+      const s: SanitizeOptions = { ...DEFAULT_SANITIZE, mode: o.sanitize, energy, others: o.others };
+      sanitizeContext(ctx, { ...s, samples: 64 });
+      report({ sanitize: `${o.sanitize} energy=${energy} others=${o.others}` });
+    }
+  }
 }
