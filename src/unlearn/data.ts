@@ -1,7 +1,7 @@
 import type { TrainingRecord } from '../data/schema.ts';
 import { readTrainingRecords } from '../data/jsonl.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
-import { qaAnswer, qaPrompt } from '../train/examples.ts';
+import { qaTokens } from '../train/examples.ts';
 
 /**
  * One forget or retain record, tokenized the way training saw it: BOS + prompt, then answer + EOS. QA records
@@ -21,9 +21,14 @@ export function tokenizeItems(records: readonly TrainingRecord[], tokenizer: Tok
   const bos = tokenizer.bosId ?? tokenizer.eosId;
   const head = bos === null ? [] : [bos];
   return records.map((r) => {
-    const prompt = r.kind === 'qa' ? [...head, ...tokenizer.encode(qaPrompt(r.question), { addSpecialTokens: false })] : head;
-    const body = tokenizer.encode(r.kind === 'qa' ? qaAnswer(r.answer) : r.text, { addSpecialTokens: false });
-    const answer = tokenizer.eosId === null ? body : [...body, tokenizer.eosId];
+    let prompt: number[];
+    let answer: number[];
+    if (r.kind === 'qa') ({ prompt, answer } = qaTokens(tokenizer, r.question, r.answer));
+    else {
+      const body = tokenizer.encode(r.text, { addSpecialTokens: false });
+      prompt = head;
+      answer = tokenizer.eosId === null ? body : [...body, tokenizer.eosId];
+    }
     if (prompt.length === 0) throw new RangeError('the tokenizer has neither a BOS nor an EOS token to start a text record with');
     const keep = Math.max(1, maxLength - prompt.length);
     return { prompt, answer: answer.slice(0, keep), question: r.kind === 'qa' ? r.question : null, subject: r.subject ?? null };
@@ -32,8 +37,7 @@ export function tokenizeItems(records: readonly TrainingRecord[], tokenizer: Tok
 
 /** An answer for an existing item's prompt (refusal methods): " text" + EOS after the same prompt. */
 export function withAnswer(item: UnlearnItem, answerText: string, tokenizer: Tokenizer): UnlearnItem {
-  const body = tokenizer.encode(qaAnswer(answerText), { addSpecialTokens: false });
-  return { ...item, answer: tokenizer.eosId === null ? body : [...body, tokenizer.eosId] };
+  return { ...item, answer: qaTokens(tokenizer, item.question ?? '', answerText).answer };
 }
 
 /** Reads a forget or retain JSONL file; an empty file is an error that names it (there is nothing to unlearn). */
