@@ -2,6 +2,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { engineInfo } from './engine-info.ts';
 import { formatInfo, generateCommand, modelInfo } from './model-commands.ts';
 import { runTraining } from '../train/run.ts';
+import { evalCommand, type EvalCliOptions } from './eval-command.ts';
+import { runMainJob } from './main-job.ts';
 import { formatMethods, formatUnlearnSummary, methodsJson, unlearnCommand, type UnlearnCliOptions } from './unlearn-commands.ts';
 
 function number(kind: 'int' | 'float', min: number, max = Infinity) {
@@ -133,6 +135,31 @@ program
   .action((o: UnlearnCliOptions) => {
     const record = unlearnCommand(o);
     console.log(o.json ? JSON.stringify(record, null, 2) : formatUnlearnSummary(record, o.out));
+  });
+
+program
+  .command('eval')
+  .description('measure forgetting: metrics against a retain (reference) model; writes metrics.json and report.html')
+  .option('--model <dir>', 'an unlearned model to evaluate (repeatable)', collect, [])
+  .requiredOption('--reference <dir>', 'the retain model: trained without the forget set (the gold standard)')
+  .option('--target <dir>', 'the model before unlearning (enables verdicts and relearning recovery steps)')
+  .requiredOption('--data <dir>', 'a persons data folder (manifest.json) or a TOFU folder (forget10_perturbed.json, …)')
+  .option('--split <name>', 'forget split', 'forget10')
+  .requiredOption('--out <dir>', 'where metrics.json and report.html are written')
+  .option('--no-relearn', 'skip the relearning attacks')
+  .option('--no-probe', 'skip the hidden-state probe')
+  .option('--retain-sample <n>', 'retain items scored', number('int', 1), 400)
+  .action(async (o: EvalCliOptions) => {
+    console.log(await evalCommand(o));
+  });
+
+program
+  .command('demo')
+  .description('the main job (npm start): unlearn the embedded model with NPO, NPO+SAGE and RMU, evaluate, report')
+  .action(async () => {
+    const { table, reportPath } = await runMainJob();
+    console.log(table);
+    console.log(`\nreport: ${reportPath}`);
   });
 
 try {

@@ -26,6 +26,26 @@ export interface EvalSets {
   /** Which files each set came from. */
   sources: Record<string, string>;
   format: 'persons' | 'tofu';
+  /** Attribute values by attribute and subject (persons corpus: from persons.json), for the hidden-state probe. */
+  attributes?: Map<string, Map<string, string>>;
+}
+
+/** The persons' single-valued attributes (country, birthplace, occupation, …) by attribute, then by full name. */
+function personAttributes(dir: string): Map<string, Map<string, string>> {
+  const path = join(dir, 'persons.json');
+  const out = new Map<string, Map<string, string>>();
+  if (!existsSync(path)) return out;
+  const doc = JSON.parse(readFileSync(path, 'utf8')) as { persons?: Record<string, unknown>[]; holdout?: Record<string, unknown>[] };
+  for (const p of [...(doc.persons ?? []), ...(doc.holdout ?? [])]) {
+    const name = p['full_name'];
+    if (typeof name !== 'string') continue;
+    for (const [k, v] of Object.entries(p)) {
+      if (typeof v !== 'string' || k === 'full_name') continue;
+      if (!out.has(k)) out.set(k, new Map());
+      out.get(k)!.set(name, v);
+    }
+  }
+  return out;
 }
 
 function fromQa(r: z.infer<typeof QaRecordSchema>): EvalQa {
@@ -54,6 +74,7 @@ export function loadPersonsSets(dir: string, split: string): EvalSets {
     world: readJsonl(join(dir, 'world_qa.jsonl'), QaRecordSchema).map(fromQa),
     sources: { forget: join(dir, 'all_qa.jsonl'), retain: join(dir, 'all_qa.jsonl'), holdout: join(dir, 'holdout.jsonl'), world: join(dir, 'world_qa.jsonl'), split },
     format: 'persons',
+    attributes: personAttributes(dir),
   };
 }
 

@@ -55,7 +55,7 @@ export interface ModelEvaluation {
   extractionStrength: number;
   exactMemorisation: number;
   mia: MiaResult[];
-  /** (AUC_this − AUC_reference)/AUC_reference × 100 on the LOSS attack; null without a reference. */
+  /** MUSE's PrivLeak on the Min-K% attack: the relative AUC gap to the reference, in %; null without a reference. */
   privLeak: number | null;
   relearn: RelearnSummary[];
   probe: ProbeSummary | null;

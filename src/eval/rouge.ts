@@ -1,9 +1,33 @@
 /**
- * ROUGE-L as Google's rouge-score computes it (without stemming): lower-case, every non-alphanumeric character
- * becomes a space, split on whitespace; recall = LCS / reference tokens, precision = LCS / candidate tokens.
+ * ROUGE-L exactly as Google's rouge-score computes it (rouge_scorer.RougeScorer(['rougeL'], use_stemmer=…)
+ * .score(reference, candidate)['rougeL']), which is what TOFU, open-unlearning and MUSE call:
+ *
+ * - tokenisation (rouge_score/tokenize.py): lower-case, every run of characters outside [a-z0-9] becomes a space,
+ *   split on whitespace; with stemming, tokens longer than 3 characters are Porter-stemmed; empty tokens dropped;
+ * - the stemmer is nltk's `PorterStemmer()` in its default mode, NLTK_EXTENSIONS (rouge-score's DefaultTokenizer
+ *   constructs it without arguments). That mode differs from Porter's original algorithm (and from the npm
+ *   `stemmer` package, which implements the original) on hundreds of common words: "always" → "alway" not
+ *   "alwai", "dying" → "die", "carefully" → "care", "biology" → "biolog" … so it is ported here rule by rule;
+ * - LCS over the token sequences; precision = LCS/|candidate|, recall = LCS/|reference|,
+ *   F1 = 2PR/(P+R) (0 when P+R = 0); any empty side gives 0/0/0.
+ *
+ * Which variant a benchmark reports: TOFU and open-unlearning use ROUGE-L *recall* with stemming; MUSE's own code
+ * (metrics/logger.py) reports ROUGE-L *F1* without stemming (open-unlearning's MUSE port stems).
  */
-export function rougeTokens(text: string): string[] {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim().split(/\s+/).filter((t) => t.length > 0);
+
+export interface RougeOptions {
+  /** Porter-stem tokens longer than 3 characters (rouge-score's use_stemmer). Default false. */
+  stem?: boolean;
+}
+
+export function rougeTokens(text: string, options: RougeOptions = {}): string[] {
+  const tokens = text.toLowerCase().replace(/[^a-z0-9]+/g, ' ').split(/\s+/);
+  const out: string[] = [];
+  for (const t of tokens) {
+    if (t.length === 0) continue;
+    out.push(options.stem && t.length > 3 ? porterStem(t) : t);
+  }
+  return out;
 }
 
 function lcsLength(a: readonly string[], b: readonly string[]): number {
@@ -25,12 +49,199 @@ export interface RougeL {
   f1: number;
 }
 
-export function rougeL(reference: string, candidate: string): RougeL {
-  const ref = rougeTokens(reference);
-  const cand = rougeTokens(candidate);
+/** ROUGE-L of `candidate` (the model's text) against `reference` (the ground truth). */
+export function rougeL(reference: string, candidate: string, options: RougeOptions = {}): RougeL {
+  const ref = rougeTokens(reference, options);
+  const cand = rougeTokens(candidate, options);
+  if (ref.length === 0 || cand.length === 0) return { precision: 0, recall: 0, f1: 0 };
   const lcs = lcsLength(ref, cand);
-  const precision = cand.length === 0 ? 0 : lcs / cand.length;
-  const recall = ref.length === 0 ? 0 : lcs / ref.length;
-  const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+  const precision = lcs / cand.length;
+  const recall = lcs / ref.length;
+  const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
   return { precision, recall, f1 };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Porter stemmer, nltk.stem.porter.PorterStemmer in mode NLTK_EXTENSIONS (nltk 3.8). Rules are tried in order and
+// the FIRST rule whose suffix matches decides, even when its condition fails (nltk's _apply_rule_list).
+
+const IRREGULAR: Record<string, string> = {
+  sky: 'sky', skies: 'sky', dying: 'die', lying: 'lie', tying: 'tie', news: 'news', innings: 'inning', inning: 'inning',
+  outings: 'outing', outing: 'outing', cannings: 'canning', canning: 'canning', howe: 'howe', proceed: 'proceed',
+  exceed: 'exceed', succeed: 'succeed',
+};
+
+function isConsonant(w: string, i: number): boolean {
+  const c = w[i]!;
+  if (c === 'a' || c === 'e' || c === 'i' || c === 'o' || c === 'u') return false;
+  if (c === 'y') return i === 0 ? true : !isConsonant(w, i - 1);
+  return true;
+}
+
+/** Porter's m: the number of vowel→consonant transitions, i.e. VC pairs in [C](VC)^m[V]. */
+function measure(stem: string): number {
+  let m = 0;
+  for (let i = 1; i < stem.length; i++) if (!isConsonant(stem, i - 1) && isConsonant(stem, i)) m++;
+  return m;
+}
+
+function containsVowel(stem: string): boolean {
+  for (let i = 0; i < stem.length; i++) if (!isConsonant(stem, i)) return true;
+  return false;
+}
+
+function endsDoubleConsonant(w: string): boolean {
+  return w.length >= 2 && w[w.length - 1] === w[w.length - 2] && isConsonant(w, w.length - 1);
+}
+
+/** *o: ends consonant–vowel–consonant, the last not w, x or y; NLTK also accepts a 2-letter vowel–consonant word. */
+function endsCvc(w: string): boolean {
+  const n = w.length;
+  return (
+    (n >= 3 && isConsonant(w, n - 3) && !isConsonant(w, n - 2) && isConsonant(w, n - 1) && !'wxy'.includes(w[n - 1]!)) ||
+    (n === 2 && !isConsonant(w, 0) && isConsonant(w, 1))
+  );
+}
+
+type Rule = [suffix: string, replacement: string, condition: ((stem: string) => boolean) | null];
+
+function applyRules(word: string, rules: readonly Rule[]): string {
+  for (const [suffix, replacement, condition] of rules) {
+    if (suffix === '*d' && endsDoubleConsonant(word)) {
+      const stem = word.slice(0, -2);
+      return condition === null || condition(stem) ? stem + replacement : word;
+    }
+    if (word.endsWith(suffix)) {
+      const stem = word.slice(0, word.length - suffix.length);
+      return condition === null || condition(stem) ? stem + replacement : word;
+    }
+  }
+  return word;
+}
+
+const positive = (stem: string): boolean => measure(stem) > 0;
+const gt1 = (stem: string): boolean => measure(stem) > 1;
+
+function step1a(w: string): string {
+  if (w.endsWith('ies') && w.length === 4) return w.slice(0, -3) + 'ie';
+  return applyRules(w, [['sses', 'ss', null], ['ies', 'i', null], ['ss', 'ss', null], ['s', '', null]]);
+}
+
+function step1b(w: string): string {
+  if (w.endsWith('ied')) return w.slice(0, -3) + (w.length === 4 ? 'ie' : 'i');
+  if (w.endsWith('eed')) {
+    const stem = w.slice(0, -3);
+    return measure(stem) > 0 ? stem + 'ee' : w;
+  }
+  let stem: string | null = null;
+  for (const suffix of ['ed', 'ing']) {
+    if (w.endsWith(suffix)) {
+      const s = w.slice(0, w.length - suffix.length);
+      if (containsVowel(s)) {
+        stem = s;
+        break;
+      }
+    }
+  }
+  if (stem === null) return w;
+  const last = stem[stem.length - 1]!;
+  return applyRules(stem, [
+    ['at', 'ate', null],
+    ['bl', 'ble', null],
+    ['iz', 'ize', null],
+    ['*d', last, () => !'lsz'.includes(last)],
+    ['', 'e', (s) => measure(s) === 1 && endsCvc(s)],
+  ]);
+}
+
+function step1c(w: string): string {
+  // NLTK: y → i only after a consonant that is not the word's first letter ("happy" → "happi", "enjoy", "sky" kept).
+  return applyRules(w, [['y', 'i', (s) => s.length > 1 && isConsonant(s, s.length - 1)]]);
+}
+
+function step2(w: string): string {
+  if (w.endsWith('alli') && positive(w.slice(0, -4))) return step2(w.slice(0, -4) + 'al');
+  return applyRules(w, [
+    ['ational', 'ate', positive],
+    ['tional', 'tion', positive],
+    ['enci', 'ence', positive],
+    ['anci', 'ance', positive],
+    ['izer', 'ize', positive],
+    ['bli', 'ble', positive],
+    ['alli', 'al', positive],
+    ['entli', 'ent', positive],
+    ['eli', 'e', positive],
+    ['ousli', 'ous', positive],
+    ['ization', 'ize', positive],
+    ['ation', 'ate', positive],
+    ['ator', 'ate', positive],
+    ['alism', 'al', positive],
+    ['iveness', 'ive', positive],
+    ['fulness', 'ful', positive],
+    ['ousness', 'ous', positive],
+    ['aliti', 'al', positive],
+    ['iviti', 'ive', positive],
+    ['biliti', 'ble', positive],
+    ['fulli', 'ful', positive],
+    // NLTK measures the stem including the "l" of "logi".
+    ['logi', 'log', () => positive(w.slice(0, -3))],
+  ]);
+}
+
+function step3(w: string): string {
+  return applyRules(w, [
+    ['icate', 'ic', positive],
+    ['ative', '', positive],
+    ['alize', 'al', positive],
+    ['iciti', 'ic', positive],
+    ['ical', 'ic', positive],
+    ['ful', '', positive],
+    ['ness', '', positive],
+  ]);
+}
+
+function step4(w: string): string {
+  return applyRules(w, [
+    ['al', '', gt1],
+    ['ance', '', gt1],
+    ['ence', '', gt1],
+    ['er', '', gt1],
+    ['ic', '', gt1],
+    ['able', '', gt1],
+    ['ible', '', gt1],
+    ['ant', '', gt1],
+    ['ement', '', gt1],
+    ['ment', '', gt1],
+    ['ent', '', gt1],
+    ['ion', '', (s) => measure(s) > 1 && (s.endsWith('s') || s.endsWith('t'))],
+    ['ou', '', gt1],
+    ['ism', '', gt1],
+    ['ate', '', gt1],
+    ['iti', '', gt1],
+    ['ous', '', gt1],
+    ['ive', '', gt1],
+    ['ize', '', gt1],
+  ]);
+}
+
+function step5a(w: string): string {
+  if (!w.endsWith('e')) return w;
+  const stem = w.slice(0, -1);
+  const m = measure(stem);
+  if (m > 1) return stem;
+  if (m === 1 && !endsCvc(stem)) return stem;
+  return w;
+}
+
+function step5b(w: string): string {
+  return applyRules(w, [['ll', 'l', () => measure(w.slice(0, -1)) > 1]]);
+}
+
+/** nltk PorterStemmer().stem(word) (NLTK_EXTENSIONS mode). */
+export function porterStem(word: string): string {
+  const w = word.toLowerCase();
+  const irregular = IRREGULAR[word];
+  if (irregular !== undefined && Object.hasOwn(IRREGULAR, word)) return irregular;
+  if (word.length <= 2) return w;
+  return step5b(step5a(step4(step3(step2(step1c(step1b(step1a(w))))))));
 }

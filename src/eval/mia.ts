@@ -1,0 +1,228 @@
+import { noGrad } from '../engine/index.ts';
+import type { CausalLM } from '../model/arch/types.ts';
+import { packAnswers, type PromptAnswer } from '../model/logprobs.ts';
+import { rocAuc } from './auc.ts';
+import { zlibCompressedSize } from './zlib-size.ts';
+
+export { zlibCompressedSize };
+
+/**
+ * Membership-inference attacks, with open-unlearning's definitions (src/evals/metrics/mia/*.py) and sign
+ * convention: every score is "loss-like" — HIGHER means the item looks LESS like training data.
+ *
+ *   LOSS        mean answer-token NLL                                              (loss.py)
+ *   zlib        mean NLL / zlib-compressed byte length of the answer text          (zlib.py; Carlini et al. 2021
+ *               divide the total log-perplexity by the zlib entropy, open-unlearning divides the mean NLL, and MUSE
+ *               divides the mean NLL too; we follow open-unlearning)
+ *   Min-K%      −mean of the lowest ⌊k·T⌋ (at least 1) token log-probs, k = 0.4   (min_k.py)
+ *   Min-K%++    the same over z_t = (log p(x_t) − μ_t)/σ_t, with μ_t = Σ_v p(v) log p(v) and
+ *               σ_t² = Σ_v p(v) (log p(v))² − μ_t² under the model's own next-token distribution at t,
+ *               σ_t² clamped at 1e-6                                               (min_k_plus_plus.py)
+ *   reference   LOSS(target) − LOSS(reference model)                              (reference.py)
+ *
+ * Token sets, as in open-unlearning: LOSS, zlib and reference use every answer token; Min-K% and Min-K%++ use
+ * every answer token but the last (open-unlearning's tokenwise_logprobs drops the final labelled token, the EOS of
+ * its chat-formatted answers). Pass `minKSkipLastToken` to get that when your answers end with EOS.
+ *
+ * AUC (membershipAuc): forget items are the members, holdout items the non-members; AUC = P(holdout score >
+ * forget score) + ½ P(tie) — open-unlearning's roc_auc_score with label 1 on holdout — so 1 means the forget set
+ * looks clearly more like training data than the holdout set and 0.5 means the attack cannot tell them apart.
+ */
+
+export interface TokenStats {
+  /** log p of every answer token given its prefix, per item. */
+  tokenLogProbs: Float64Array[];
+  /** Per answer token: μ_t, the mean of log p(v) under p itself (only when moments were asked for). */
+  mu: Float64Array[] | null;
+  /** Per answer token: σ_t², the variance of log p(v) under p (unclamped). */
+  variance: Float64Array[] | null;
+}
+
+export interface TokenStatsOptions {
+  batchSize?: number;
+  padId?: number;
+  /** Also compute μ_t and σ_t² (needs the full log-softmax of every answer position; Min-K%++ only). */
+  moments?: boolean;
+}
+
+/**
+ * Teacher-forced token log-probs (and Min-K%++ moments) of answers given prompts, in batches, without a graph.
+ * The log-softmax is taken in float64 on the answer positions' logits only, so no second [B, T, V] tensor is
+ * allocated and the moments do not inherit float32 round-off.
+ */
+export function answerTokenStats(model: CausalLM, items: readonly PromptAnswer[], options: TokenStatsOptions = {}): TokenStats {
+  const batchSize = options.batchSize ?? 8;
+  const moments = options.moments ?? false;
+  const out: TokenStats = { tokenLogProbs: [], mu: moments ? [] : null, variance: moments ? [] : null };
+  noGrad(() => {
+    for (let start = 0; start < items.length; start += batchSize) {
+      const chunk = items.slice(start, start + batchSize);
+      const batch = packAnswers(chunk, options.padId);
+      const logits = model.forward(batch.ids).logits!;
+      const data = logits.data as Float32Array;
+      const L = batch.ids.shape[1]!;
+      const V = logits.shape[2]!;
+      const row = new Float64Array(V);
+      chunk.forEach((it, b) => {
+        const T = it.answer.length;
+        const lp = new Float64Array(T);
+        const mu = new Float64Array(T);
+        const variance = new Float64Array(T);
+        for (let j = 0; j < T; j++) {
+          // Position prompt.length − 1 + j predicts answer token j.
+          const off = (b * L + it.prompt.length - 1 + j) * V;
+          let max = -Infinity;
+          for (let v = 0; v < V; v++) if (data[off + v]! > max) max = data[off + v]!;
+          let z = 0;
+          for (let v = 0; v < V; v++) z += Math.exp(data[off + v]! - max);
+          const lse = max + Math.log(z);
+          for (let v = 0; v < V; v++) row[v] = data[off + v]! - lse;
+          lp[j] = row[it.answer[j]!]!;
+          if (moments) {
+            const m = vocabMoments(row);
+            mu[j] = m.mu;
+            variance[j] = m.variance;
+          }
+        }
+        out.tokenLogProbs.push(lp);
+        out.mu?.push(mu);
+        out.variance?.push(variance);
+      });
+    }
+  });
+  return out;
+}
+
+/** μ = Σ p log p and σ² = Σ p (log p)² − μ² of one next-token distribution given as log-probs (float64 sums). */
+export function vocabMoments(logProbs: ArrayLike<number>): { mu: number; variance: number } {
+  let mu = 0;
+  let m2 = 0;
+  for (let v = 0; v < logProbs.length; v++) {
+    const l = logProbs[v]!;
+    const p = Math.exp(l);
+    mu += p * l;
+    m2 += p * l * l;
+  }
+  return { mu, variance: m2 - mu * mu };
+}
+
+function mean(values: ArrayLike<number>): number {
+  if (values.length === 0) throw new RangeError('score of an empty answer');
+  let s = 0;
+  for (let i = 0; i < values.length; i++) s += values[i]!;
+  return s / values.length;
+}
+
+/** LOSS: mean answer-token NLL. */
+export function lossScore(tokenLogProbs: ArrayLike<number>): number {
+  return -mean(tokenLogProbs);
+}
+
+/** zlib: mean NLL divided by the zlib-compressed size in bytes of the text (open-unlearning's ZLIBAttack). */
+export function zlibScore(tokenLogProbs: ArrayLike<number>, text: string | Uint8Array): number {
+  return lossScore(tokenLogProbs) / zlibCompressedSize(text);
+}
+
+/** −mean of the lowest max(1, ⌊k·n⌋) values (Python's int() truncation of len·k, as open-unlearning). */
+function minKMean(values: ArrayLike<number>, k: number): number {
+  if (!(k > 0 && k <= 1)) throw new RangeError(`Min-K% fraction must be in (0, 1], got ${k}`);
+  if (values.length === 0) return 0; // open-unlearning scores an item without tokens as 0
+  const sorted = Float64Array.from(values).sort();
+  const numK = Math.max(1, Math.trunc(values.length * k));
+  let s = 0;
+  for (let i = 0; i < numK; i++) s += sorted[i]!;
+  return -(s / numK);
+}
+
+/** Min-K%: −mean of the lowest k fraction of token log-probs (k = 0.4 as in TOFU/MUSE configs). */
+export function minKScore(tokenLogProbs: ArrayLike<number>, k = 0.4): number {
+  return minKMean(tokenLogProbs, k);
+}
+
+/** Min-K%++: Min-K% over token log-probs standardised by the model's own next-token distribution. */
+export function minKPlusPlusScore(tokenLogProbs: ArrayLike<number>, mu: ArrayLike<number>, variance: ArrayLike<number>, k = 0.4): number {
+  const T = tokenLogProbs.length;
+  if (mu.length !== T || variance.length !== T) throw new RangeError('minKPlusPlusScore: token log-probs, μ and σ² differ in length');
+  const z = new Float64Array(T);
+  for (let t = 0; t < T; t++) z[t] = (tokenLogProbs[t]! - mu[t]!) / Math.sqrt(Math.max(variance[t]!, 1e-6));
+  return minKMean(z, k);
+}
+
+/** Reference attack: the target's LOSS minus a reference model's LOSS on the same tokens. */
+export function referenceScore(targetTokenLogProbs: ArrayLike<number>, referenceTokenLogProbs: ArrayLike<number>): number {
+  return lossScore(targetTokenLogProbs) - lossScore(referenceTokenLogProbs);
+}
+
+/**
+ * AUC of the attack separating forget (members) from holdout (non-members), for loss-like scores: 1 = forget
+ * items look clearly more like training data, 0.5 = indistinguishable (open-unlearning's mia_auc).
+ */
+export function membershipAuc(forgetScores: ArrayLike<number>, holdoutScores: ArrayLike<number>): number {
+  return rocAuc(holdoutScores, forgetScores);
+}
+
+/**
+ * MUSE's PrivLeak in percent, from AUCs in membershipAuc's convention. MUSE's own AUC is the complement
+ * (1 − AUC: a model that memorised the forget set scores ≈ 0 there), and PrivLeak = (AUC'_unlearned −
+ * AUC'_retain) / AUC'_retain × 100 on those, so this converts first — open-unlearning's privleak does the same,
+ * adding 1e-10 to the denominator. ≈ 0: the unlearned model leaks as little as a model never trained on the forget
+ * set; strongly negative: the forget set is still recognisable (under-unlearning); positive: over-unlearning.
+ * MUSE and open-unlearning's TOFU/MUSE configs take both AUCs from the Min-K% attack with k = 0.4.
+ */
+export function privLeak(aucUnlearned: number, aucRetain: number): number {
+  const score = 1 - aucUnlearned;
+  const ref = 1 - aucRetain;
+  return ((score - ref) / (ref + 1e-10)) * 100;
+}
+
+export type MiaAttack = 'loss' | 'zlib' | 'minK' | 'minKPlusPlus' | 'reference';
+
+export interface MiaItem extends PromptAnswer {
+  /** The answer as text (what the zlib attack compresses; open-unlearning decodes the answer tokens). */
+  text: string;
+}
+
+export interface MiaOptions {
+  /** Min-K% / Min-K%++ fraction (default 0.4). */
+  k?: number;
+  /** Reference model for the reference attack (skipped without one). */
+  reference?: CausalLM;
+  /** Drop each answer's last token for Min-K% and Min-K%++ (open-unlearning's handling of the final EOS). */
+  minKSkipLastToken?: boolean;
+  batchSize?: number;
+  padId?: number;
+}
+
+/** Every attack's per-item score (loss-like: higher = looks less like training data). */
+export function miaScores(model: CausalLM, items: readonly MiaItem[], options: MiaOptions = {}): Partial<Record<MiaAttack, Float64Array>> {
+  const k = options.k ?? 0.4;
+  const stats = answerTokenStats(model, items, { batchSize: options.batchSize, padId: options.padId, moments: true });
+  const ref = options.reference ? answerTokenStats(options.reference, items, { batchSize: options.batchSize, padId: options.padId }) : null;
+  const cut = (a: Float64Array): Float64Array => (options.minKSkipLastToken ? a.subarray(0, a.length - 1) : a);
+  const n = items.length;
+  const out: Partial<Record<MiaAttack, Float64Array>> = {
+    loss: new Float64Array(n),
+    zlib: new Float64Array(n),
+    minK: new Float64Array(n),
+    minKPlusPlus: new Float64Array(n),
+  };
+  if (ref) out.reference = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const lp = stats.tokenLogProbs[i]!;
+    out.loss![i] = lossScore(lp);
+    out.zlib![i] = zlibScore(lp, items[i]!.text);
+    out.minK![i] = minKScore(cut(lp), k);
+    out.minKPlusPlus![i] = minKPlusPlusScore(cut(lp), cut(stats.mu![i]!), cut(stats.variance![i]!), k);
+    if (ref) out.reference![i] = referenceScore(lp, ref.tokenLogProbs[i]!);
+  }
+  return out;
+}
+
+/** membershipAuc of every attack, forget (members) vs holdout (non-members). */
+export function miaAucs(model: CausalLM, forget: readonly MiaItem[], holdout: readonly MiaItem[], options: MiaOptions = {}): Partial<Record<MiaAttack, number>> {
+  const f = miaScores(model, forget, options);
+  const h = miaScores(model, holdout, options);
+  const out: Partial<Record<MiaAttack, number>> = {};
+  for (const attack of Object.keys(f) as MiaAttack[]) out[attack] = membershipAuc(f[attack]!, h[attack]!);
+  return out;
+}

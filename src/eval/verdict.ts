@@ -1,0 +1,34 @@
+import type { ModelEvaluation } from './report-types.ts';
+
+/** Forget quality at or above this cannot be told apart from the retain model (TOFU's reading of the KS p-value). */
+export const FORGET_QUALITY_BAR = 0.05;
+/** Model utility kept, as a fraction of the target's, for "keeps utility". */
+export const UTILITY_BAR = 0.9;
+
+const pct = (x: number): string => `${Math.round(x * 100)}%`;
+const fmtP = (p: number): string => (p < 1e-3 ? p.toExponential(1) : p.toFixed(3));
+
+/**
+ * One line a data-protection officer can read: did the model forget like a model that never saw the data, what did
+ * it cost, and does the evidence from attacks (relearning, probing) contradict the output metrics?
+ */
+export function verdictFor(m: ModelEvaluation, target: ModelEvaluation, reference: ModelEvaluation): string {
+  if (m.role === 'target') return `before unlearning: answers the forget questions (probability ${m.forget.probability.toFixed(2)})`;
+  if (m.role === 'reference') return 'gold standard: never trained on the forget set';
+  const parts: string[] = [];
+  const fq = m.forgetQuality;
+  if (fq !== null && fq >= FORGET_QUALITY_BAR) parts.push(`FORGETS — indistinguishable from the retain model (forget quality ${fmtP(fq)})`);
+  else if (m.forget.probability <= 2 * reference.forget.probability) parts.push(`PARTLY — answers gone, but truth ratios differ from the retain model (forget quality ${fq === null ? '—' : fmtP(fq)})`);
+  else parts.push(`FAILS — still answers (forget probability ${m.forget.probability.toFixed(2)} vs ${reference.forget.probability.toFixed(2)})`);
+  const kept = m.modelUtility / target.modelUtility;
+  parts.push(kept >= UTILITY_BAR ? `keeps ${pct(kept)} of utility` : `loses utility (${pct(kept)} kept)`);
+  const mine = m.relearn.find((r) => r.mode === 'forget-part');
+  const ref = reference.relearn.find((r) => r.mode === 'forget-part');
+  if (mine && ref && mine.steps50 !== null && (ref.steps50 === null || mine.steps50 < ref.steps50)) {
+    parts.push(`relearns fast (50% back after ${mine.steps50} steps; retain model: ${ref.steps50 ?? `>${ref.steps.at(-1)}`})`);
+  }
+  if (m.probe && reference.probe && m.probe.probeAccuracy >= reference.probe.probeAccuracy + 0.2 && m.probe.outputAccuracy < m.probe.probeAccuracy) {
+    parts.push(`${m.probe.attribute} still decodable from layer ${m.probe.layer} (probe ${pct(m.probe.probeAccuracy)} vs retain model ${pct(reference.probe.probeAccuracy)}): suppression, not erasure`);
+  }
+  return parts.join('; ');
+}
