@@ -51,7 +51,7 @@ function progressHooks(label: string): UnlearnHooks {
  * with NPO, with NPO followed by SAGE-style sanitisation, and with RMU; evaluate each against the retain model
  * (which never saw those persons); print the comparison with a verdict per method and write the HTML report.
  */
-export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Partial<EvaluateOptions> = {}): Promise<{ report: EvalReport; table: string; reportPath: string }> {
+export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Partial<EvaluateOptions> = { retainSample: 200 }): Promise<{ report: EvalReport; table: string; reportPath: string }> {
   const started = performance.now();
   for (const dir of [c.target, c.reference]) {
     if (!existsSync(join(dir, 'config.json'))) throw new RangeError(`${dir}: the embedded model is missing (run from the repository root)`);

@@ -17,7 +17,7 @@ export interface RelearnOptions {
   seed: number;
 }
 
-export const DEFAULT_RELEARN: RelearnOptions = { steps: 40, evalEvery: 5, lr: 1e-4, batchSize: 16, seed: 0 };
+export const DEFAULT_RELEARN: RelearnOptions = { steps: 30, evalEvery: 5, lr: 2e-4, batchSize: 16, seed: 0 };
 
 export interface RelearnCurve {
   steps: number[];
