@@ -25,7 +25,10 @@ export function answerQuality(model: CausalLM, tokenizer: Tokenizer, items: read
   for (let i = 0; i < items.length; i += batchSize) {
     const chunk = items.slice(i, i + batchSize);
     const prompts = chunk.map((it) => [...(bos === null ? [] : [bos]), ...tokenizer.encode(qaPrompt(it.question), { addSpecialTokens: false })]);
-    const out = generate(model, prompts, { maxNewTokens: options.maxNewTokens ?? 48, tokenizer });
+    // Answers stop at EOS; the cap only keeps long prompts inside the model's context.
+    const room = model.config.maxPositions - Math.max(...prompts.map((p) => p.length));
+    if (room < 1) throw new RangeError(`a question of ${model.config.maxPositions - room} tokens leaves no room to answer in a context of ${model.config.maxPositions}`);
+    const out = generate(model, prompts, { maxNewTokens: Math.min(options.maxNewTokens ?? 48, room), tokenizer });
     answers.push(...out.map((g) => (g.text ?? '').trim()));
   }
   let exact = 0;

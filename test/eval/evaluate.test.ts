@@ -1,0 +1,84 @@
+// The evaluation pipeline end to end on the tiny GPT-2 with TOFU-format sets, and the verdict rules.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadModel } from '../../src/model/checkpoint.ts';
+import { Tokenizer } from '../../src/model/tokenizer.ts';
+import { loadEvalSets } from '../../src/eval/datasets.ts';
+import { evaluateModel, referenceBaseline, withRecovery } from '../../src/eval/evaluate.ts';
+import type { ModelEvaluation } from '../../src/eval/report-types.ts';
+import { verdictFor } from '../../src/eval/verdict.ts';
+
+const TINY = new URL('../fixtures/models/gpt2-tiny', import.meta.url).pathname;
+const LETHE = new URL('../../bin/lethe.mjs', import.meta.url).pathname;
+
+/** A TOFU-format folder with a handful of items per set. */
+function tofuFolder(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tofu-mini-'));
+  const qa = (i: number, who: string) => ({
+    question: `Where does ${who} ${i} live?`, answer: `${who} ${i} lives in Pellam.`, paraphrased_answer: `The home of ${who} ${i} is Pellam.`,
+    perturbed_answer: [`${who} ${i} lives in Tarrow.`, `${who} ${i} lives in Umber.`],
+  });
+  writeFileSync(join(dir, 'forget01_perturbed.json'), JSON.stringify([0, 1, 2, 3].map((i) => qa(i, 'Ann'))));
+  writeFileSync(join(dir, 'retain_perturbed.json'), JSON.stringify([0, 1, 2, 3, 4].map((i) => qa(i, 'Bo'))));
+  writeFileSync(join(dir, 'holdout01.json'), JSON.stringify([0, 1, 2, 3].map((i) => ({ question: `Who is Cy ${i}?`, answer: `Cy ${i} is a potter.` }))));
+  writeFileSync(join(dir, 'world_facts_perturbed.json'), JSON.stringify([{ question: 'Capital of Arvenland?', answer: 'Kestrel Point', perturbed_answer: ['Fenwick', 'Carrow'] }]));
+  return dir;
+}
+
+test('a model evaluated against itself: every metric in range, PrivLeak 0, forget quality 1', () => {
+  const sets = loadEvalSets(tofuFolder(), 'forget01');
+  const { model } = loadModel(TINY);
+  const tokenizer = Tokenizer.fromDir(TINY);
+  const options = { relearn: { steps: 4, evalEvery: 2, lr: 1e-3, batchSize: 2, seed: 0 }, relatedItems: 3, probe: null };
+  const baseline = referenceBaseline(model, tokenizer, sets, options);
+  const e = evaluateModel({ name: 'tiny', role: 'unlearned', dir: TINY, model, tokenizer, sets, reference: baseline, options });
+  for (const v of [e.forget.probability, e.forget.rougeRecall, e.retain.probability, e.modelUtility, e.extractionStrength, e.exactMemorisation]) assert.ok(v >= 0 && v <= 1, String(v));
+  assert.equal(e.forgetQuality, 1, 'identical truth ratios: KS p-value 1');
+  assert.equal(e.privLeak, 0);
+  assert.deepEqual(e.mia.map((m) => m.attack), ['loss', 'zlib', 'min-k', 'min-k++']);
+  assert.deepEqual(e.relearn.map((r) => [r.mode, r.steps]), [['forget-part', [0, 2, 4]], ['related', [0, 2, 4]]]);
+  assert.equal(e.samples.forgetTruthRatios.length, 4);
+  assert.equal(e.world!.items, 1);
+  withRecovery([e], e);
+  assert.equal(e.relearn[0]!.steps50, 0, 'the target itself starts at 100% of its own score');
+});
+
+function fake(name: string, role: ModelEvaluation['role'], o: { fp: number; fq: number | null; mu: number; steps50?: number | null; probe?: number }): ModelEvaluation {
+  const set = { items: 1, probability: o.fp, rougeRecall: 0, truthRatio: 0 };
+  return {
+    name, role, dir: null, forget: set, retain: set, world: null, modelUtility: o.mu, forgetQuality: o.fq, extractionStrength: 0, exactMemorisation: 0,
+    mia: [], privLeak: null, relearn: o.steps50 === undefined ? [] : [{ mode: 'forget-part', steps: [0, 10, 20], score: [0, 0, 0], steps50: o.steps50, steps90: null }],
+    probe: o.probe === undefined ? null : { attribute: 'country', layer: 2, probeAccuracy: o.probe, outputAccuracy: 0, chance: 0.1 },
+    samples: { forgetTruthRatios: [], lossForget: [], lossHoldout: [] }, verdict: null, seconds: null,
+  };
+}
+
+test('verdicts: forgets / partly / fails, utility, fast relearning and suppression', () => {
+  const target = fake('target', 'target', { fp: 0.97, fq: 1e-20, mu: 0.66 });
+  const reference = fake('retain', 'reference', { fp: 0.2, fq: null, mu: 0.68, steps50: null, probe: 0.05 });
+  assert.match(verdictFor(fake('a', 'unlearned', { fp: 0.2, fq: 0.4, mu: 0.65 }), target, reference), /^FORGETS — indistinguishable .*0\.400\); keeps 98% of utility$/);
+  assert.match(verdictFor(fake('b', 'unlearned', { fp: 0.3, fq: 1e-5, mu: 0.5 }), target, reference), /^PARTLY — .*1\.0e-5\); loses utility \(76% kept\)$/);
+  assert.match(verdictFor(fake('c', 'unlearned', { fp: 0.9, fq: 1e-9, mu: 0.66 }), target, reference), /^FAILS — still answers/);
+  const fast = verdictFor(fake('d', 'unlearned', { fp: 0.1, fq: 0.3, mu: 0.66, steps50: 10, probe: 0.6 }), target, reference);
+  assert.match(fast, /relearns fast \(50% back after 10 steps; retain model: >20\)/);
+  assert.match(fast, /country still decodable from layer 2 \(probe 60% vs retain model 5%\): suppression, not erasure/);
+});
+
+test('lethe eval writes metrics.json and report.html and prints the table', () => {
+  const data = tofuFolder();
+  const out = join(mkdtempSync(join(tmpdir(), 'lethe-eval-')), 'report');
+  const r = spawnSync(process.execPath, [LETHE, 'eval', '--model', TINY, '--reference', TINY, '--target', TINY, '--data', data, '--split', 'forget01', '--out', out, '--no-relearn'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /gpt2-tiny/);
+  assert.ok(existsSync(join(out, 'report.html')));
+  const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { models: ModelEvaluation[] };
+  assert.deepEqual(metrics.models.map((m) => m.role), ['unlearned', 'target', 'reference']);
+  assert.ok(metrics.models.every((m) => m.verdict !== null));
+  const bad = spawnSync(process.execPath, [LETHE, 'eval', '--reference', TINY, '--data', '/no/such/folder', '--out', out], { encoding: 'utf8' });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr.trim(), /^lethe: \/no\/such\/folder: neither a persons data folder/);
+});
