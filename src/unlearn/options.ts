@@ -31,7 +31,7 @@ export function loopOptionShape(d: LoopDefaults) {
     checkEvery: z.number().int().positive().default(10).describe('steps between guard checks'),
     checkSamples: z.number().int().positive().default(64).describe('forget and retain items scored at each guard check'),
     targetForgetProb: z.number().min(0).max(1).default(0).describe('stop early once the forget probability at a check is at or below this (0 = run all steps)'),
-    maxRetainLossRise: z.number().min(0).default(0.5).describe('stop, and go back to the last good check, when the retain NLL per token rises by more than this many nats over its start (0 = off)'),
+    maxRetainLossRise: z.number().min(0).default(1).describe('stop, and go back to the last good check, when the retain NLL per token rises by more than this many nats over its start (0 = off)'),
   };
 }
 

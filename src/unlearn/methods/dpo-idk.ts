@@ -28,7 +28,8 @@ export const dpoIdk = defineMethod({
   summary: 'DPO preferring a refusal over the true answer, against the frozen original, plus a retain term',
   retain: 'required',
   options: z.object({
-    ...loopOptionShape({ steps: 60, lr: 1e-4 }),
+    // Tuned on the embedded persons model (docs/unlearning.md); no setting reached the forget bar there.
+    ...loopOptionShape({ steps: 150, lr: 1e-3, retainBatchSize: 48 }),
     beta: z.number().positive().default(0.1).describe('inverse temperature β'),
   }),
   run: (ctx, o, hooks) => {

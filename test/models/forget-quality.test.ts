@@ -1,0 +1,29 @@
+// The sanity check of forget quality on the embedded models: two retain models that never saw the forget10
+// persons (different seeds) have indistinguishable truth-ratio distributions, while the target that memorised them
+// is far from both. If this failed, the metric (or the models) would not mean what TOFU says.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadEvalSets } from '../../src/eval/datasets.ts';
+import { forgetQuality } from '../../src/eval/forget-quality.ts';
+import { scoreQaSet } from '../../src/eval/qa-scores.ts';
+import { truthRatios } from '../../src/eval/truth-ratio.ts';
+import { loadModel } from '../../src/model/checkpoint.ts';
+import { Tokenizer } from '../../src/model/tokenizer.ts';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+test('forget quality on persons forget10: retain vs retain (other seed) ≥ 0.5, target vs retain < 0.05', () => {
+  const sets = loadEvalSets(`${root}data/persons`, 'forget10');
+  const tokenizer = Tokenizer.fromDir(`${root}models/target`);
+  const trs = (name: string): Float64Array => {
+    const s = scoreQaSet(loadModel(`${root}models/${name}`).model, tokenizer, sets.forget, tokenizer.eosId ?? 0, 64);
+    return truthRatios(s.paraphrased, s.perturbed);
+  };
+  const retain = trs('retain90');
+  const other = trs('retain90-seed2');
+  const target = trs('target');
+  const sane = forgetQuality(retain, other).pValue;
+  const memorised = forgetQuality(target, retain).pValue;
+  assert.ok(sane >= 0.5, `retain90 vs retain90-seed2: forget quality ${sane}`);
+  assert.ok(memorised < 1e-10, `target vs retain90: forget quality ${memorised}`);
+});
