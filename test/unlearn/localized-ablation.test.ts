@@ -37,7 +37,8 @@ function context(name: string): UnlearnContext {
   return { model, tokenizer: Tokenizer.fromDir(dirOf(name)), forget: items(6, 1), retain: items(8, 2), padId: PAD, original: model.params.snapshot() };
 }
 
-const options = (o: Record<string, unknown>) => validateOptions(LocalizedAblationOptions, { checkSamples: 4, ...o }, 'localized-ablation');
+// Tests of the ablation itself run without the default repair phase unless they ask for it.
+const options = (o: Record<string, unknown>) => validateOptions(LocalizedAblationOptions, { checkSamples: 4, repairSteps: 0, ...o }, 'localized-ablation');
 
 /** Summed answer NLL with the given per-feature input scales on some projections (no graph). */
 function gatedLoss(model: CausalLM, batch: ReturnType<typeof packAnswers>, gates: Map<string, Float32Array>): number {

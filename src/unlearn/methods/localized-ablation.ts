@@ -152,12 +152,12 @@ export function ablateUnits(model: CausalLM, units: readonly Unit[], action: 'ze
 const { steps: _s, lr: _l, gamma: _g, alpha: _a, targetForgetProb: _t, ...repairShape } = loopOptionShape({ steps: 1, lr: 1e-4 });
 
 export const LocalizedAblationOptions = z.object({
-  topK: z.number().int().positive().default(64).describe('units to ablate (the highest-scoring ones with a positive score)'),
+  topK: z.number().int().positive().default(512).describe('units to ablate (the highest-scoring ones with a positive score)'),
   units: z.enum(['neurons', 'heads', 'both']).default('neurons').describe('candidate units: MLP hidden neurons, attention heads, or both'),
   action: z.enum(['zero', 'reinit']).default('zero').describe('zero the units\' output weights, or re-initialise them (normal, the weight\'s std)'),
   contrast: z.boolean().default(true).describe('score = forget attribution − retain attribution (per token), so units the retain set needs are spared'),
   attributionItems: z.number().int().positive().default(400).describe('forget (and retain) items the attribution is computed on'),
-  repairSteps: z.number().int().min(0).default(0).describe('retain-only training steps after the ablation (0 = none)'),
+  repairSteps: z.number().int().min(0).default(50).describe('retain-only training steps after the ablation (0 = none)'),
   repairLr: z.number().positive().default(1e-4).describe('learning rate of the repair steps'),
   ...repairShape,
   batchSize: z.number().int().positive().default(16).describe('items per attribution batch and per repair step'),
