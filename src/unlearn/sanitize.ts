@@ -33,8 +33,8 @@ export const SanitizeOptionsSchema = z.object({
   mode: z.enum(['hard', 'soft'], { error: 'mode must be "hard" or "soft"' }).default('hard')
     .describe('hard: project the retain subspace out of the update; soft: damp it by (I + λUΛUᵀ)⁻¹'),
   energy: z.number({ error: 'energy must be a number' })
-    .gt(0, 'energy must be in (0, 1]').lte(1, 'energy must be in (0, 1]').default(0.95)
-    .describe('fraction τ of the retain inputs\' energy (XᵀX trace) whose eigen-directions are protected'),
+    .gt(0, 'energy must be in (0, 1]').lte(1, 'energy must be in (0, 1]').default(0.5)
+    .describe('fraction τ of the retain inputs\' energy (XᵀX trace) whose eigen-directions are protected (0.5 tuned on the persons model after NPO)'),
   strength: z.number({ error: 'strength must be a number' }).min(0, 'strength must be ≥ 0').default(10)
     .describe('soft mode λ; eigenvalues are normalised by the largest, so λ is scale-free'),
   others: z.enum(['keep', 'revert'], { error: 'others must be "keep" or "revert"' }).default('keep')

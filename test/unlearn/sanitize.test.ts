@@ -272,7 +272,7 @@ describe('sanitize subspace and options', () => {
   });
 
   test('schema defaults and bad options', () => {
-    assert.deepEqual(SanitizeOptionsSchema.parse({}), { mode: 'hard', energy: 0.95, strength: 10, others: 'keep' });
+    assert.deepEqual(SanitizeOptionsSchema.parse({}), { mode: 'hard', energy: 0.5, strength: 10, others: 'keep' });
     assert.deepEqual(DEFAULT_SANITIZE, SanitizeOptionsSchema.parse({}));
     for (const key of ['mode', 'energy', 'strength', 'others'] as const) assert.ok(SanitizeOptionsSchema.shape[key].description);
 
