@@ -9,12 +9,13 @@ import { loopOptionShape, OptionError } from '../options.ts';
 import { defineMethod } from '../types.ts';
 
 // RMU's retain term is its own activation-matching term, so the shared NLL/KL choice does not apply.
-const { retainLoss: _r, ...shared } = loopOptionShape({ steps: 60, lr: 1e-3, alpha: 100 });
+// Defaults tuned on the embedded persons model (docs/unlearning.md); WMDP's α = 1200, c = 6.5 were for a 7B model.
+const { retainLoss: _r, ...shared } = loopOptionShape({ steps: 200, lr: 3e-3, alpha: 2, retainBatchSize: 48 });
 
 export const RmuOptions = z.object({
   ...shared,
   layer: z.number().int().min(-1).default(-1).describe('layer ℓ whose residual stream is steered (−1 = the middle layer, ⌊layers/2⌋)'),
-  coefficient: z.number().positive().default(6.5).describe('norm c of the random control vector the forget activations are pushed to'),
+  coefficient: z.number().positive().default(100).describe('norm c of the random control vector the forget activations are pushed to'),
   trainedLayers: z.number().int().positive().default(3).describe('how many layers up to ℓ are trained (ℓ−n+1..ℓ, clipped at 0)'),
   modules: z.enum(['mlp-out', 'mlp', 'block']).default('mlp-out')
     .describe('what is trained in those layers: the MLP down-projection, every MLP projection, or every block parameter'),
