@@ -8,6 +8,7 @@ import type { EvalReport, ModelEvaluation } from '../eval/report-types.ts';
 import { formatComparisonTable } from '../eval/report/table.ts';
 import { writeReport } from '../eval/report/write.ts';
 import { Progress, formatDuration } from '../train/progress.ts';
+import { DEFAULT_RELEARN } from '../eval/relearn.ts';
 import { parseOptions } from '../unlearn/options.ts';
 import { getMethod } from '../unlearn/registry.ts';
 import { openContext, sanitizeContext } from '../unlearn/run.ts';
@@ -51,7 +52,7 @@ function progressHooks(label: string): UnlearnHooks {
  * with NPO, with NPO followed by SAGE-style sanitisation, and with RMU; evaluate each against the retain model
  * (which never saw those persons); print the comparison with a verdict per method and write the HTML report.
  */
-export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Partial<EvaluateOptions> = { retainSample: 200 }): Promise<{ report: EvalReport; table: string; reportPath: string }> {
+export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Partial<EvaluateOptions> = { retainSample: 200, worldSample: 100 }): Promise<{ report: EvalReport; table: string; reportPath: string }> {
   const started = performance.now();
   for (const dir of [c.target, c.reference]) {
     if (!existsSync(join(dir, 'config.json'))) throw new RangeError(`${dir}: the embedded model is missing (run from the repository root)`);
@@ -61,9 +62,9 @@ export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Parti
   const tokenizer = Tokenizer.fromDir(c.target);
   const models: ModelEvaluation[] = [];
   let reference: ReferenceBaseline | null = null;
-  const evaluate = (name: string, role: ModelEvaluation['role'], dir: string, model = loadModel(dir).model): ModelEvaluation => {
+  const evaluate = (name: string, role: ModelEvaluation['role'], dir: string, model = loadModel(dir).model, extra: Partial<EvaluateOptions> = {}): ModelEvaluation => {
     const t0 = performance.now();
-    const e = evaluateModel({ name, role, dir, model, tokenizer, sets, reference, options: evalOptions, log });
+    const e = evaluateModel({ name, role, dir, model, tokenizer, sets, reference, options: { ...evalOptions, ...extra }, log });
     log(`evaluated ${name} in ${formatDuration((performance.now() - t0) / 1000)}`);
     return e;
   };
@@ -73,7 +74,8 @@ export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Parti
   reference = referenceBaseline(referenceModel, tokenizer, sets, evalOptions);
   const referenceEval = evaluate('retain90', 'reference', c.reference, referenceModel);
   log('evaluating the target (before unlearning)…');
-  const targetEval = evaluate('target', 'target', c.target);
+  // The attacks start from the target's own score, so its curves need only their first point.
+  const targetEval = evaluate('target', 'target', c.target, undefined, { relearn: { ...DEFAULT_RELEARN, steps: 0 } });
 
   const forgetFile = join(c.data, `${c.split}.jsonl`);
   const retainFile = join(c.data, `retain${String(100 - Number(c.split.replace('forget', ''))).padStart(2, '0')}.jsonl`);

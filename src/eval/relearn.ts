@@ -61,7 +61,7 @@ export function relearnCurve(model: CausalLM, tokenizer: Tokenizer, attackData: 
     onEval?.(step, score);
   };
   evaluate(0);
-  train(copy, examples, { steps: o.steps, batchSize: o.batchSize, lr: o.lr, minLr: o.lr, warmupSteps: 0, clip: 1, seed: o.seed, padId }, {
+  if (o.steps > 0) train(copy, examples, { steps: o.steps, batchSize: o.batchSize, lr: o.lr, minLr: o.lr, warmupSteps: 0, clip: 1, seed: o.seed, padId }, {
     onStep: (s) => { if (s.step % o.evalEvery === 0 || s.step === o.steps) evaluate(s.step); },
   });
   return curve;
