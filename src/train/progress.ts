@@ -30,9 +30,10 @@ export class Progress {
   update(done: number, amount: number, status: string): void {
     this.amount += amount;
     const elapsed = (performance.now() - this.started) / 1000;
-    const rate = elapsed > 0 ? this.amount / elapsed : 0;
+    // A rate over the first fraction of a second is noise (one step in a few microseconds reads as thousands per second).
+    const rate = elapsed > 0.5 ? this.amount / elapsed : NaN;
     const eta = done > 0 ? (elapsed / done) * (this.o.total - done) : NaN;
-    const tail = `${done}/${this.o.total} ${status} ${rate.toFixed(0)} ${this.o.unit} ETA ${formatDuration(eta)}`;
+    const tail = `${done}/${this.o.total} ${status} ${Number.isNaN(rate) ? '--' : rate.toFixed(rate < 10 ? 1 : 0)} ${this.o.unit} ETA ${formatDuration(eta)}`;
     if (this.tty) {
       const width = 24;
       const filled = Math.round((done / Math.max(1, this.o.total)) * width);
