@@ -1,6 +1,5 @@
-import { noGrad } from '../engine/index.ts';
 import type { CausalLM } from '../model/arch/types.ts';
-import { packAnswers, type PromptAnswer } from '../model/logprobs.ts';
+import { visitAnswerLogits, type PromptAnswer } from '../model/logprobs.ts';
 import { argmax } from '../model/sampling.ts';
 
 /**
@@ -35,25 +34,9 @@ export interface MemorisationOptions {
 
 /** Teacher-forced argmax (first index on ties, as torch.argmax) at every answer position, per item. */
 export function teacherForcedPredictions(model: CausalLM, items: readonly PromptAnswer[], options: { batchSize?: number; padId?: number } = {}): Int32Array[] {
-  const batchSize = options.batchSize ?? 16;
-  const out: Int32Array[] = [];
-  noGrad(() => {
-    for (let start = 0; start < items.length; start += batchSize) {
-      const chunk = items.slice(start, start + batchSize);
-      const batch = packAnswers(chunk, options.padId);
-      const logits = model.forward(batch.ids).logits!;
-      const data = logits.data as Float32Array;
-      const L = batch.ids.shape[1]!;
-      const V = logits.shape[2]!;
-      chunk.forEach((it, b) => {
-        const preds = new Int32Array(it.answer.length);
-        for (let j = 0; j < it.answer.length; j++) {
-          const pos = b * L + it.prompt.length - 1 + j; // predicts answer token j
-          preds[j] = argmax(data.subarray(pos * V, (pos + 1) * V));
-        }
-        out.push(preds);
-      });
-    }
+  const out = items.map((it) => new Int32Array(it.answer.length));
+  visitAnswerLogits(model, items, options, (i, j, row) => {
+    out[i]![j] = argmax(row);
   });
   return out;
 }

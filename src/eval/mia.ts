@@ -1,6 +1,5 @@
-import { noGrad } from '../engine/index.ts';
 import type { CausalLM } from '../model/arch/types.ts';
-import { packAnswers, type PromptAnswer } from '../model/logprobs.ts';
+import { visitAnswerLogits, type PromptAnswer } from '../model/logprobs.ts';
 import { rocAuc } from './auc.ts';
 import { zlibCompressedSize } from './zlib-size.ts';
 
@@ -51,43 +50,27 @@ export interface TokenStatsOptions {
  * allocated and the moments do not inherit float32 round-off.
  */
 export function answerTokenStats(model: CausalLM, items: readonly PromptAnswer[], options: TokenStatsOptions = {}): TokenStats {
-  const batchSize = options.batchSize ?? 8;
   const moments = options.moments ?? false;
-  const out: TokenStats = { tokenLogProbs: [], mu: moments ? [] : null, variance: moments ? [] : null };
-  noGrad(() => {
-    for (let start = 0; start < items.length; start += batchSize) {
-      const chunk = items.slice(start, start + batchSize);
-      const batch = packAnswers(chunk, options.padId);
-      const logits = model.forward(batch.ids).logits!;
-      const data = logits.data as Float32Array;
-      const L = batch.ids.shape[1]!;
-      const V = logits.shape[2]!;
-      const row = new Float64Array(V);
-      chunk.forEach((it, b) => {
-        const T = it.answer.length;
-        const lp = new Float64Array(T);
-        const mu = new Float64Array(T);
-        const variance = new Float64Array(T);
-        for (let j = 0; j < T; j++) {
-          // Position prompt.length − 1 + j predicts answer token j.
-          const off = (b * L + it.prompt.length - 1 + j) * V;
-          let max = -Infinity;
-          for (let v = 0; v < V; v++) if (data[off + v]! > max) max = data[off + v]!;
-          let z = 0;
-          for (let v = 0; v < V; v++) z += Math.exp(data[off + v]! - max);
-          const lse = max + Math.log(z);
-          for (let v = 0; v < V; v++) row[v] = data[off + v]! - lse;
-          lp[j] = row[it.answer[j]!]!;
-          if (moments) {
-            const m = vocabMoments(row);
-            mu[j] = m.mu;
-            variance[j] = m.variance;
-          }
-        }
-        out.tokenLogProbs.push(lp);
-        out.mu?.push(mu);
-        out.variance?.push(variance);
-      });
+  const out: TokenStats = {
+    tokenLogProbs: items.map((it) => new Float64Array(it.answer.length)),
+    mu: moments ? items.map((it) => new Float64Array(it.answer.length)) : null,
+    variance: moments ? items.map((it) => new Float64Array(it.answer.length)) : null,
+  };
+  let row = new Float64Array(0);
+  visitAnswerLogits(model, items, { batchSize: options.batchSize ?? 8, padId: options.padId }, (i, j, logits) => {
+    const V = logits.length;
+    if (row.length !== V) row = new Float64Array(V);
+    let max = -Infinity;
+    for (let v = 0; v < V; v++) if (logits[v]! > max) max = logits[v]!;
+    let z = 0;
+    for (let v = 0; v < V; v++) z += Math.exp(logits[v]! - max);
+    const lse = max + Math.log(z);
+    for (let v = 0; v < V; v++) row[v] = logits[v]! - lse;
+    out.tokenLogProbs[i]![j] = row[items[i]!.answer[j]!]!;
+    if (moments) {
+      const m = vocabMoments(row);
+      out.mu![i]![j] = m.mu;
+      out.variance![i]![j] = m.variance;
     }
   });
   return out;

@@ -51,6 +51,32 @@ export function sequenceLogProbs(model: CausalLM, batch: AnswerBatch): Tensor {
   return neg(sum(answerTokenNll(model, batch), 1));
 }
 
+/**
+ * Runs the model over items in batches without a graph and calls `visit` with the logits row [V] that predicts
+ * each answer token (position prompt.length − 1 + j predicts answer token j). The one batching loop behind the
+ * teacher-forced metrics that need more than the answer's own log-prob (argmax, full-distribution moments).
+ */
+export function visitAnswerLogits(model: CausalLM, items: readonly PromptAnswer[], options: { batchSize?: number; padId?: number },
+  visit: (item: number, j: number, logits: Float32Array) => void): void {
+  const batchSize = options.batchSize ?? 16;
+  noGrad(() => {
+    for (let start = 0; start < items.length; start += batchSize) {
+      const chunk = items.slice(start, start + batchSize);
+      const batch = packAnswers(chunk, options.padId);
+      const logits = model.forward(batch.ids).logits!;
+      const data = logits.data as Float32Array;
+      const L = batch.ids.shape[1]!;
+      const V = logits.shape[2]!;
+      chunk.forEach((it, b) => {
+        for (let j = 0; j < it.answer.length; j++) {
+          const pos = b * L + it.prompt.length - 1 + j;
+          visit(start + b, j, data.subarray(pos * V, (pos + 1) * V));
+        }
+      });
+    }
+  });
+}
+
 export interface AnswerScores {
   /** log p of each answer token, per item. */
   tokenLogProbs: Float32Array[];
