@@ -1,4 +1,4 @@
-import { scoreAnswers } from '../model/logprobs.ts';
+import { answerProbability, meanAnswerTokenNll } from '../model/logprobs.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import { evenSample } from './batches.ts';
 import type { UnlearnItem } from './data.ts';
@@ -18,21 +18,8 @@ export class GuardSample {
   }
 
   check(model: CausalLM, step: number): CheckEvent {
-    const f = scoreAnswers(model, this.forget, { padId: this.padId });
-    let forgetProb = 0;
-    for (const m of f.mean) forgetProb += Math.exp(m);
-    forgetProb /= this.forget.length;
-    let retainLoss: number | null = null;
-    if (this.retain.length > 0) {
-      const r = scoreAnswers(model, this.retain, { padId: this.padId });
-      let nll = 0;
-      let tokens = 0;
-      this.retain.forEach((it, i) => {
-        nll -= r.sum[i]!;
-        tokens += it.answer.length;
-      });
-      retainLoss = nll / tokens;
-    }
+    const forgetProb = answerProbability(model, this.forget, this.padId);
+    const retainLoss = this.retain.length > 0 ? meanAnswerTokenNll(model, this.retain, this.padId) : null;
     return { step, forgetProb, retainLoss };
   }
 }
