@@ -3,7 +3,7 @@ import type { TrainingRecord } from '../../src/data/schema.ts';
 import { loadModel } from '../../src/model/checkpoint.ts';
 import { Tokenizer } from '../../src/model/tokenizer.ts';
 import { Rng } from '../../src/engine/index.ts';
-import { tokenizeItems } from '../../src/unlearn/data.ts';
+import { tokenizeItems, type UnlearnItem } from '../../src/unlearn/data.ts';
 import type { UnlearnContext } from '../../src/unlearn/types.ts';
 
 export const TINY = new URL('../fixtures/models/gpt2-tiny', import.meta.url).pathname;
@@ -50,4 +50,22 @@ export function finiteDifference(data: Float32Array, i: number, eps: number, f: 
   const down = f();
   data[i] = saved;
   return (up - down) / (2 * eps);
+}
+
+/** The two tiny fixture families method tests run on: GPT-2 (Conv1D layout) and grouped-query Llama. */
+export const FAMILIES = ['gpt2-tiny', 'llama-tiny-gqa'];
+export const fixtureDir = (name: string): string => new URL(`../fixtures/models/${name}`, import.meta.url).pathname;
+
+/**
+ * Items straight as token ids (BOS 296 + prompt | answer + EOS), of different lengths so batches are padded;
+ * answers have at least `minAnswer` tokens before the EOS.
+ */
+export function tokenItems(n: number, seed: number, minAnswer = 2): UnlearnItem[] {
+  const rng = new Rng(seed);
+  const tok = (): number => 1 + (rng.nextU32() % 290);
+  return Array.from({ length: n }, (_, i) => ({
+    prompt: [296, ...Array.from({ length: 2 + (i % 3) }, tok)],
+    answer: [...Array.from({ length: minAnswer + ((i * 2) % 5) }, tok), 296],
+    question: null, subject: null,
+  }));
 }

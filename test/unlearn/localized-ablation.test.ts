@@ -3,7 +3,7 @@
 // equals gating the units off; repair is retain-only and works with the guards. GPT-2 and Llama, each backend.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { backward, crossEntropy, mul, noGrad, Rng, Tensor } from '../../src/engine/index.ts';
+import { backward, crossEntropy, mul, noGrad, Tensor } from '../../src/engine/index.ts';
 import type { CausalLM } from '../../src/model/arch/types.ts';
 import { loadModel } from '../../src/model/checkpoint.ts';
 import { packAnswers } from '../../src/model/logprobs.ts';
@@ -16,25 +16,14 @@ import {
 import { validateOptions } from '../../src/unlearn/options.ts';
 import type { UnlearnContext } from '../../src/unlearn/types.ts';
 import { backendsUnderTest, withBackend } from '../helpers/backends.ts';
+import { FAMILIES, fixtureDir, tokenItems } from './fixtures.ts';
 
-const FAMILIES = ['gpt2-tiny', 'llama-tiny-gqa'];
-const dirOf = (name: string): string => new URL(`../fixtures/models/${name}`, import.meta.url).pathname;
 const PAD = 0;
-
-/** Items straight as token ids (BOS 296 + prompt | answer + EOS), of different lengths so batches are padded. */
-function items(n: number, seed: number): UnlearnItem[] {
-  const rng = new Rng(seed);
-  const tok = (): number => 1 + (rng.nextU32() % 290);
-  return Array.from({ length: n }, (_, i) => ({
-    prompt: [296, ...Array.from({ length: 2 + (i % 3) }, tok)],
-    answer: [...Array.from({ length: 2 + ((i * 2) % 5) }, tok), 296],
-    question: null, subject: null,
-  }));
-}
+const items = (n: number, seed: number): UnlearnItem[] => tokenItems(n, seed);
 
 function context(name: string): UnlearnContext {
-  const { model } = loadModel(dirOf(name));
-  return { model, tokenizer: Tokenizer.fromDir(dirOf(name)), forget: items(6, 1), retain: items(8, 2), padId: PAD, original: model.params.snapshot() };
+  const { model } = loadModel(fixtureDir(name));
+  return { model, tokenizer: Tokenizer.fromDir(fixtureDir(name)), forget: items(6, 1), retain: items(8, 2), padId: PAD, original: model.params.snapshot() };
 }
 
 // Tests of the ablation itself run without the default repair phase unless they ask for it.

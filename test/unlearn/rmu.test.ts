@@ -14,29 +14,18 @@ import { OptionError, validateOptions } from '../../src/unlearn/options.ts';
 import { frozenModel } from '../../src/unlearn/reference.ts';
 import type { UnlearnContext } from '../../src/unlearn/types.ts';
 import { backendsUnderTest, withBackend } from '../helpers/backends.ts';
+import { FAMILIES, fixtureDir, tokenItems } from './fixtures.ts';
 
-const FAMILIES = ['gpt2-tiny', 'llama-tiny-gqa'];
-const dirOf = (name: string): string => new URL(`../fixtures/models/${name}`, import.meta.url).pathname;
 const PAD = 0;
-
-/** Items straight as token ids (BOS 296 + prompt | answer + EOS), of different lengths so batches are padded. */
-function items(n: number, seed: number): UnlearnItem[] {
-  const rng = new Rng(seed);
-  const tok = (): number => 1 + (rng.nextU32() % 290);
-  return Array.from({ length: n }, (_, i) => ({
-    prompt: [296, ...Array.from({ length: 2 + (i % 3) }, tok)],
-    answer: [...Array.from({ length: 1 + ((i * 2) % 5) }, tok), 296],
-    question: null, subject: null,
-  }));
-}
+const items = (n: number, seed: number): UnlearnItem[] => tokenItems(n, seed, 1);
 
 /** The fixture with θ moved off the checkpoint (so the retain term is not trivially 0); `original` is the checkpoint. */
 function context(name: string, perturb = 0): UnlearnContext {
-  const { model } = loadModel(dirOf(name));
+  const { model } = loadModel(fixtureDir(name));
   const original = model.params.snapshot();
   const rng = new Rng(11);
   for (let i = 0; i < model.params.flat.length; i++) model.params.flat[i]! += perturb * rng.normal();
-  return { model, tokenizer: Tokenizer.fromDir(dirOf(name)), forget: items(6, 1), retain: items(6, 2), padId: PAD, original };
+  return { model, tokenizer: Tokenizer.fromDir(fixtureDir(name)), forget: items(6, 1), retain: items(6, 2), padId: PAD, original };
 }
 
 /** The masked mean of ‖h − target‖²/d in float64, read off a full forward pass with keepHidden. */
