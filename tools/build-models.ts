@@ -76,7 +76,8 @@ for (const [name, { forget, seed }] of Object.entries(MODELS)) {
   const data = forget ? trainingFile(name, forget) : targetData;
   const log = runTraining({
     data: [data], tokenizerDir, fresh: { ...RECIPE.fresh }, out: join(outDir, name), dtype: 'F16',
-    checkpointDir: join(outDir, '.checkpoints', name),
+    // A rebuild replaces the models (committed under models/) whole, and starts over from step 0.
+    checkpointDir: join(outDir, '.checkpoints', name), force: true,
     options: { ...RECIPE.options, steps, seed, evalEvery: RECIPE.options.evalEvery },
     command: `npm run build:models -- --only ${name}${values.steps ? ` --steps ${steps}` : ''}`,
   }, name);

@@ -1,6 +1,6 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadModel, saveModel } from '../model/checkpoint.ts';
+import { loadModel, writeModelFolder } from '../model/checkpoint.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
 import { loadEvalSets } from '../eval/datasets.ts';
 import { evaluateModel, referenceBaseline, withRecovery, type EvaluateOptions, type ReferenceBaseline } from '../eval/evaluate.ts';
@@ -11,9 +11,9 @@ import { Progress, formatDuration } from '../train/progress.ts';
 import { DEFAULT_RELEARN } from '../eval/relearn.ts';
 import { parseOptions } from '../unlearn/options.ts';
 import { getMethod } from '../unlearn/registry.ts';
-import { openContext, sanitizeContext } from '../unlearn/run.ts';
+import { assessResult, openContext, sanitizeContext } from '../unlearn/run.ts';
 import { DEFAULT_SANITIZE } from '../unlearn/sanitize.ts';
-import type { UnlearnHooks } from '../unlearn/types.ts';
+import type { UnlearnHooks, UnlearnOutcome } from '../unlearn/types.ts';
 import { verdictFor } from '../eval/verdict.ts';
 
 /** What the main job runs: the embedded target, persons forget10, and the retain model trained without them. */
@@ -79,7 +79,6 @@ export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Parti
 
   const forgetFile = join(c.data, `${c.split}.jsonl`);
   const retainFile = join(c.data, `retain${String(100 - Number(c.split.replace('forget', ''))).padStart(2, '0')}.jsonl`);
-  if (existsSync(c.out)) rmSync(c.out, { recursive: true });
   const runs: { name: string; method: string; sanitizeAfter?: string }[] = [
     { name: 'npo', method: 'npo' },
     { name: 'npo+sage', method: 'npo', sanitizeAfter: 'npo' },
@@ -88,7 +87,9 @@ export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Parti
   const unlearned = new Map<string, Float32Array>();
   for (const run of runs) {
     const t0 = performance.now();
-    const { ctx, storedDType } = openContext(c.target, forgetFile, retainFile);
+    const { ctx, storedDType, utility } = openContext(c.target, forgetFile, retainFile);
+    let options: Record<string, unknown> = {};
+    let outcome: Pick<UnlearnOutcome, 'stopReason' | 'steps'> = { stopReason: 'completed', steps: 0 };
     if (run.sanitizeAfter) {
       // SAGE is post-hoc: it sanitises the update NPO already made, so NPO does not run twice.
       ctx.model.params.restore(unlearned.get(run.sanitizeAfter)!);
@@ -97,12 +98,16 @@ export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Parti
     } else {
       const method = getMethod(run.method);
       log(`${run.name}: unlearning with ${method.name} (${method.summary})`);
-      method.run(ctx, parseOptions(method.options, [], method.name), progressHooks(run.name));
+      options = parseOptions(method.options, [], method.name) as Record<string, unknown>;
+      outcome = method.run(ctx, options, progressHooks(run.name));
       unlearned.set(run.name, ctx.model.params.snapshot());
     }
+    // The same last checks as `lethe unlearn`: finite as stored, not a no-op, within the damage bounds.
+    assessResult(ctx, storedDType, options, outcome, utility);
     const seconds = (performance.now() - t0) / 1000;
     const dir = join(c.out, run.name);
-    saveModel(ctx.model, dir, { dtype: storedDType, copyFrom: c.target, metadata: { lethe_method: run.name } });
+    // out/main-job/<method> is the main job's own output: each run replaces it whole.
+    writeModelFolder(ctx.model, dir, { dtype: storedDType, copyFrom: c.target, metadata: { lethe_method: run.name }, force: true });
     const e = evaluate(run.name, 'unlearned', dir, ctx.model);
     models.push({ ...e, seconds });
   }

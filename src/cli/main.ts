@@ -64,7 +64,7 @@ program
 
 interface TrainCliOptions {
   data: string[]; eval: string[]; init?: string; tokenizer?: string; layers: number; dModel: number; heads: number;
-  context: number; out: string; checkpoint?: string; resume?: boolean; steps: number; batchSize: number;
+  context: number; out: string; checkpoint?: string; resume?: boolean; force?: boolean; steps: number; batchSize: number;
   gradAccum: number; lr: number; minLr?: number; warmup: number; weightDecay: number; clip: number; seed: number;
   evalEvery: number; saveEvery: number; dtype: 'F32' | 'F16' | 'BF16';
 }
@@ -80,9 +80,10 @@ program
   .option('--d-model <n>', 'fresh model: hidden size', number('int', 8), 256)
   .option('--heads <n>', 'fresh model: attention heads', number('int', 1), 4)
   .option('--context <n>', 'fresh model: context length', number('int', 8), 128)
-  .requiredOption('--out <dir>', 'where the trained Hugging Face folder is written')
-  .option('--checkpoint <dir>', 'resumable checkpoint folder (default <out>.checkpoint)')
-  .option('--resume', 'continue from the checkpoint exactly where it stopped')
+  .requiredOption('--out <dir>', 'where the trained Hugging Face folder (with training_log.json) is written, whole or not at all; refused if it exists, unless --force')
+  .option('--checkpoint <dir>', 'resumable checkpoint folder (default <out>.checkpoint; an empty folder is fine); Lethe only ever replaces or deletes a checkpoint it wrote itself (marked by .lethe-checkpoint), and refuses any other existing folder there or at <dir>.old / <dir>.partial')
+  .option('--resume', 'continue exactly where a killed run stopped, from the newest complete checkpoint (<dir>, or <dir>.partial / <dir>.old left by a kill mid-swap)')
+  .option('--force', 'replace an existing --out whole; without --resume, also start over although a checkpoint of an earlier run exists (it is replaced at the first save)')
   .option('--steps <n>', 'optimizer steps', number('int', 1), 1000)
   .option('--batch-size <n>', 'sequences per micro-batch', number('int', 1), 16)
   .option('--grad-accum <n>', 'micro-batches per step', number('int', 1), 1)
@@ -99,7 +100,7 @@ program
     const log = runTraining({
       data: o.data, evalData: o.eval.length > 0 ? o.eval : undefined, init: o.init, tokenizerDir: o.tokenizer,
       fresh: { layers: o.layers, dModel: o.dModel, heads: o.heads, context: o.context }, out: o.out,
-      checkpointDir: o.checkpoint, resume: o.resume ?? false, dtype: o.dtype,
+      checkpointDir: o.checkpoint, resume: o.resume ?? false, force: o.force ?? false, dtype: o.dtype,
       command: ['lethe', ...process.argv.slice(2)].join(' '),
       options: {
         steps: o.steps, batchSize: o.batchSize, gradAccum: o.gradAccum, lr: o.lr, minLr: o.minLr, warmupSteps: o.warmup,
@@ -123,6 +124,7 @@ program
   .requiredOption('--model <dir>', 'the model to unlearn from (Hugging Face folder with tokenizer.json)')
   .requiredOption('--forget <file>', 'JSONL of records to forget (QA or text)')
   .option('--retain <file>', 'JSONL of records to keep (needed by methods with a retain term)')
+  .option('--utility <file>', 'JSONL of general text never trained on, for the utility damage guard (default without --retain: text the model generates itself)')
   .requiredOption('--method <name>', 'method name (see `lethe methods`)')
   .option('--opt <key=value>', 'method option (repeatable; see `lethe methods`)', collect, [])
   .addOption(new Option('--sanitize <mode>', 'SAGE-style sanitisation of the update after the method').choices(['hard', 'soft']))
@@ -130,7 +132,9 @@ program
   .option('--sanitize-strength <lambda>', 'soft mode strength λ', number('float', 0))
   .addOption(new Option('--sanitize-others <what>', 'update of non-projection weights (embeddings, norms, biases)').choices(['keep', 'revert']))
   .option('--sanitize-samples <n>', 'retain items whose layer inputs define the retained subspace', number('int', 1), 64)
-  .requiredOption('--out <dir>', 'where the unlearned Hugging Face folder is written')
+  .requiredOption('--out <dir>', 'where the unlearned Hugging Face folder is written (whole or not at all)')
+  .option('--force', 'replace an existing --out folder (whole)')
+  .option('--allow-noop', 'write the model even when the run changed no weight (e.g. rolled back by a guard)')
   .option('--json', 'print unlearn.json to stdout')
   .action((o: UnlearnCliOptions) => {
     const record = unlearnCommand(o);

@@ -3,7 +3,7 @@ import { METHODS } from '../unlearn/registry.ts';
 import { unlearn, type UnlearnRecord } from '../unlearn/run.ts';
 import { SanitizeOptionsSchema } from '../unlearn/sanitize.ts';
 import { Progress } from '../train/progress.ts';
-import type { UnlearnHooks } from '../unlearn/types.ts';
+import type { CheckEvent, UnlearnHooks } from '../unlearn/types.ts';
 
 /** `lethe methods`: every method with its options, defaults and documentation (from the same schemas that validate). */
 export function formatMethods(): string {
@@ -31,6 +31,7 @@ export interface UnlearnCliOptions {
   model: string;
   forget: string;
   retain?: string;
+  utility?: string;
   method: string;
   opt: string[];
   sanitize?: 'hard' | 'soft';
@@ -39,6 +40,8 @@ export interface UnlearnCliOptions {
   sanitizeOthers?: 'keep' | 'revert';
   sanitizeSamples: number;
   out: string;
+  force?: boolean;
+  allowNoop?: boolean;
   json?: boolean;
 }
 
@@ -56,7 +59,7 @@ export function unlearnCommand(o: UnlearnCliOptions): UnlearnRecord {
       bar.update(e.step, 1, `loss ${e.loss.toFixed(3)} (${parts})`);
     },
     onCheck: (c) => {
-      const text = `check at step ${c.step}: forget probability ${c.forgetProb.toFixed(4)}${c.retainLoss === null ? '' : `, retain NLL ${c.retainLoss.toFixed(4)}`}`;
+      const text = `check at step ${c.step}: ${formatCheck(c)}`;
       if (bar) bar.note(text);
       else process.stderr.write(`${text}\n`);
     },
@@ -65,14 +68,31 @@ export function unlearnCommand(o: UnlearnCliOptions): UnlearnRecord {
   const sanitize = o.sanitize
     ? { ...SanitizeOptionsSchema.parse({ mode: o.sanitize, energy: o.sanitizeEnergy, strength: o.sanitizeStrength, others: o.sanitizeOthers }), samples: o.sanitizeSamples }
     : undefined;
-  return unlearn({ modelDir: o.model, forgetPath: o.forget, retainPath: o.retain, method: o.method, options: o.opt, sanitize, outDir: o.out }, hooks);
+  return unlearn({
+    modelDir: o.model, forgetPath: o.forget, retainPath: o.retain, utilityPath: o.utility, method: o.method, options: o.opt, sanitize,
+    outDir: o.out, force: o.force, allowNoop: o.allowNoop,
+  }, hooks);
 }
 
+function formatCheck(c: CheckEvent): string {
+  return [`forget probability ${c.forgetProb.toFixed(4)}`,
+    ...(c.retainLoss === null ? [] : [`retain NLL ${c.retainLoss.toFixed(4)}`]),
+    ...(c.utilityLoss == null ? [] : [`utility NLL ${c.utilityLoss.toFixed(4)}`])].join(', ');
+}
+
+/**
+ * The summary of a run, from what the written weights do (measured on them as stored), never from a check the run
+ * rejected: after a roll-back it shows the rolled-back weights.
+ */
 export function formatUnlearnSummary(r: UnlearnRecord, out: string): string {
-  const first = r.checks[0];
-  const last = r.checks.at(-1);
-  const change = first && last && first !== last
-    ? `; forget probability ${first.forgetProb.toFixed(4)} → ${last.forgetProb.toFixed(4)}${first.retainLoss !== null && last.retainLoss !== null ? `, retain NLL ${first.retainLoss.toFixed(4)} → ${last.retainLoss.toFixed(4)}` : ''}`
-    : '';
-  return `${r.method}: ${r.steps} steps in ${r.wallSeconds.toFixed(1)} s (${r.stopReason})${change}; wrote ${out} and ${out}/unlearn.json`;
+  const { before, after, changedTensors, totalTensors, utility } = r.result;
+  const pair = (name: string, b: number | null | undefined, a: number | null | undefined): string[] =>
+    b == null || a == null ? [] : [`${name} ${b.toFixed(4)} → ${a.toFixed(4)}`];
+  const measured = [
+    ...pair('forget probability', before.forgetProb, after.forgetProb),
+    ...pair('retain NLL', before.retainLoss, after.retainLoss),
+    ...pair(`utility NLL (${utility.source === 'self-generated' ? 'self-generated text' : 'utility set'})`, before.utilityLoss, after.utilityLoss),
+  ].join(', ');
+  return `${r.method}: ${r.steps} steps in ${r.wallSeconds.toFixed(1)} s (${r.stopReason}: ${r.stopReasonText}); `
+    + `written weights: ${measured}; ${changedTensors} of ${totalTensors} tensors changed; wrote ${out} and ${out}/unlearn.json`;
 }

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
+import { jsonTooDeep, MAX_JSON_DEPTH } from '../util/json-depth.ts';
+import { MAX_TEXT_BYTES, readUtf8File } from '../util/text-file.ts';
 import { QaRecordSchema, TextRecordSchema, type TrainingRecord } from './schema.ts';
 
 /**
@@ -25,18 +26,24 @@ interface RawLine {
   value: unknown;
 }
 
-/** Splits JSONL text into parsed lines. Blank lines are skipped; a leading UTF-8 BOM and CRLF are tolerated. */
-function parseLines(content: string, file: string): RawLine[] {
+/**
+ * Parses JSONL text line by line, handing each parsed line to `record` at once, so the first error reported is the
+ * first bad line, whatever its problem. Blank lines are skipped; a leading UTF-8 BOM and CRLF are tolerated.
+ */
+function parseLines<T>(content: string, file: string, record: (raw: RawLine) => T): T[] {
   const body = content.charCodeAt(0) === 0xfeff ? content.slice(1) : content;
-  const out: RawLine[] = [];
+  const out: T[] = [];
   body.split('\n').forEach((raw, i) => {
     const s = raw.trim();
     if (s === '') return;
+    let value: unknown;
     try {
-      out.push({ line: i + 1, value: JSON.parse(s) });
+      value = JSON.parse(s);
     } catch (e) {
       throw new DataError(file, i + 1, undefined, `not valid JSON (${(e as Error).message})`);
     }
+    if (jsonTooDeep(s)) throw new DataError(file, i + 1, undefined, `nested more than ${MAX_JSON_DEPTH} levels deep`);
+    out.push(record({ line: i + 1, value }));
   });
   if (out.length === 0) throw new DataError(file, undefined, undefined, 'the file has no records');
   return out;
@@ -90,16 +97,12 @@ function validate<S extends z.ZodType>(schema: S, raw: RawLine, file: string): z
 
 /** Parses JSONL text already in memory (an upload, a test string). `file` is the name used in errors. */
 export function parseJsonl<S extends z.ZodType>(content: string, file: string, schema: S): z.infer<S>[] {
-  return parseLines(content, file).map((raw) => validate(schema, raw, file));
+  return parseLines(content, file, (raw) => validate(schema, raw, file));
 }
 
+/** Reads a data file strictly: a byte that is not UTF-8 is an error naming its line, not a silent U+FFFD. */
 function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new DataError(path, undefined, undefined, `cannot read the file (${code ?? (e as Error).message})`);
-  }
+  return readUtf8File(path, MAX_TEXT_BYTES, (problem, line) => new DataError(path, line, undefined, problem));
 }
 
 /** Reads a JSONL file whose every line must match `schema` (e.g. `QaRecordSchema`). */
@@ -112,7 +115,7 @@ export function readJsonl<S extends z.ZodType>(path: string, schema: S): z.infer
  * (it has "text"), and tags each with its kind.
  */
 export function parseTrainingRecords(content: string, file: string): TrainingRecord[] {
-  return parseLines(content, file).map((raw): TrainingRecord => {
+  return parseLines(content, file, (raw): TrainingRecord => {
     const v = raw.value;
     if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
       if ('question' in v || 'answer' in v) return { ...validate(QaRecordSchema, raw, file), kind: 'qa' };

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readJsonl } from '../data/jsonl.ts';
+import { DataError, readJsonl } from '../data/jsonl.ts';
+import { readUtf8File } from '../util/text-file.ts';
 import { QaRecordSchema } from '../data/schema.ts';
 
 /** A QA item as the metrics need it: the answer, and for the truth ratio a paraphrased and perturbed answers. */
@@ -30,12 +31,25 @@ export interface EvalSets {
   attributes?: Map<string, Map<string, string>>;
 }
 
+/** TOFU's largest file is a few MB; 256 MiB is far above any evaluation set. */
+const MAX_JSON_BYTES = 256 * 2 ** 20;
+
+/** A JSON file read strictly (invalid UTF-8 is an error with its line), errors naming the file. */
+function readJson(path: string): unknown {
+  const text = readUtf8File(path, MAX_JSON_BYTES, (problem, line) => new DataError(path, line, undefined, problem));
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new DataError(path, undefined, undefined, `not valid JSON (${(e as Error).message})`);
+  }
+}
+
 /** The persons' single-valued attributes (country, birthplace, occupation, …) by attribute, then by full name. */
 function personAttributes(dir: string): Map<string, Map<string, string>> {
   const path = join(dir, 'persons.json');
   const out = new Map<string, Map<string, string>>();
   if (!existsSync(path)) return out;
-  const doc = JSON.parse(readFileSync(path, 'utf8')) as { persons?: Record<string, unknown>[]; holdout?: Record<string, unknown>[] };
+  const doc = readJson(path) as { persons?: Record<string, unknown>[]; holdout?: Record<string, unknown>[] };
   for (const p of [...(doc.persons ?? []), ...(doc.holdout ?? [])]) {
     const name = p['full_name'];
     if (typeof name !== 'string') continue;
@@ -60,7 +74,7 @@ function fromQa(r: z.infer<typeof QaRecordSchema>): EvalQa {
  * the manifest's split, so retain*.jsonl can stay lean; holdout.jsonl and world_qa.jsonl as they are.
  */
 export function loadPersonsSets(dir: string, split: string): EvalSets {
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { splits: Record<string, string[]> };
+  const manifest = readJson(join(dir, 'manifest.json')) as { splits: Record<string, string[]> };
   const forgetSubjects = manifest.splits[split];
   const trained = manifest.splits['trained'];
   if (!forgetSubjects || !trained) throw new RangeError(`${dir}: no split "${split}" in manifest.json (splits: ${Object.keys(manifest.splits).filter((s) => s.startsWith('forget')).join(', ')})`);
@@ -87,12 +101,7 @@ const TofuItem = z.looseObject({
 });
 
 function readTofu(path: string): EvalQa[] {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new RangeError(`${path}: not a TOFU JSON file (${(e as Error).message})`);
-  }
+  const raw = readJson(path);
   const parsed = z.array(TofuItem).safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor } from '../engine/index.ts';
 import { GPT2 } from './arch/gpt2.ts';
@@ -6,7 +6,9 @@ import { Llama } from './arch/llama.ts';
 import type { CausalLM } from './arch/types.ts';
 import { readConfig, type ModelConfig } from './config.ts';
 import { closeCheckpoint, openCheckpoint, saveCheckpoint } from './safetensors/index.ts';
-import { atomicWrite, type SaveDType } from './safetensors/write.ts';
+import { atomicWrite, copyFileAtomic } from './io/atomic-file.ts';
+import { writeFolder, type WriteFolderOptions } from './io/output-folder.ts';
+import type { SaveDType } from './safetensors/write.ts';
 import type { SafetensorsDType } from './safetensors/dtype.ts';
 
 /** Files copied unchanged from the source folder when saving, so the output folder is complete. */
@@ -93,7 +95,10 @@ export interface SaveModelOptions {
 
 const TORCH_DTYPE: Record<SaveDType, string> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
 
-/** Writes a model as a Hugging Face folder (config.json, model.safetensors) that transformers loads unchanged. */
+/**
+ * Writes a model's files into a folder (config.json, model.safetensors, the copied tokenizer files), each atomically.
+ * To produce an output folder whole or not at all, use writeModelFolder.
+ */
 export function saveModel(model: CausalLM, dir: string, options: SaveModelOptions = {}): void {
   mkdirSync(dir, { recursive: true });
   const dtype = options.dtype ?? 'F32';
@@ -101,10 +106,40 @@ export function saveModel(model: CausalLM, dir: string, options: SaveModelOption
   saveCheckpoint(dir, tensors, { dtype, maxShardBytes: options.maxShardBytes, metadata: { format: 'pt', ...(options.metadata ?? {}) } });
   const config = { ...model.config.raw, torch_dtype: TORCH_DTYPE[dtype] };
   atomicWrite(join(dir, 'config.json'), [Buffer.from(JSON.stringify(config, null, 2) + '\n')]);
-  if (options.copyFrom) {
+  if (options.copyFrom && options.copyFrom !== dir) {
     for (const f of SIDE_FILES) {
       const src = join(options.copyFrom, f);
-      if (existsSync(src) && options.copyFrom !== dir) copyFileSync(src, join(dir, f));
+      // lstat, not exists: a dangling link must be refused too, not skipped. copyFileAtomic never follows a link.
+      if (lstatExists(src)) copyFileAtomic(src, join(dir, f));
     }
   }
+}
+
+function lstatExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface WriteModelFolderOptions extends SaveModelOptions, WriteFolderOptions {
+  /** Further files written next to the weights (e.g. unlearn.json), part of the same whole-or-absent folder. */
+  extraFiles?: Record<string, string | Uint8Array>;
+}
+
+/**
+ * Writes a model as a Hugging Face folder (config.json, model.safetensors) that transformers loads unchanged, whole
+ * or not at all: built in a sibling temp folder and renamed into place. An existing folder is replaced only with
+ * `force`; the source folder (copyFrom) is always among the inputs the output must not overlap.
+ */
+export function writeModelFolder(model: CausalLM, dir: string, options: WriteModelFolderOptions = {}): void {
+  const inputs = [...(options.inputs ?? []), ...(options.copyFrom ? [{ path: options.copyFrom, what: 'source model' }] : [])];
+  writeFolder(dir, (tmp) => {
+    saveModel(model, tmp, options);
+    for (const [name, content] of Object.entries(options.extraFiles ?? {})) {
+      atomicWrite(join(tmp, name), [typeof content === 'string' ? Buffer.from(content, 'utf8') : content]);
+    }
+  }, { force: options.force, inputs });
 }

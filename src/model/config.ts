@@ -1,6 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { jsonTooDeep, MAX_JSON_DEPTH } from '../util/json-depth.ts';
+import { readUtf8File } from '../util/text-file.ts';
+import { modelSizeProblem } from './limits.ts';
 
 /** Architectures Lethe runs, by the names Hugging Face writes in config.json "architectures". */
 export const SUPPORTED_ARCHITECTURES = ['GPT2LMHeadModel', 'LlamaForCausalLM', 'Qwen2ForCausalLM', 'MistralForCausalLM'] as const;
@@ -106,8 +109,18 @@ function describeIssues(err: z.ZodError): string {
   return err.issues.map((i) => `"${i.path.join('.') || '(root)'}" ${i.message}`).join('; ');
 }
 
-/** Validates a parsed config.json and normalises it; `where` names the file in errors. */
+/**
+ * Validates a parsed config.json and normalises it; `where` names the file in errors. The dimensions are checked
+ * against src/model/limits.ts before anything is allocated for them.
+ */
 export function parseConfig(raw: unknown, where = 'config.json'): ModelConfig {
+  const config = normalizeConfig(raw, where);
+  const problem = modelSizeProblem(config);
+  if (problem) throw new ConfigError(where, problem);
+  return config;
+}
+
+function normalizeConfig(raw: unknown, where: string): ModelConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(where, 'must be a JSON object');
   const obj = raw as Record<string, unknown>;
   const archs = obj['architectures'];
@@ -171,16 +184,22 @@ function parseRopeScaling(s: z.infer<typeof ropeScalingSchema>, where: string): 
   };
 }
 
+/** Real config.json files are a few kilobytes; 16 MiB leaves room for large label maps. */
+const MAX_CONFIG_BYTES = 16 * 2 ** 20;
+
 /** Reads and validates `<dir>/config.json`. */
 export function readConfig(dir: string): ModelConfig {
   const path = join(dir, 'config.json');
   if (!existsSync(path)) throw new ConfigError(dir, 'no config.json in this folder (is it a Hugging Face model folder?)');
+  const text = readUtf8File(path, MAX_CONFIG_BYTES, (problem) => new ConfigError(path, problem));
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = JSON.parse(text);
   } catch (err) {
     throw new ConfigError(path, `not valid JSON (${(err as Error).message})`);
   }
+  // Lethe writes config.json back when saving: a value nested past the stack would fail there, after the work.
+  if (jsonTooDeep(text)) throw new ConfigError(path, `nested more than ${MAX_JSON_DEPTH} levels deep`);
   return parseConfig(raw, path);
 }
 

@@ -1,7 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Template } from '@huggingface/jinja';
 import { Tokenizer as HFTokenizer } from '@huggingface/tokenizers';
+import { readUtf8File } from '../util/text-file.ts';
+import { ChatTemplate, ChatTemplateLimitError } from './chat-template.ts';
+import { checkTokenizerJson, tokenizerConfigProblem } from './tokenizer-json.ts';
 
 export class TokenizerError extends Error {
   constructor(where: string, message: string) {
@@ -15,6 +17,10 @@ export interface ChatMessage {
   content: string;
 }
 
+/** The largest tokenizer.json published (Gemma's) is ~34 MB; tokenizer_config.json files are far smaller. */
+const MAX_TOKENIZER_BYTES = 128 * 2 ** 20;
+const MAX_TOKENIZER_CONFIG_BYTES = 16 * 2 ** 20;
+
 /** A special token as tokenizer_config.json writes it: a string or an AddedToken object. */
 function tokenText(v: unknown): string | null {
   if (typeof v === 'string') return v;
@@ -24,20 +30,31 @@ function tokenText(v: unknown): string | null {
 
 /**
  * A Hugging Face tokenizer (tokenizer.json + tokenizer_config.json) through @huggingface/tokenizers, with the
- * model's special tokens and its chat template (rendered with @huggingface/jinja) when it has one.
+ * model's special tokens and its chat template when it has one. Both files are untrusted: their structure, ids and
+ * regexes are checked first (src/model/tokenizer-json.ts) and library errors are reported against the file.
  */
 export class Tokenizer {
   private readonly hf: HFTokenizer;
   private readonly config: Record<string, unknown>;
-  private readonly chatTemplate: Template | null;
+  private readonly chatTemplate: ChatTemplate | null;
+  private readonly where: string;
+  private readonly configWhere: string;
   readonly bosToken: string | null;
   readonly eosToken: string | null;
   readonly padToken: string | null;
+  /** Number of ids the tokenizer can produce (largest vocabulary or added-token id + 1). */
+  readonly vocabSize: number;
 
-  constructor(tokenizerJson: unknown, config: Record<string, unknown> = {}, where = 'tokenizer') {
-    if (typeof tokenizerJson !== 'object' || tokenizerJson === null) throw new TokenizerError(where, 'tokenizer.json must be a JSON object');
+  constructor(tokenizerJson: unknown, config: Record<string, unknown> = {}, where = 'tokenizer.json', configWhere = 'tokenizer_config.json') {
+    this.where = where;
+    this.configWhere = configWhere;
+    const checked = checkTokenizerJson(tokenizerJson);
+    if ('problem' in checked) throw new TokenizerError(where, checked.problem);
+    const configProblem = tokenizerConfigProblem(config);
+    if (configProblem) throw new TokenizerError(configWhere, configProblem);
+    this.vocabSize = checked.vocabSize;
     try {
-      this.hf = new HFTokenizer(tokenizerJson, config);
+      this.hf = new HFTokenizer(tokenizerJson as object, config);
     } catch (err) {
       throw new TokenizerError(where, `cannot build the tokenizer (${(err as Error).message})`);
     }
@@ -46,32 +63,52 @@ export class Tokenizer {
     this.eosToken = tokenText(config['eos_token']);
     this.padToken = tokenText(config['pad_token']);
     const template = config['chat_template'];
-    this.chatTemplate = typeof template === 'string' ? new Template(template) : null;
+    try {
+      this.chatTemplate = typeof template === 'string' ? new ChatTemplate(template) : null;
+    } catch (err) {
+      throw new TokenizerError(configWhere, `"chat_template" is not a valid Jinja template (${(err as Error).message})`);
+    }
   }
 
   /** Loads tokenizer.json (required) and tokenizer_config.json (optional) from a model folder. */
   static fromDir(dir: string): Tokenizer {
     const path = join(dir, 'tokenizer.json');
     if (!existsSync(path)) throw new TokenizerError(dir, 'no tokenizer.json in this folder');
-    const readJson = (p: string): unknown => {
+    const readJson = (p: string, maxBytes: number): unknown => {
+      const text = readUtf8File(p, maxBytes, (problem) => new TokenizerError(p, problem));
       try {
-        return JSON.parse(readFileSync(p, 'utf8'));
+        return JSON.parse(text);
       } catch (err) {
         throw new TokenizerError(p, `not valid JSON (${(err as Error).message})`);
       }
     };
     const configPath = join(dir, 'tokenizer_config.json');
-    const config = existsSync(configPath) ? (readJson(configPath) as Record<string, unknown>) : {};
-    return new Tokenizer(readJson(path), config, path);
+    const config = existsSync(configPath) ? readJson(configPath, MAX_TOKENIZER_CONFIG_BYTES) : {};
+    return new Tokenizer(readJson(path, MAX_TOKENIZER_BYTES), config as Record<string, unknown>, path, configPath);
   }
 
   /** Token ids of text; special tokens (e.g. BOS) are added as the tokenizer's post-processor says. */
   encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
-    return this.hf.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids;
+    let ids: number[];
+    try {
+      ids = this.hf.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids;
+    } catch (err) {
+      throw new TokenizerError(this.where, `cannot encode text (${(err as Error).message})`);
+    }
+    // The library yields `undefined` for a piece no token covers when the vocabulary lacks the unk_token.
+    const bad = ids.findIndex((id) => !Number.isInteger(id));
+    if (bad >= 0) throw new TokenizerError(this.where, `no token covers piece ${bad} of the text, and "model.unk_token" names no token in the vocabulary`);
+    return ids;
   }
 
+  /** Text of token ids; no ids decode to the empty string. */
   decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
-    return this.hf.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false });
+    if (ids.length === 0) return '';
+    try {
+      return this.hf.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false });
+    } catch (err) {
+      throw new TokenizerError(this.where, `cannot decode ids (${(err as Error).message})`);
+    }
   }
 
   tokenToId(token: string): number | null {
@@ -91,27 +128,28 @@ export class Tokenizer {
     return (this.padToken === null ? null : this.tokenToId(this.padToken)) ?? this.eosId;
   }
 
-  /** Number of ids the tokenizer can produce (vocabulary plus added tokens). */
-  get vocabSize(): number {
-    let max = -1;
-    for (const id of this.hf.get_vocab(true).values()) max = Math.max(max, id);
-    return max + 1;
-  }
-
   get hasChatTemplate(): boolean {
     return this.chatTemplate !== null;
   }
 
-  /** Renders messages with the model's chat template (as transformers' apply_chat_template with tokenize=False). */
+  /**
+   * Renders messages with the model's chat template (as transformers' apply_chat_template with tokenize=False),
+   * under the work budget of src/model/chat-template.ts.
+   */
   applyChatTemplate(messages: readonly ChatMessage[], options: { addGenerationPrompt?: boolean } = {}): string {
-    if (!this.chatTemplate) throw new TokenizerError('tokenizer_config.json', 'this tokenizer has no chat_template');
-    return this.chatTemplate.render({
-      messages,
-      add_generation_prompt: options.addGenerationPrompt ?? false,
-      bos_token: this.bosToken ?? '',
-      eos_token: this.eosToken ?? '',
-      pad_token: this.padToken ?? '',
-      unk_token: tokenText(this.config['unk_token']) ?? '',
-    });
+    if (!this.chatTemplate) throw new TokenizerError(this.configWhere, 'this tokenizer has no chat_template');
+    try {
+      return this.chatTemplate.render({
+        messages,
+        add_generation_prompt: options.addGenerationPrompt ?? false,
+        bos_token: this.bosToken ?? '',
+        eos_token: this.eosToken ?? '',
+        pad_token: this.padToken ?? '',
+        unk_token: tokenText(this.config['unk_token']) ?? '',
+      });
+    } catch (err) {
+      const what = err instanceof ChatTemplateLimitError ? 'stopped' : 'failed';
+      throw new TokenizerError(this.configWhere, `"chat_template" ${what}: ${(err as Error).message}`);
+    }
   }
 }

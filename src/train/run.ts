@@ -1,12 +1,13 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { lstatSync } from 'node:fs';
 import { readTrainingRecords } from '../data/jsonl.ts';
 import type { CausalLM } from '../model/arch/types.ts';
-import { createModel, loadModel, saveModel } from '../model/checkpoint.ts';
+import { createModel, loadModel, writeModelFolder } from '../model/checkpoint.ts';
 import { parseConfig } from '../model/config.ts';
 import { initWeights } from '../model/init.ts';
-import { atomicWrite, type SaveDType } from '../model/safetensors/write.ts';
+import { checkOutputAgainstInputs, OutputError } from '../model/io/output-folder.ts';
+import type { SaveDType } from '../model/safetensors/write.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
+import { checkpointPaths, checkpointStep, inspectCheckpoint, newestComplete } from './checkpoint-folder.ts';
 import { buildExamples } from './examples.ts';
 import { Progress } from './progress.ts';
 import { train, type EvalInfo, type TrainOptions } from './trainer.ts';
@@ -31,6 +32,8 @@ export interface TrainingSpec {
   /** Resumable checkpoints (default: `<out>.checkpoint`). */
   checkpointDir?: string;
   resume?: boolean;
+  /** Replace an existing `out` whole, and start over although a complete checkpoint exists (replaced at the first save). */
+  force?: boolean;
   dtype?: SaveDType;
   options: Omit<TrainOptions, 'padId' | 'checkpointDir' | 'tokenizerDir'>;
   /** Recorded in the training log so the run can be recreated. */
@@ -44,6 +47,8 @@ export interface TrainingLog {
   examples: number;
   losses: number[];
   evals: EvalInfo[];
+  /** The checkpoint step a resumed run continued from (null: trained from step 0). */
+  resumedFrom: number | null;
   wallSeconds: number;
   finishedAt: string;
 }
@@ -52,10 +57,61 @@ function loadRecords(files: readonly string[]) {
   return files.flatMap((f) => readTrainingRecords(f));
 }
 
-/** Reads the data, builds or loads the model, trains with progress, and writes the HF folder plus training_log.json. */
-export function runTraining(spec: TrainingSpec, progressLabel = 'train'): TrainingLog {
+type Input = { path: string; what: string };
+
+/** What the run reads: no output (the model folder, the checkpoint) may be, contain or lie inside one of them. */
+function inputsOf(spec: TrainingSpec): Input[] {
+  return [
+    ...spec.data.map((path) => ({ path, what: 'training data' })),
+    ...(spec.evalData ?? []).map((path) => ({ path, what: 'eval data' })),
+    ...(spec.init ? [{ path: spec.init, what: 'initial model (--init)' }] : []),
+    ...(spec.tokenizerDir ? [{ path: spec.tokenizerDir, what: 'tokenizer folder' }] : []),
+  ];
+}
+
+/**
+ * Everything that can be refused is refused before any data is read or any step is trained: an output or checkpoint
+ * that overlaps an input or each other (by real path, so symlinks do not hide it), a symlinked output, an existing
+ * output without force, a checkpoint path holding something that is not Lethe's, a resume with nothing to resume,
+ * and a fresh run that would discard a complete checkpoint without force.
+ */
+function checkPaths(spec: TrainingSpec, checkpointDir: string): Input[] {
+  const inputs = inputsOf(spec);
+  const ck = checkpointPaths(checkpointDir);
+  inspectCheckpoint(checkpointDir);
+  for (const path of [ck.dir, ck.partial, ck.old]) checkOutputAgainstInputs(path, inputs);
+  const checkpoints = [ck.dir, ck.partial, ck.old].map((path) => ({ path, what: 'checkpoint folder' }));
+  checkOutputAgainstInputs(spec.out, [...inputs, ...checkpoints]);
+  const existing = lstatOrNull(spec.out);
+  if (existing && !existing.isDirectory()) throw new OutputError(spec.out, 'exists and is not a folder');
+  if (existing && !spec.force) throw new OutputError(spec.out, 'already exists; pass --force to replace it (it is replaced whole, when training ends)');
+  const found = newestComplete(checkpointDir);
+  if (spec.resume && !found) throw new Error(`${ck.dir}: nothing to resume (no complete checkpoint there, nor as ${ck.partial} or ${ck.old})`);
+  if (!spec.resume && found && !spec.force) {
+    const step = checkpointStep(found);
+    throw new OutputError(found, `holds the checkpoint of an earlier run${step === null ? '' : ` (step ${step})`}; pass --resume to continue it, or --force to start over (it is replaced at the first save)`);
+  }
+  return [...inputs, ...checkpoints];
+}
+
+function lstatOrNull(path: string) {
+  try {
+    return lstatSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Reads the data, builds or loads the model, trains with progress (resumable checkpoints in `checkpointDir`), and
+ * writes the HF folder plus training_log.json whole or not at all.
+ */
+export function runTraining(spec: TrainingSpec, progressLabel = 'train', progressStream?: NodeJS.WriteStream): TrainingLog {
   const started = performance.now();
   if (spec.data.length === 0) throw new Error('no training data given');
+  // `<out>/` must not put the default checkpoint inside the output.
+  const checkpointDir = spec.checkpointDir ?? `${spec.out.replace(/[\\/]+$/, '') || spec.out}.checkpoint`;
+  const inputs = checkPaths(spec, checkpointDir);
   const records = loadRecords(spec.data);
   if (records.length === 0) throw new Error(`${spec.data.join(', ')}: no training records`);
   let model: CausalLM;
@@ -79,23 +135,22 @@ export function runTraining(spec: TrainingSpec, progressLabel = 'train'): Traini
   const padId = tokenizer.padId ?? 0;
   const examples = buildExamples(records, tokenizer, model.config.maxPositions);
   const evalExamples = spec.evalData ? buildExamples(loadRecords(spec.evalData), tokenizer, model.config.maxPositions) : [];
-  const checkpointDir = spec.checkpointDir ?? `${spec.out}.checkpoint`;
-  if (spec.resume && !existsSync(checkpointDir)) throw new Error(`${checkpointDir}: nothing to resume (no checkpoint)`);
 
-  const progress = new Progress({ total: spec.options.steps, label: progressLabel, unit: 'tok/s' });
+  const progress = new Progress({ total: spec.options.steps, label: progressLabel, unit: 'tok/s', ...(progressStream ? { stream: progressStream } : {}) });
   const result = train(model, examples, { ...spec.options, padId, checkpointDir, tokenizerDir }, {
     onStep: (s) => progress.update(s.step, s.tokens, `loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)}`),
     onEval: (e) => progress.note(`step ${e.step}: eval loss ${e.loss.toFixed(4)}`),
   }, evalExamples, spec.resume ?? false);
 
-  mkdirSync(spec.out, { recursive: true });
-  saveModel(result.model, spec.out, { dtype: spec.dtype ?? 'F32', copyFrom: tokenizerDir });
   const { command, ...rest } = spec;
   const log: TrainingLog = {
     command: command ?? null, spec: rest, parameters: result.model.params.count(), examples: examples.length,
-    losses: result.losses, evals: result.evals, wallSeconds: (performance.now() - started) / 1000,
-    finishedAt: new Date().toISOString(),
+    losses: result.losses, evals: result.evals, resumedFrom: spec.resume ? result.startStep : null,
+    wallSeconds: (performance.now() - started) / 1000, finishedAt: new Date().toISOString(),
   };
-  atomicWrite(join(spec.out, 'training_log.json'), [Buffer.from(JSON.stringify(log, null, 1) + '\n')]);
+  writeModelFolder(result.model, spec.out, {
+    dtype: spec.dtype ?? 'F32', copyFrom: tokenizerDir, force: spec.force, inputs,
+    extraFiles: { 'training_log.json': JSON.stringify(log, null, 1) + '\n' },
+  });
   return log;
 }

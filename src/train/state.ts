@@ -1,11 +1,13 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tensor, type OptimizerState } from '../engine/index.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import { loadModel, saveModel } from '../model/checkpoint.ts';
 import { loadSafetensors, saveSafetensors, withSafetensors } from '../model/safetensors/index.ts';
-import { atomicWrite } from '../model/safetensors/write.ts';
+import { atomicWrite } from '../model/io/atomic-file.ts';
 import type { DataPosition } from './batches.ts';
+import { beginCheckpoint, checkpointPaths, commitCheckpoint, recoverCheckpoint, STATE_FILE } from './checkpoint-folder.ts';
+import type { EvalInfo } from './trainer.ts';
 
 /** Everything besides weights and optimizer buffers that a resumed run needs to continue exactly. */
 export interface TrainerState {
@@ -15,30 +17,26 @@ export interface TrainerState {
   losses: number[];
   /** Fingerprint of the options that must not change across a resume (data, batch size, seed, schedule). */
   fingerprint: string;
+  /** Evaluations so far, so a resumed run's log has them all (absent in checkpoints of earlier versions). */
+  evals?: EvalInfo[];
 }
 
-const STATE = 'trainer_state.json';
 const OPTIMIZER = 'optimizer.safetensors';
 
 /**
- * Writes a checkpoint folder (model in F32, optimizer buffers, trainer state) next to `dir` and swaps it in, so
- * a kill at any moment leaves either the previous complete checkpoint or the new one.
+ * Writes a checkpoint folder (model in F32, optimizer buffers, trainer state) as `dir.partial` and swaps it in (the
+ * protocol is in checkpoint-folder.ts), so a kill at any moment leaves the previous complete checkpoint or the new one.
  */
 export function saveTrainingCheckpoint(dir: string, model: CausalLM, optimizer: OptimizerState, state: TrainerState, copyFrom?: string): void {
-  const tmp = `${dir}.partial`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
+  const tmp = beginCheckpoint(dir);
   saveModel(model, tmp, { dtype: 'F32', copyFrom });
   const buffers = new Map(Object.entries(optimizer.buffers).map(([k, v]) => [k, new Tensor(v, [v.length])]));
   saveSafetensors(join(tmp, OPTIMIZER), buffers, {
     metadata: { kind: optimizer.kind, step: String(optimizer.step), hyper: JSON.stringify(optimizer.hyper) },
   });
-  atomicWrite(join(tmp, STATE), [Buffer.from(JSON.stringify(state) + '\n')]);
-  const old = `${dir}.old`;
-  rmSync(old, { recursive: true, force: true });
-  if (existsSync(dir)) renameSync(dir, old);
-  renameSync(tmp, dir);
-  rmSync(old, { recursive: true, force: true });
+  // Last: its presence is what makes the folder a complete checkpoint.
+  atomicWrite(join(tmp, STATE_FILE), [Buffer.from(JSON.stringify(state) + '\n')]);
+  commitCheckpoint(dir);
 }
 
 export interface LoadedTrainingCheckpoint {
@@ -47,11 +45,14 @@ export interface LoadedTrainingCheckpoint {
   state: TrainerState;
 }
 
-/** Reads a checkpoint written by saveTrainingCheckpoint (recovering one left as `.old` by a kill mid-swap). */
+/**
+ * Reads the newest complete checkpoint, first moving it to `dir` if a kill mid-swap left it as `dir.partial` or
+ * `dir.old` (recoverCheckpoint).
+ */
 export function loadTrainingCheckpoint(dir: string): LoadedTrainingCheckpoint {
-  if (!existsSync(join(dir, STATE)) && existsSync(join(`${dir}.old`, STATE))) renameSync(`${dir}.old`, dir);
-  const statePath = join(dir, STATE);
-  if (!existsSync(statePath)) throw new Error(`${dir}: no training checkpoint here (missing ${STATE})`);
+  const p = checkpointPaths(dir);
+  if (!recoverCheckpoint(dir)) throw new Error(`${p.dir}: nothing to resume (no complete checkpoint there, nor as ${p.partial} or ${p.old})`);
+  const statePath = join(dir, STATE_FILE);
   const state = JSON.parse(readFileSync(statePath, 'utf8')) as TrainerState;
   const { model } = loadModel(dir);
   const optPath = join(dir, OPTIMIZER);

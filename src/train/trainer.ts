@@ -56,6 +56,8 @@ export interface TrainResult {
   evals: EvalInfo[];
   /** Steps done now (equals options.steps unless stopped early). */
   step: number;
+  /** The step training started from: 0, or the checkpoint's step on a resume. */
+  startStep: number;
 }
 
 /** What a resume must match: the data and every option that shapes the batches or the schedule. */
@@ -111,12 +113,13 @@ export function train(start: CausalLM, examples: readonly Example[], o: TrainOpt
     optimizer = new AdamW(model.params.list(), { lr: o.lr, weightDecay: o.weightDecay ?? 0 });
     optimizer.loadState(ck.optimizer);
   }
+  const startStep = state.step;
   const stream = new BatchStream(examples, o.batchSize, o.seed, o.padId, state.position);
-  const evals: EvalInfo[] = [];
+  const evals: EvalInfo[] = [...(state.evals ?? [])];
   const params = model.params.list();
   const save = (): void => {
     if (!o.checkpointDir) return;
-    saveTrainingCheckpoint(o.checkpointDir, model, optimizer.state(), { ...state, position: stream.position }, o.tokenizerDir);
+    saveTrainingCheckpoint(o.checkpointDir, model, optimizer.state(), { ...state, position: stream.position, evals }, o.tokenizerDir);
     hooks.onCheckpoint?.(state.step, o.checkpointDir);
   };
 
@@ -150,5 +153,5 @@ export function train(start: CausalLM, examples: readonly Example[], o: TrainOpt
     if (o.saveEvery && (state.step % o.saveEvery === 0 || state.step === o.steps || stop)) save();
     if (stop) break;
   }
-  return { model, losses: state.losses, evals, step: state.step };
+  return { model, losses: state.losses, evals, step: state.step, startStep };
 }

@@ -2,7 +2,7 @@ import { AdamW, backward, clipGradNorm, scale, add, type Tensor } from '../engin
 import type { CausalLM } from '../model/arch/types.ts';
 import { learningRate } from '../train/schedule.ts';
 import { ItemStream, type UnlearnBatch } from './batches.ts';
-import { allFinite, GuardSample } from './checks.ts';
+import { allFinite, damageBreach, GuardSample } from './checks.ts';
 import type { UnlearnItem } from './data.ts';
 import { answerNll, klToReference } from './losses.ts';
 import type { LoopOptions } from './options.ts';
@@ -68,7 +68,7 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
   const optimizer = new AdamW(params, { lr: o.lr, weightDecay: o.weightDecay });
   const forgetStream = new ItemStream(forgetItems, o.batchSize, o.seed, ctx.padId);
   const retainStream = useRetain ? new ItemStream(ctx.retain, o.retainBatchSize || o.batchSize, o.seed + 7919, ctx.padId) : null;
-  const sample = new GuardSample(ctx.forget, ctx.retain, o.checkSamples, ctx.padId);
+  const sample = new GuardSample(ctx, o.checkSamples);
   const curve: StepEvent[] = [];
   const checks: CheckEvent[] = [];
   let lastGood = model.params.snapshot();
@@ -117,8 +117,9 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
 
       if (guards && (step % o.checkEvery === 0 || step === o.steps)) {
         const c = check();
-        if (o.maxRetainLossRise > 0 && c.retainLoss !== null && start!.retainLoss !== null && c.retainLoss - start!.retainLoss > o.maxRetainLossRise) {
-          stopReason = 'retain-guard';
+        const breach = damageBreach(start!, c, o);
+        if (breach) {
+          stopReason = breach;
           break;
         }
         lastGood = model.params.snapshot();
@@ -133,7 +134,7 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
       }
     }
     if (stopReason === 'completed' && !allFinite(model.params.flat)) stopReason = 'non-finite';
-    if (stopReason === 'non-finite' || stopReason === 'retain-guard') {
+    if (stopReason === 'non-finite' || stopReason === 'retain-guard' || stopReason === 'utility-guard') {
       // Back to the weights of the last check that passed (θ itself when none had yet).
       model.params.restore(lastGood);
       hooks.onMessage?.(`${phase}: stopped at step ${step} (${stopReason}); weights rolled back to the last good check`);

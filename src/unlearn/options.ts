@@ -32,6 +32,7 @@ export function loopOptionShape(d: LoopDefaults) {
     checkSamples: z.number().int().positive().default(64).describe('forget and retain items scored at each guard check'),
     targetForgetProb: z.number().min(0).max(1).default(0).describe('stop early once the forget probability at a check is at or below this (0 = run all steps)'),
     maxRetainLossRise: z.number().min(0).default(1).describe('stop, and go back to the last good check, when the retain NLL per token rises by more than this many nats over its start (0 = off)'),
+    maxUtilityLossRise: z.number().min(0).default(1).describe('the same bound on the utility NLL: general text never trained on (--utility FILE, else text the model generated before unlearning when there is no retain set; 0 = off)'),
   };
 }
 

@@ -1,28 +1,58 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadModel, saveModel } from '../model/checkpoint.ts';
-import { atomicWrite, type SaveDType } from '../model/safetensors/write.ts';
+import { readTrainingRecords } from '../data/jsonl.ts';
+import type { CausalLM } from '../model/arch/types.ts';
+import { loadModel, writeModelFolder } from '../model/checkpoint.ts';
+import { readRegularFile } from '../model/io/atomic-file.ts';
+import { checkOutputAgainstInputs, OutputError } from '../model/io/output-folder.ts';
+import { countNonFiniteEncoded, encodeFloat, MAX_FINITE, roundToDType } from '../model/safetensors/dtype.ts';
+import type { SaveDType } from '../model/safetensors/write.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
-import { allFinite } from './checks.ts';
+import { damageBreach, GuardSample, type DamageBounds } from './checks.ts';
 import { readUnlearnRecords, tokenizeItems } from './data.ts';
 import { evenSample } from './batches.ts';
 import { parseOptions } from './options.ts';
 import { frozenModel } from './reference.ts';
 import { getMethod } from './registry.ts';
 import { collectInputGrams, sanitizeUpdate, type SanitizeOptions, type SanitizeReport } from './sanitize.ts';
-import type { UnlearnContext, UnlearnHooks, UnlearnOutcome } from './types.ts';
+import { STOP_REASON_TEXT, type CheckEvent, type UnlearnContext, type UnlearnHooks, type UnlearnOutcome } from './types.ts';
+import { selfGeneratedText, SELF_TEXT } from './utility-text.ts';
 
 export interface UnlearnRequest {
   modelDir: string;
   forgetPath: string;
   retainPath?: string;
+  /** Held-out general text (JSONL, text or QA records) for the utility guard; else the model's own text without a retain set. */
+  utilityPath?: string;
   method: string;
   /** `key=value` pairs, validated against the method's options. */
   options?: readonly string[];
   /** SAGE-style sanitisation of the final update, after the method. */
   sanitize?: SanitizeRequest;
   outDir: string;
+  /** Replace an existing output folder (whole). */
+  force?: boolean;
+  /** Write the model even when the run changed no weight (otherwise that is an error). */
+  allowNoop?: boolean;
+}
+
+/** Where the utility guard's text came from. */
+export interface UtilitySource {
+  source: 'file' | 'self-generated' | 'none';
+  path: string | null;
+  items: number;
+}
+
+/** What the written weights do, measured on them after the cast to the stored dtype, against θ. */
+export interface WrittenState {
+  dtype: SaveDType;
+  /** The guard sample scored on θ (before) and on the weights as written (after). */
+  before: CheckEvent;
+  after: CheckEvent;
+  changedTensors: number;
+  totalTensors: number;
+  utility: UtilitySource;
 }
 
 /** What `unlearn.json` records next to the unlearned weights. */
@@ -32,7 +62,11 @@ export interface UnlearnRecord {
   source: { model: string };
   data: { forget: { path: string; sha256: string; records: number }; retain: { path: string; sha256: string; records: number } | null };
   stopReason: UnlearnOutcome['stopReason'];
+  /** The stop reason in words. */
+  stopReasonText: string;
   steps: number;
+  /** What the written model does: the summary reads this, never a check the run rejected. */
+  result: WrittenState;
   curve: UnlearnOutcome['curve'];
   checks: UnlearnOutcome['checks'];
   details: Record<string, unknown>;
@@ -41,23 +75,23 @@ export interface UnlearnRecord {
 }
 
 function sha256(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
+  return createHash('sha256').update(readRegularFile(path)).digest('hex');
 }
 
-/**
- * The whole `lethe unlearn` job: validate everything first (method, options, model, data), run the method, optionally
- * sanitise the update, refuse to write a non-finite model, then write the HF folder and unlearn.json. Nothing is
- * written unless all of that succeeded.
- */
 export interface OpenedContext {
   ctx: UnlearnContext;
   storedDType: SaveDType;
   forgetRecords: number;
   retainRecords: number;
+  utility: UtilitySource;
 }
 
-/** Loads the model, its tokenizer and the data, tokenized as training saw them, into a method's context. */
-export function openContext(modelDir: string, forgetPath: string, retainPath?: string): OpenedContext {
+/**
+ * Loads the model, its tokenizer and the data, tokenized as training saw them, into a method's context. The utility
+ * guard's text is the given file, else (with no retain set to guard) text the model generates itself now, before
+ * unlearning, so that a run without any held-out data still has a damage guard.
+ */
+export function openContext(modelDir: string, forgetPath: string, retainPath?: string, utilityPath?: string): OpenedContext {
   if (!existsSync(join(modelDir, 'tokenizer.json'))) throw new RangeError(`${modelDir}: no tokenizer.json (the forget set must be tokenized as the model was trained)`);
   const { model, storedDType } = loadModel(modelDir);
   const tokenizer = Tokenizer.fromDir(modelDir);
@@ -68,8 +102,16 @@ export function openContext(modelDir: string, forgetPath: string, retainPath?: s
     model, tokenizer, forget: tokenizeItems(forgetRecords, tokenizer, maxLength), retain: tokenizeItems(retainRecords, tokenizer, maxLength),
     padId: tokenizer.padId ?? tokenizer.eosId ?? 0, original: model.params.snapshot(),
   };
+  let utility: UtilitySource = { source: 'none', path: null, items: 0 };
+  if (utilityPath) {
+    ctx.utility = tokenizeItems(readTrainingRecords(utilityPath), tokenizer, maxLength);
+    utility = { source: 'file', path: resolve(utilityPath), items: ctx.utility.length };
+  } else if (ctx.retain.length === 0) {
+    ctx.utility = selfGeneratedText(model, tokenizer, SELF_TEXT);
+    utility = { source: 'self-generated', path: null, items: ctx.utility.length };
+  }
   const dtype = storedDType === 'F16' || storedDType === 'BF16' ? storedDType : 'F32';
-  return { ctx, storedDType: dtype, forgetRecords: forgetRecords.length, retainRecords: retainRecords.length };
+  return { ctx, storedDType: dtype, forgetRecords: forgetRecords.length, retainRecords: retainRecords.length, utility };
 }
 
 export type SanitizeRequest = SanitizeOptions & { samples: number };
@@ -82,19 +124,96 @@ export function sanitizeContext(ctx: UnlearnContext, o: SanitizeRequest): Saniti
   return sanitizeUpdate(ctx.model, ctx.original, grams, o);
 }
 
+/** A run refused at the end: nothing was written. The message says what the weights would have been and why. */
+export class UnlearnRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnlearnRefused';
+  }
+}
+
+/** The guard settings a method's options carry (every loop-based method has them), else the loop's defaults. */
+function boundsOf(options: Record<string, unknown>): DamageBounds & { checkSamples: number } {
+  const num = (k: string, d: number): number => (typeof options[k] === 'number' ? (options[k] as number) : d);
+  return { maxRetainLossRise: num('maxRetainLossRise', 1), maxUtilityLossRise: num('maxUtilityLossRise', 1), checkSamples: num('checkSamples', 64) };
+}
+
+function changedTensors(model: CausalLM, original: Float32Array): number {
+  let changed = 0;
+  for (const [, p] of model.params.entries()) {
+    const data = p.data as Float32Array;
+    const from = data.byteOffset / 4 - model.params.flat.byteOffset / 4;
+    for (let i = 0; i < data.length; i++) {
+      if (data[i] !== original[from + i]) {
+        changed++;
+        break;
+      }
+    }
+  }
+  return changed;
+}
+
 /**
- * The whole `lethe unlearn` job: validate everything first (method, options, model, data), run the method, optionally
- * sanitise the update, refuse to write a non-finite model, then write the HF folder and unlearn.json. Nothing is
- * written unless all of that succeeded.
+ * The last line of defence before writing, on the weights exactly as they will be stored: rounds them to the stored
+ * dtype, refuses values that are not finite there (1e38 is finite in f32 and Inf in F16), measures the guard sample
+ * on them against θ, and refuses a run that changed nothing (unless allowed) or that damages the model past the
+ * method's bounds. Returns what the written model does.
  */
-export function unlearn(req: UnlearnRequest, hooks: UnlearnHooks = {}): UnlearnRecord {
+export function assessResult(ctx: UnlearnContext, dtype: SaveDType, options: Record<string, unknown>, outcome: Pick<UnlearnOutcome, 'stopReason' | 'steps'>,
+  utility: UtilitySource, o: { allowNoop?: boolean } = {}): WrittenState {
+  const flat = ctx.model.params.flat;
+  const bad = countNonFiniteEncoded(dtype, encodeFloat(dtype, flat));
+  if (bad > 0) {
+    throw new UnlearnRefused(`${bad} of ${flat.length} unlearned weights are not finite as stored in ${dtype} (${dtype} holds at most ${MAX_FINITE[dtype].toExponential(3)}); nothing was written`);
+  }
+  roundToDType(dtype, flat);
+  const bounds = boundsOf(options);
+  const guard = new GuardSample(ctx, bounds.checkSamples);
+  const current = ctx.model.params.snapshot();
+  ctx.model.params.restore(ctx.original);
+  const before = guard.check(ctx.model, 0);
+  ctx.model.params.restore(current);
+  const after = guard.check(ctx.model, outcome.steps);
+  const state: WrittenState = {
+    dtype, before, after, changedTensors: changedTensors(ctx.model, ctx.original), totalTensors: ctx.model.params.entries().length, utility,
+  };
+  if (state.changedTensors === 0 && !o.allowNoop) {
+    throw new UnlearnRefused(`the run changed no weight (${outcome.stopReason} at step ${outcome.steps}: ${STOP_REASON_TEXT[outcome.stopReason]}), `
+      + 'so the model would be written unchanged; nothing was written (pass --allow-noop to write it anyway, or try a smaller learning rate or other options)');
+  }
+  const breach = damageBreach(before, after, bounds);
+  if (breach) {
+    const [what, b, a, bound] = breach === 'retain-guard'
+      ? ['retain', before.retainLoss!, after.retainLoss!, bounds.maxRetainLossRise]
+      : ['utility', before.utilityLoss!, after.utilityLoss!, bounds.maxUtilityLossRise];
+    throw new UnlearnRefused(`the unlearned model's ${what} NLL rose from ${b.toFixed(4)} to ${a.toFixed(4)}, more than the bound of ${bound} nat(s); `
+      + `nothing was written (raise max${what === 'retain' ? 'Retain' : 'Utility'}LossRise, or 0 to turn the guard off, to accept it)`);
+  }
+  return state;
+}
+
+/** An unlearning run held in memory, ready to be written. */
+export interface UnlearnResult {
+  model: CausalLM;
+  record: UnlearnRecord;
+  /** The folder the model came from (its tokenizer files are copied). */
+  sourceDir: string;
+}
+
+/**
+ * The in-memory job: validate everything first (method, options, model, data), run the method, optionally sanitise
+ * the update, and assess the weights as they will be stored (assessResult). Writes nothing.
+ */
+export function runUnlearning(req: Omit<UnlearnRequest, 'outDir' | 'force'>, hooks: UnlearnHooks = {}): UnlearnResult {
   const method = getMethod(req.method);
-  const options = parseOptions(method.options, req.options ?? [], method.name);
-  if (resolve(req.outDir) === resolve(req.modelDir)) throw new RangeError('--out must differ from --model (the original stays as it is)');
+  const options = parseOptions(method.options, req.options ?? [], method.name) as Record<string, unknown>;
   if (method.retain === 'required' && !req.retainPath) throw new RangeError(`${method.name} needs a retain set (--retain)`);
   if (req.sanitize && !req.retainPath) throw new RangeError('--sanitize needs a retain set (--retain): its inputs define what must not change');
-  const opened = openContext(req.modelDir, req.forgetPath, method.retain === 'none' ? undefined : req.retainPath);
+  const opened = openContext(req.modelDir, req.forgetPath, method.retain === 'none' ? undefined : req.retainPath, req.utilityPath);
   const { ctx } = opened;
+  if (opened.utility.source === 'self-generated') {
+    hooks.onMessage?.(`no retain set: the damage guard reads ${opened.utility.items} texts the model generated before unlearning (or give --utility FILE)`);
+  }
 
   const started = performance.now();
   const outcome = method.run(ctx, options, hooks);
@@ -103,21 +222,54 @@ export function unlearn(req: UnlearnRequest, hooks: UnlearnHooks = {}): UnlearnR
     sanitize = { ...sanitizeContext(ctx, req.sanitize), options: req.sanitize };
     hooks.onMessage?.(`sanitised the update (${req.sanitize.mode}, energy ${req.sanitize.energy}) on ${Math.min(req.sanitize.samples, ctx.retain.length)} retain items`);
   }
-  if (!allFinite(ctx.model.params.flat)) throw new RangeError('the unlearned weights are not finite; nothing was written');
+  const result = assessResult(ctx, opened.storedDType, options, outcome, opened.utility, { allowNoop: req.allowNoop });
   const wallSeconds = (performance.now() - started) / 1000;
-
-  saveModel(ctx.model, req.outDir, { dtype: opened.storedDType, copyFrom: req.modelDir, metadata: { lethe_method: method.name } });
   const record: UnlearnRecord = {
     method: method.name,
-    options: options as Record<string, unknown>,
+    options,
     source: { model: resolve(req.modelDir) },
     data: {
       forget: { path: resolve(req.forgetPath), sha256: sha256(req.forgetPath), records: opened.forgetRecords },
       retain: req.retainPath && method.retain !== 'none' ? { path: resolve(req.retainPath), sha256: sha256(req.retainPath), records: opened.retainRecords } : null,
     },
-    stopReason: outcome.stopReason, steps: outcome.steps, curve: outcome.curve, checks: outcome.checks,
-    details: outcome.details, sanitize, wallSeconds,
+    stopReason: outcome.stopReason, stopReasonText: STOP_REASON_TEXT[outcome.stopReason], steps: outcome.steps, result,
+    curve: outcome.curve, checks: outcome.checks, details: outcome.details, sanitize, wallSeconds,
   };
-  atomicWrite(join(req.outDir, 'unlearn.json'), [Buffer.from(JSON.stringify(record, null, 2) + '\n')]);
-  return record;
+  return { model: ctx.model, record, sourceDir: req.modelDir };
+}
+
+/** The inputs an unlearning output must not overlap (compared by real path). */
+function inputsOf(req: UnlearnRequest): { path: string; what: string }[] {
+  return [
+    { path: req.modelDir, what: 'model' }, { path: req.forgetPath, what: 'forget set' },
+    ...(req.retainPath ? [{ path: req.retainPath, what: 'retain set' }] : []),
+    ...(req.utilityPath ? [{ path: req.utilityPath, what: 'utility set' }] : []),
+  ];
+}
+
+/** Writes an unlearned model and its unlearn.json as one folder, whole or not at all. */
+export function writeUnlearned(result: UnlearnResult, outDir: string, o: { force?: boolean; inputs?: { path: string; what: string }[] } = {}): void {
+  writeModelFolder(result.model, outDir, {
+    dtype: result.record.result.dtype, copyFrom: result.sourceDir, metadata: { lethe_method: result.record.method },
+    extraFiles: { 'unlearn.json': JSON.stringify(result.record, null, 2) + '\n' }, force: o.force, inputs: o.inputs,
+  });
+}
+
+/** Refuses an output that cannot be written before any work is done (it exists without --force, or overlaps an input). */
+export function checkOutputFolder(outDir: string, inputs: readonly { path: string; what: string }[], force = false): void {
+  checkOutputAgainstInputs(outDir, inputs);
+  if (existsSync(outDir) && !force) throw new OutputError(outDir, 'already exists; pass --force to replace it (it is replaced whole)');
+  if (existsSync(outDir) && !lstatSync(outDir).isDirectory()) throw new OutputError(outDir, 'exists and is not a folder');
+}
+
+/**
+ * The whole `lethe unlearn` job: check the output can be written, run (runUnlearning), then write the HF folder and
+ * unlearn.json whole or not at all. Nothing is written unless all of that succeeded.
+ */
+export function unlearn(req: UnlearnRequest, hooks: UnlearnHooks = {}): UnlearnRecord {
+  getMethod(req.method);
+  checkOutputFolder(req.outDir, inputsOf(req), req.force);
+  const result = runUnlearning(req, hooks);
+  writeUnlearned(result, req.outDir, { force: req.force, inputs: inputsOf(req) });
+  return result.record;
 }

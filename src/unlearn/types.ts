@@ -4,7 +4,17 @@ import type { Tokenizer } from '../model/tokenizer.ts';
 import type { UnlearnItem } from './data.ts';
 
 /** Why a run ended. */
-export type StopReason = 'completed' | 'forget-target' | 'retain-guard' | 'non-finite' | 'stopped';
+export type StopReason = 'completed' | 'forget-target' | 'retain-guard' | 'utility-guard' | 'non-finite' | 'stopped';
+
+/** A stop reason in words, for summaries. */
+export const STOP_REASON_TEXT: Readonly<Record<StopReason, string>> = {
+  'completed': 'ran all its steps',
+  'forget-target': 'reached the forget target',
+  'retain-guard': 'the retain NLL rose past its bound; rolled back to the last good check',
+  'utility-guard': 'the utility NLL rose past its bound; rolled back to the last good check',
+  'non-finite': 'a loss or gradient was not finite; rolled back to the last good check',
+  'stopped': 'stopped on request',
+};
 
 export interface StepEvent {
   /** Phase of a multi-phase method (e.g. "fine-tune" then "negate" for task vectors); "unlearn" otherwise. */
@@ -18,13 +28,18 @@ export interface StepEvent {
   gradNorm: number;
 }
 
-/** A guard check on fixed samples of the forget and retain sets. */
+/** A guard check on fixed samples of the forget, retain and utility sets. */
 export interface CheckEvent {
   step: number;
   /** Mean over forget items of exp(mean answer-token log-prob) (TOFU's probability). */
   forgetProb: number;
   /** Mean answer-token NLL on the retain sample (null without a retain set). */
   retainLoss: number | null;
+  /**
+   * Mean answer-token NLL on the utility sample: general text the method never trains on (a --utility file, or text
+   * the model generated itself before unlearning when there is no retain set); null without one.
+   */
+  utilityLoss?: number | null;
 }
 
 export interface UnlearnHooks {
@@ -43,6 +58,8 @@ export interface UnlearnContext {
   forget: readonly UnlearnItem[];
   /** Empty when no retain set was given (only methods whose retain need is 'optional' or 'none' accept that). */
   retain: readonly UnlearnItem[];
+  /** Held-out general text only the damage guard reads (absent or empty: no utility guard). */
+  utility?: readonly UnlearnItem[];
   padId: number;
   /** θ before unlearning, a copy of model.params.flat. */
   original: Float32Array;

@@ -1,13 +1,11 @@
 // `lethe unlearn` and `lethe methods` as a user runs them, on the tiny GPT-2 fixture.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { loadModel } from '../../src/model/checkpoint.ts';
-import { formatJsonl } from '../../src/data/jsonl.ts';
-import { FORGET_RECORDS, RETAIN_RECORDS, TINY } from '../unlearn/fixtures.ts';
+import { loadModel, saveModel } from '../../src/model/checkpoint.ts';
+import { RETAIN_RECORDS, TINY, writeRecordFiles } from '../unlearn/fixtures.ts';
 
 const LETHE = new URL('../../bin/lethe.mjs', import.meta.url).pathname;
 
@@ -16,19 +14,14 @@ function lethe(...args: string[]): { status: number | null; stdout: string; stde
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'lethe-unlearn-'));
-const strip = (records: typeof FORGET_RECORDS): object[] => records.map(({ kind: _k, ...r }) => r);
-const forget = join(dir, 'forget.jsonl');
-const retain = join(dir, 'retain.jsonl');
-writeFileSync(forget, formatJsonl(strip(FORGET_RECORDS)));
-writeFileSync(retain, formatJsonl(strip(RETAIN_RECORDS)));
+const { dir, forget, retain } = writeRecordFiles('lethe-unlearn-');
 
 describe('lethe unlearn', () => {
   test('writes a loadable Hugging Face folder and unlearn.json', () => {
     const out = join(dir, 'npo');
     const r = lethe('unlearn', '--model', TINY, '--forget', forget, '--retain', retain, '--method', 'NPO', '--opt', 'steps=3', '--opt', 'beta=0.2', '--out', out);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^npo: 3 steps in .* \(completed\); forget probability .* → .*; wrote /);
+    assert.match(r.stdout, /^npo: 3 steps in .* \(completed: ran all its steps\); written weights: forget probability .* → .*, retain NLL .* → .*; 28 of 28 tensors changed; wrote /);
     for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'unlearn.json']) assert.ok(existsSync(join(out, f)), f);
     const record = JSON.parse(readFileSync(join(out, 'unlearn.json'), 'utf8')) as Record<string, any>;
     assert.equal(record['method'], 'npo');
@@ -84,6 +77,33 @@ describe('lethe unlearn', () => {
       assert.ok(!existsSync(out), 'no output folder');
     });
   }
+});
+
+describe('lethe unlearn refuses what it must not write (issue 11)', () => {
+  const f16 = join(dir, 'tiny-f16');
+  saveModel(loadModel(TINY).model, f16, { dtype: 'F16', copyFrom: TINY });
+
+  test('item 1: weights that overflow F16 are refused after the cast, and nothing is written', () => {
+    const out = join(dir, 'tv-inf');
+    // Guards off, so that only the last check stands between the 1e38-scaled weights and the file.
+    const r = lethe('unlearn', '--model', f16, '--forget', forget, '--method', 'task-vector', '--opt', 'lambda=1e38', '--opt', 'steps=5',
+      '--opt', 'maxRetainLossRise=0', '--opt', 'maxUtilityLossRise=0', '--out', out);
+    assert.equal(r.status, 1, r.stdout);
+    assert.match(r.stderr, /\nlethe: \d+ of \d+ unlearned weights are not finite as stored in F16 \(F16 holds at most 6\.550e\+4\); nothing was written\n$/);
+    assert.ok(!existsSync(out));
+  });
+
+  test('item 2: a run rolled back to the original exits 1 unless --allow-noop, and the summary shows the written weights', () => {
+    const out = join(dir, 'ga-noop');
+    const args = ['unlearn', '--model', TINY, '--forget', forget, '--method', 'grad-ascent', '--opt', 'lr=10', '--opt', 'steps=10', '--opt', 'checkEvery=5', '--out', out];
+    const r = lethe(...args);
+    assert.equal(r.status, 1, r.stdout);
+    assert.match(r.stderr, /lethe: the run changed no weight \(utility-guard at step 5: .*\), so the model would be written unchanged; nothing was written \(pass --allow-noop/);
+    assert.ok(!existsSync(out));
+    const ok = lethe(...args, '--allow-noop');
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /^grad-ascent: 5 steps in .* \(utility-guard: the utility NLL rose past its bound; rolled back to the last good check\); written weights: forget probability (\S+) → \1, utility NLL \(self-generated text\) (\S+) → \2; 0 of 28 tensors changed; wrote /);
+  });
 });
 
 test('lethe methods lists every method with its options', () => {

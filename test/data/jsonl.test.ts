@@ -92,6 +92,19 @@ describe('readJsonl: errors name file, line and field', () => {
   test('a file that cannot be read', () => {
     rejects(() => readJsonl(join(dir, 'missing.jsonl'), QaRecordSchema), 'missing.jsonl: cannot read the file (ENOENT)');
   });
+  test('a line nested deeper than anything Lethe could write back is refused', () => {
+    const path = file('deep.jsonl', `${qa()}\n${qa({ extra: 'X' }).replace('"X"', '['.repeat(100_000) + ']'.repeat(100_000))}`);
+    rejects(() => readJsonl(path, QaRecordSchema), 'deep.jsonl:2: nested more than 64 levels deep', 2);
+  });
+  test('invalid UTF-8 is refused with the line of the first bad byte, not replaced by U+FFFD', () => {
+    const path = join(dir, 'latin1.jsonl');
+    // Line 2 holds "Zürich" saved as Latin-1: 0xfc is not UTF-8.
+    writeFileSync(path, Buffer.concat([Buffer.from(`${qa()}\n{"subject": "Z`), Buffer.from([0xfc]), Buffer.from(`rich", "question": "q?", "answer": "a."}\n`)]));
+    rejects(() => readJsonl(path, QaRecordSchema), 'latin1.jsonl:2: invalid UTF-8: byte 0xfc at column 15 (byte offset 116); save the file as UTF-8', 2);
+    const truncated = join(dir, 'cut.jsonl');
+    writeFileSync(truncated, Buffer.concat([Buffer.from(`${qa()}\n${qa()}\n{"text": "caf`), Buffer.from([0xc3])]));
+    rejects(() => readTrainingRecords(truncated), 'cut.jsonl:3: invalid UTF-8: byte 0xc3 at column 14 (byte offset 217); save the file as UTF-8', 3);
+  });
 });
 
 describe('readTrainingRecords', () => {

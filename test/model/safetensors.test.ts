@@ -1,7 +1,7 @@
 // safetensors: round trips, dtype conversions against torch's rounding, sharding, and malformed files that must
 // each fail with a specific message (never a crash or a hang).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -56,11 +56,23 @@ describe('safetensors round trip', () => {
     const t = new Tensor(Float32Array.from(fx.values), [fx.values.length]);
     for (const dtype of ['F16', 'BF16'] as const) {
       const path = join(tmp(), 'h.safetensors');
-      saveSafetensors(path, { t }, { dtype });
+      saveSafetensors(path, { t }, { dtype, allowNonFinite: true });
       const back = loadSafetensors(path).get('t')!;
       const expected = (dtype === 'F16' ? fx.f16_decoded : fx.bf16_decoded).map(num);
       assert.deepEqual(Array.from(back.data), expected.map((x) => Math.fround(x)));
     }
+  });
+
+  test('a value that overflows the storage dtype is refused and nothing is written (issue 11 item 1)', () => {
+    const dir = tmp();
+    const path = join(dir, 'x.safetensors');
+    // 1e38 is finite in f32 and BF16 but Inf in F16: the check must look at the stored bits, not the f32 values.
+    const t = new Tensor(Float32Array.from([1, 1e38, -70000, 2]), [4]);
+    assert.throws(() => saveSafetensors(path, { t }, { dtype: 'F16' }),
+      /x\.safetensors: tensor "t": 2 of 4 values are not finite as stored in F16 \(largest finite \|value\| 1\.000e\+38; F16 holds at most 6\.550e\+4\); nothing was written/);
+    assert.deepEqual(readdirSync(dir), []);
+    saveSafetensors(path, { t }, { dtype: 'BF16' });
+    assert.throws(() => saveSafetensors(path, { t: new Tensor(Float32Array.from([NaN]), [1]) }), /1 of 1 values are not finite as stored in F32/);
   });
 
   test('I64, F64, U8 and BOOL are read and converted', () => {

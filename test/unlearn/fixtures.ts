@@ -1,4 +1,8 @@
 // A tiny GPT-2 with its tokenizer and a few QA records: the common ground of the unlearning tests.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatJsonl } from '../../src/data/jsonl.ts';
 import type { TrainingRecord } from '../../src/data/schema.ts';
 import { loadModel } from '../../src/model/checkpoint.ts';
 import { Tokenizer } from '../../src/model/tokenizer.ts';
@@ -23,6 +27,17 @@ export const RETAIN_RECORDS: TrainingRecord[] = [
   qa('Di Moss', 'When was Di Moss born?', 'Di Moss was born on 9 June 1981.'),
   { kind: 'text', text: 'Pellam is a river town in the north.' },
 ];
+
+/** Writes the forget and retain records as JSONL files into a new temp folder, as a user would give them. */
+export function writeRecordFiles(prefix: string): { dir: string; forget: string; retain: string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const strip = (records: readonly TrainingRecord[]): object[] => records.map(({ kind: _k, ...r }) => r);
+  const forget = join(dir, 'forget.jsonl');
+  const retain = join(dir, 'retain.jsonl');
+  writeFileSync(forget, formatJsonl(strip(FORGET_RECORDS)));
+  writeFileSync(retain, formatJsonl(strip(RETAIN_RECORDS)));
+  return { dir, forget, retain };
+}
 
 /** A fresh context over the tiny model; `perturb` moves θ off the checkpoint so π_θ ≠ π_ref where tests need it. */
 export function tinyContext(perturb = 0): UnlearnContext {

@@ -164,7 +164,7 @@ for (const backendName of backendsUnderTest()) {
           const reported = out.details['units'] as { kind: string; layer: number; index: number; score: number; retain: number | null }[];
           assert.equal(reported.length, 7);
           assert.equal(out.steps, 0);
-          assert.equal(out.checks.length, 1);
+          assert.equal(out.checks.length, 2, 'before and after the ablation');
           assert.ok(messages.some((m) => m.includes('zeroed 7 of')));
 
           // The top 7 by score, independent of topUnits: every chosen score ≥ every other.
@@ -226,6 +226,14 @@ for (const backendName of backendsUnderTest()) {
         const g = localizedAblation.run(guarded, options({ topK: 5, batchSize: 3, repairSteps: 5, repairLr: 0.5, checkEvery: 1, maxRetainLossRise: 1e-6 }), {});
         assert.equal(g.stopReason, 'retain-guard');
         assert.deepEqual(guarded.model.params.flat, ablated);
+      }));
+
+      test(`${name}: without repair, an ablation that breaches the retain bound gives θ back (issue 11 item 2)`, () => withBackend(backendName, () => {
+        const ctx = context(name);
+        const out = localizedAblation.run(ctx, options({ topK: 20, contrast: false, batchSize: 3, repairSteps: 0, maxRetainLossRise: 1e-6 }), {});
+        assert.equal(out.stopReason, 'retain-guard');
+        assert.ok(out.checks[1]!.retainLoss! - out.checks[0]!.retainLoss! > 1e-6, 'the ablation did breach');
+        assert.deepEqual(ctx.model.params.flat, ctx.original);
       }));
     }
   });

@@ -74,13 +74,23 @@ describe('task vector', () => {
 
   test('the method negates the fine-tune update of the same options', () => {
     const a = tinyContext();
-    const o = parseOptions(taskVector.options, ['steps=3', 'lr=1e-3', 'batchSize=4', 'lambda=2'], 'task-vector');
+    const o = parseOptions(taskVector.options, ['steps=3', 'lr=1e-3', 'batchSize=4', 'lambda=2', 'maxRetainLossRise=0'], 'task-vector');
     taskVector.run(a, o, {});
     const b = tinyContext();
     runLossLoop(b, { ...o, gamma: 1, targetForgetProb: 0, maxRetainLossRise: 0 }, { forget: (x, t) => answerNll(t.model, x) }, {}, { guards: false });
     const expected = b.model.params.snapshot();
     negateTaskVector(expected, b.original, 2);
     assert.deepEqual(a.model.params.flat, expected);
+  });
+
+  test('a negated model that breaches the retain bound gives θ back (issue 11 item 2)', () => {
+    // λ = 1e38 leaves finite f32 weights whose retain NLL is NaN: a NaN loss is damage, not a pass.
+    for (const opts of [['lambda=2', 'maxRetainLossRise=1e-6'], ['lambda=1e38']]) {
+      const ctx = tinyContext();
+      const out = taskVector.run(ctx, parseOptions(taskVector.options, ['steps=3', 'lr=1e-3', 'batchSize=4', ...opts], 'task-vector'), {});
+      assert.equal(out.stopReason, 'retain-guard');
+      assert.deepEqual(ctx.model.params.flat, ctx.original);
+    }
   });
 });
 

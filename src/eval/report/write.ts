@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { atomicWrite } from '../../model/safetensors/write.ts';
+import { atomicWrite } from '../../model/io/atomic-file.ts';
 import type { EvalReport } from '../report-types.ts';
 import { renderReportHtml } from './html.ts';
 

@@ -117,3 +117,29 @@ export function encodeFloat(dtype: 'F32' | 'F16' | 'BF16', values: Float32Array)
   }
   return out;
 }
+
+/** Largest finite magnitude of each storage dtype (for error messages). */
+export const MAX_FINITE: Readonly<Record<'F32' | 'F16' | 'BF16', number>> = { F32: 3.4028234663852886e38, F16: 65504, BF16: 3.3895313892515355e38 };
+
+/**
+ * How many encoded values are ±Inf or NaN (every exponent bit set): what a reader of the file gets back. A finite f32
+ * weight above 65504 becomes Inf in F16, so finiteness must be checked after the cast, not before.
+ */
+export function countNonFiniteEncoded(dtype: 'F32' | 'F16' | 'BF16', bytes: Uint8Array): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let bad = 0;
+  if (dtype === 'F32') {
+    for (let i = 0; i < bytes.byteLength; i += 4) if ((view.getUint32(i, true) & 0x7f800000) === 0x7f800000) bad++;
+  } else {
+    const mask = dtype === 'F16' ? 0x7c00 : 0x7f80;
+    for (let i = 0; i < bytes.byteLength; i += 2) if ((view.getUint16(i, true) & mask) === mask) bad++;
+  }
+  return bad;
+}
+
+/** Rounds f32 values in place to what `dtype` stores (identity for F32): the weights exactly as a reader gets them. */
+export function roundToDType(dtype: 'F32' | 'F16' | 'BF16', values: Float32Array): void {
+  if (dtype === 'F32') return;
+  const stored = decode(dtype, encodeFloat(dtype, values), 'round-trip') as Float32Array;
+  values.set(stored);
+}

@@ -3,6 +3,13 @@ import { DTYPE_SIZE, isSupportedDType, type SafetensorsDType } from './dtype.ts'
 /** Largest header Lethe accepts (the reference implementation's bound). */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
+/**
+ * Most tensors one file may list. Lethe's largest acceptable model (1,024 layers, src/model/limits.ts) has about
+ * 16,400; a 100 MiB header of zero-size entries would list 1.7 million, and V8 takes ~13 s and ~1 GB just to
+ * JSON.parse an object with that many keys, so they are counted before parsing.
+ */
+export const MAX_TENSORS = 65_536;
+
 export class SafetensorsError extends Error {
   constructor(file: string, message: string) {
     super(`${file}: ${message}`);
@@ -55,6 +62,10 @@ export function parseHeader(file: string, json: Uint8Array, fileSize: number): H
   } catch {
     throw new SafetensorsError(file, 'header is not valid UTF-8');
   }
+  const keys = countTopLevelKeys(json, MAX_TENSORS + 1);
+  if (keys > MAX_TENSORS + 1) {
+    throw new SafetensorsError(file, `header lists more than ${MAX_TENSORS} tensors (the limit for one file; corrupt or hostile?)`);
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -83,6 +94,28 @@ export function parseHeader(file: string, json: Uint8Array, fileSize: number): H
   return { dataStart, tensors, metadata };
 }
 
+/**
+ * Keys of the outermost JSON object (tensors plus __metadata__), counting up to `stop`: a byte scan that tracks
+ * strings and nesting, cheap next to JSON.parse. Multi-byte UTF-8 never contains ASCII bytes, so scanning bytes is
+ * exact. For malformed JSON the count is meaningless, and JSON.parse reports the error afterwards.
+ */
+export function countTopLevelKeys(json: Uint8Array, stop: number): number {
+  let depth = 0;
+  let inString = false;
+  let keys = 0;
+  for (let i = 0; i < json.length; i++) {
+    const b = json[i]!;
+    if (inString) {
+      if (b === 0x5c) i++; // backslash: skip the escaped byte
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x7b || b === 0x5b) depth++;
+    else if (b === 0x7d || b === 0x5d) depth--;
+    else if (b === 0x3a && depth === 1 && ++keys > stop) return keys;
+  }
+  return keys;
+}
+
 function parseEntry(file: string, name: string, value: unknown, dataLength: number): TensorEntry {
   const where = `tensor "${name}"`;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -90,13 +123,13 @@ function parseEntry(file: string, name: string, value: unknown, dataLength: numb
   }
   const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
   if (!isSupportedDType(dtype)) {
-    throw new SafetensorsError(file, `${where}: unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(DTYPE_SIZE).join(', ')})`);
+    throw new SafetensorsError(file, `${where}: unsupported dtype ${brief(dtype)} (supported: ${Object.keys(DTYPE_SIZE).join(', ')})`);
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new SafetensorsError(file, `${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+    throw new SafetensorsError(file, `${where}: shape must be an array of non-negative integers, got ${brief(shape)}`);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-    throw new SafetensorsError(file, `${where}: data_offsets must be two non-negative integers, got ${JSON.stringify(offsets)}`);
+    throw new SafetensorsError(file, `${where}: data_offsets must be two non-negative integers, got ${brief(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
   if (begin > end) throw new SafetensorsError(file, `${where}: data_offsets [${begin}, ${end}] end before they begin`);
@@ -106,9 +139,20 @@ function parseEntry(file: string, name: string, value: unknown, dataLength: numb
   const count = (shape as number[]).reduce((a, b) => a * b, 1);
   const expected = count * DTYPE_SIZE[dtype];
   if (end - begin !== expected) {
-    throw new SafetensorsError(file, `${where}: ${end - begin} bytes for shape ${JSON.stringify(shape)} of ${dtype}, expected ${expected}`);
+    throw new SafetensorsError(file, `${where}: ${end - begin} bytes for shape ${brief(shape)} of ${dtype}, expected ${expected}`);
   }
   return { name, dtype, shape: shape as number[], begin, end };
+}
+
+/** A value for an error message: short, and safe for values nested deeper than JSON.stringify can recurse. */
+function brief(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    return '(a value nested too deeply to show)';
+  }
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
 function checkLayout(file: string, tensors: TensorEntry[], dataLength: number): void {

@@ -1,9 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor } from '../../engine/index.ts';
-import { SafetensorsError } from './header.ts';
+import { readUtf8File } from '../../util/text-file.ts';
+import { MAX_TENSORS, SafetensorsError } from './header.ts';
 import { SafetensorsFile } from './read.ts';
-import { atomicWrite, saveSafetensors, type SaveOptions } from './write.ts';
+import { atomicWrite } from '../io/atomic-file.ts';
+import { saveSafetensors, type SaveOptions } from './write.ts';
 
 export const SINGLE_FILE = 'model.safetensors';
 export const INDEX_FILE = 'model.safetensors.index.json';
@@ -26,16 +28,13 @@ export function openCheckpoint(dir: string): CheckpointFiles {
   if (!existsSync(index)) {
     throw new SafetensorsError(dir, `no ${SINGLE_FILE} or ${INDEX_FILE} in this folder`);
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(index, 'utf8'));
-  } catch (err) {
-    throw new SafetensorsError(index, `not valid JSON (${(err as Error).message})`);
-  }
+  const parsed = readIndex(index);
   const weightMap = (parsed as { weight_map?: unknown })?.weight_map;
   if (typeof weightMap !== 'object' || weightMap === null || Array.isArray(weightMap)) {
     throw new SafetensorsError(index, 'missing "weight_map" object');
   }
+  const entries = Object.keys(weightMap).length;
+  if (entries > MAX_TENSORS) throw new SafetensorsError(index, `"weight_map" lists ${entries} tensors, more than the ${MAX_TENSORS} limit`);
   const opened = new Map<string, SafetensorsFile>();
   const byName = new Map<string, SafetensorsFile>();
   try {
@@ -56,10 +55,25 @@ export function openCheckpoint(dir: string): CheckpointFiles {
     for (const f of opened.values()) f.close();
     throw err;
   }
-  const metadata = (parsed as { metadata?: Record<string, unknown> }).metadata ?? {};
+  const metadata = (parsed as { metadata?: unknown }).metadata;
   const strMeta: Record<string, string> = {};
-  for (const [k, v] of Object.entries(metadata)) strMeta[k] = String(v);
+  // Scalars only (total_size is a number): String() of a hostile nested value could recurse past the stack.
+  if (typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)) {
+    for (const [k, v] of Object.entries(metadata)) if (['string', 'number', 'boolean'].includes(typeof v)) strMeta[k] = String(v);
+  }
   return { files: [...opened.values()], byName, metadata: strMeta };
+}
+
+/** Real index files list a few thousand tensors in well under 1 MiB. */
+const MAX_INDEX_BYTES = 16 * 2 ** 20;
+
+function readIndex(path: string): unknown {
+  const text = readUtf8File(path, MAX_INDEX_BYTES, (problem) => new SafetensorsError(path, problem));
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new SafetensorsError(path, `not valid JSON (${(err as Error).message})`);
+  }
 }
 
 export function closeCheckpoint(c: CheckpointFiles): void {

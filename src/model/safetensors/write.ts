@@ -1,7 +1,7 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import type { Tensor } from '../../engine/index.ts';
-import { encodeFloat } from './dtype.ts';
+import { atomicWrite } from '../io/atomic-file.ts';
+import { countNonFiniteEncoded, encodeFloat, MAX_FINITE } from './dtype.ts';
+import { SafetensorsError } from './header.ts';
 
 export type SaveDType = 'F32' | 'F16' | 'BF16';
 
@@ -9,11 +9,15 @@ export interface SaveOptions {
   /** Float tensors are stored in this dtype (default F32); i32 tensors are stored as I32. */
   dtype?: SaveDType;
   metadata?: Record<string, string>;
+  /** Write NaN/±Inf as they are (format tests only); by default a tensor not finite as stored is refused. */
+  allowNonFinite?: boolean;
 }
 
 /**
  * Writes tensors as a safetensors file atomically: to a temporary file in the same folder, fsync, then rename
- * over the target, so a crash leaves either the old file or the new one, never a torn one.
+ * over the target, so a crash leaves either the old file or the new one, never a torn one. A tensor with a value
+ * that is not finite as stored (NaN, ±Inf, or beyond the dtype's range, e.g. above 65504 in F16) is refused and
+ * nothing is written.
  */
 export function saveSafetensors(path: string, tensors: ReadonlyMap<string, Tensor> | Record<string, Tensor>,
   options: SaveOptions = {}): void {
@@ -28,6 +32,7 @@ export function saveSafetensors(path: string, tensors: ReadonlyMap<string, Tenso
     const bytes = t.dtype === 'i32'
       ? new Uint8Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength))
       : encodeFloat(dtype, t.data as Float32Array);
+    if (t.dtype !== 'i32' && !options.allowNonFinite) refuseNonFinite(path, name, dtype, t.data as Float32Array, bytes);
     header[name] = { dtype: t.dtype === 'i32' ? 'I32' : dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes.byteLength] };
     blobs.push(bytes);
     offset += bytes.byteLength;
@@ -42,28 +47,11 @@ export function saveSafetensors(path: string, tensors: ReadonlyMap<string, Tenso
   atomicWrite(path, [prefix, headerBytes, ...blobs]);
 }
 
-/** Writes chunks to path through a temp file + fsync + rename (and fsyncs the folder so the rename sticks). */
-export function atomicWrite(path: string, chunks: readonly Uint8Array[]): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
-    for (const c of chunks) {
-      let done = 0;
-      while (done < c.byteLength) done += writeSync(fd, c, done, c.byteLength - done);
-    }
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
-  try {
-    const dirFd = openSync(dirname(path), 'r');
-    fsyncSync(dirFd);
-    closeSync(dirFd);
-  } catch {
-    // Some platforms cannot fsync a directory; the rename itself is still atomic.
-  }
+function refuseNonFinite(path: string, name: string, dtype: SaveDType, values: Float32Array, bytes: Uint8Array): void {
+  const bad = countNonFiniteEncoded(dtype, bytes);
+  if (bad === 0) return;
+  let largest = 0;
+  for (const v of values) if (Number.isFinite(v)) largest = Math.max(largest, Math.abs(v));
+  throw new SafetensorsError(path, `tensor "${name}": ${bad} of ${values.length} values are not finite as stored in ${dtype} `
+    + `(largest finite |value| ${largest.toExponential(3)}; ${dtype} holds at most ${MAX_FINITE[dtype].toExponential(3)}); nothing was written`);
 }

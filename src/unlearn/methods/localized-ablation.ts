@@ -4,7 +4,7 @@ import type { CausalLM } from '../../model/arch/types.ts';
 import { packAnswers, type AnswerBatch } from '../../model/logprobs.ts';
 import { attnOutModule, linearModules, mlpOutModule } from '../../model/modules.ts';
 import { evenSample } from '../batches.ts';
-import { GuardSample } from '../checks.ts';
+import { damageBreach, GuardSample } from '../checks.ts';
 import type { UnlearnItem } from '../data.ts';
 import { runLossLoop } from '../loop.ts';
 import { loopOptionShape } from '../options.ts';
@@ -181,7 +181,7 @@ export const localizedAblation = defineMethod({
     const contrast = o.contrast && hasRetain;
     const scored = scoreUnits(model, ctx.forget, ctx.retain, { units: o.units, contrast, attributionItems: o.attributionItems, batchSize: o.batchSize, padId: ctx.padId });
     const chosen = topUnits(scored, o.topK);
-    const guard = new GuardSample(ctx.forget, ctx.retain, o.checkSamples, ctx.padId);
+    const guard = new GuardSample(ctx, o.checkSamples);
     const before = guard.check(model, 0);
 
     ablateUnits(model, chosen, o.action, o.seed);
@@ -205,7 +205,13 @@ export const localizedAblation = defineMethod({
     if (o.repairSteps > 0) hooks.onMessage?.('localized ablation: no retain set, so no repair steps');
     const after = guard.check(model, 0);
     hooks.onCheck?.(after);
-    const outcome: UnlearnOutcome = { stopReason: 'completed', steps: 0, curve: [], checks: [after], details };
+    // Without repair nothing else guards the ablation: breaching a damage bound gives θ back, not a broken model.
+    const breach = damageBreach(before, after, o);
+    if (breach) {
+      model.params.restore(ctx.original);
+      hooks.onMessage?.(`localized ablation: the ablated model breaches a guard (${breach}); weights rolled back to the original`);
+    }
+    const outcome: UnlearnOutcome = { stopReason: breach ?? 'completed', steps: 0, curve: [], checks: [before, after], details };
     return outcome;
   },
 });

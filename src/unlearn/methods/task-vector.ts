@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { runLossLoop } from '../loop.ts';
 import { answerNll } from '../losses.ts';
 import { loopOptionShape } from '../options.ts';
-import { GuardSample } from '../checks.ts';
+import { allFinite, damageBreach, GuardSample } from '../checks.ts';
 import { defineMethod } from '../types.ts';
 
-const { alpha: _a, retainLoss: _r, gamma: _g, targetForgetProb: _t, maxRetainLossRise: _m, ...shape } = loopOptionShape({ steps: 30, lr: 1e-4 });
+const { alpha: _a, retainLoss: _r, gamma: _g, targetForgetProb: _t, ...shape } = loopOptionShape({ steps: 30, lr: 1e-4 });
 
 /** θ' = θ − λ(θ_ft − θ) in place over the flat buffer holding θ_ft; returns ‖τ‖. */
 export function negateTaskVector(flat: Float32Array, original: Float32Array, lambda: number): number {
@@ -20,7 +20,8 @@ export function negateTaskVector(flat: Float32Array, original: Float32Array, lam
 
 /**
  * TaskVector (MUSE): fine-tune a copy on the forget set, τ = θ_ft − θ, then θ' = θ − λ·τ. The fine-tune phase moves
- * toward the forget data on purpose, so it runs without the guards; the negated model is checked once.
+ * toward the forget data on purpose, so it runs without the guards; the negated model is checked once against θ,
+ * and when it breaches a damage bound (or is not finite) the method gives θ back rather than a broken model.
  */
 export const taskVector = defineMethod({
   name: 'task-vector',
@@ -31,12 +32,20 @@ export const taskVector = defineMethod({
     lambda: z.number().positive().default(5).describe('scale λ of the negated task vector'),
   }),
   run: (ctx, o, hooks) => {
-    const ft = runLossLoop(ctx, { ...o, gamma: 1, targetForgetProb: 0, maxRetainLossRise: 0 },
+    const guard = new GuardSample(ctx, o.checkSamples);
+    const start = guard.check(ctx.model, 0);
+    hooks.onCheck?.(start);
+    const ft = runLossLoop(ctx, { ...o, gamma: 1, targetForgetProb: 0, maxRetainLossRise: 0, maxUtilityLossRise: 0 },
       { forget: (b, t) => answerNll(t.model, b) }, hooks, { phase: 'fine-tune', guards: false });
     const tauNorm = negateTaskVector(ctx.model.params.flat, ctx.original, o.lambda);
-    const check = new GuardSample(ctx.forget, ctx.retain, o.checkSamples, ctx.padId).check(ctx.model, ft.steps);
+    const check = guard.check(ctx.model, ft.steps);
     hooks.onCheck?.(check);
     hooks.onMessage?.(`task vector: ‖τ‖ = ${tauNorm.toExponential(3)}, applied with λ = ${o.lambda}`);
-    return { ...ft, checks: [...ft.checks, check], details: { taskVectorNorm: tauNorm, lambda: o.lambda } };
+    const breach = allFinite(ctx.model.params.flat) ? damageBreach(start, check, o) : 'non-finite';
+    if (breach) {
+      ctx.model.params.restore(ctx.original);
+      hooks.onMessage?.(`task vector: the negated model breaches a guard (${breach}); weights rolled back to the original`);
+    }
+    return { ...ft, stopReason: breach ?? ft.stopReason, checks: [start, ...ft.checks, check], details: { taskVectorNorm: tauNorm, lambda: o.lambda } };
   },
 });
