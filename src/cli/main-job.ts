@@ -1,20 +1,18 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadModel, writeModelFolder } from '../model/checkpoint.ts';
+import { basename, join } from 'node:path';
+import { RETAIN_OF, type ForgetSplit } from '../data/persons/index.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
+import { evaluateAgainstReference, type ModelToEvaluate } from '../eval/compare.ts';
 import { loadEvalSets } from '../eval/datasets.ts';
-import { evaluateModel, referenceBaseline, withRecovery, type EvaluateOptions, type ReferenceBaseline } from '../eval/evaluate.ts';
-import type { EvalReport, ModelEvaluation } from '../eval/report-types.ts';
+import type { EvaluateOptions } from '../eval/evaluate.ts';
+import type { EvalReport } from '../eval/report-types.ts';
 import { formatComparisonTable } from '../eval/report/table.ts';
 import { writeReport } from '../eval/report/write.ts';
 import { Progress, formatDuration } from '../train/progress.ts';
 import { DEFAULT_RELEARN } from '../eval/relearn.ts';
-import { parseOptions } from '../unlearn/options.ts';
-import { getMethod } from '../unlearn/registry.ts';
-import { assessResult, openContext, sanitizeContext } from '../unlearn/run.ts';
+import { finishUnlearning, prepareUnlearning, writeUnlearned } from '../unlearn/run.ts';
 import { DEFAULT_SANITIZE } from '../unlearn/sanitize.ts';
 import type { UnlearnHooks, UnlearnOutcome } from '../unlearn/types.ts';
-import { verdictFor } from '../eval/verdict.ts';
 
 /** What the main job runs: the embedded target, persons forget10, and the retain model trained without them. */
 export interface MainJobConfig {
@@ -49,78 +47,61 @@ function progressHooks(label: string): UnlearnHooks {
 
 /**
  * `npm start`: the whole story on the embedded default. Load the target, make it forget the forget10 persons
- * with NPO, with NPO followed by SAGE-style sanitisation, and with RMU; evaluate each against the retain model
- * (which never saw those persons); print the comparison with a verdict per method and write the HTML report.
+ * with NPO, with NPO followed by SAGE-style sanitisation, and with RMU (each written as `lethe unlearn` writes it,
+ * unlearn.json included); evaluate each against the retain model (which never saw those persons); print the
+ * comparison with a verdict per method and write the HTML report.
  */
 export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Partial<EvaluateOptions> = { retainSample: 200, worldSample: 100 }): Promise<{ report: EvalReport; table: string; reportPath: string }> {
   const started = performance.now();
   for (const dir of [c.target, c.reference]) {
     if (!existsSync(join(dir, 'config.json'))) throw new RangeError(`${dir}: the embedded model is missing (run from the repository root)`);
   }
+  if (!Object.hasOwn(RETAIN_OF, c.split)) throw new RangeError(`split "${c.split}" is not a persons forget split (${Object.keys(RETAIN_OF).join(', ')})`);
   log(`Lethe main job: make ${c.target} forget the ${c.split} persons of ${c.data}, then check the evidence against ${c.reference}.`);
   const sets = loadEvalSets(c.data, c.split);
-  const tokenizer = Tokenizer.fromDir(c.target);
-  const models: ModelEvaluation[] = [];
-  let reference: ReferenceBaseline | null = null;
-  const evaluate = (name: string, role: ModelEvaluation['role'], dir: string, model = loadModel(dir).model, extra: Partial<EvaluateOptions> = {}): ModelEvaluation => {
-    const t0 = performance.now();
-    const e = evaluateModel({ name, role, dir, model, tokenizer, sets, reference, options: { ...evalOptions, ...extra }, log });
-    log(`evaluated ${name} in ${formatDuration((performance.now() - t0) / 1000)}`);
-    return e;
-  };
+  const forgetPath = join(c.data, `${c.split}.jsonl`);
+  const retainPath = join(c.data, `${RETAIN_OF[c.split as ForgetSplit]}.jsonl`);
 
-  log('evaluating the retain model (the gold standard: never trained on the forget persons)…');
-  const referenceModel = loadModel(c.reference).model;
-  reference = referenceBaseline(referenceModel, tokenizer, sets, evalOptions);
-  const referenceEval = evaluate('retain90', 'reference', c.reference, referenceModel);
-  log('evaluating the target (before unlearning)…');
-  // The attacks start from the target's own score, so its curves need only their first point.
-  const targetEval = evaluate('target', 'target', c.target, undefined, { relearn: { ...DEFAULT_RELEARN, steps: 0 } });
-
-  const forgetFile = join(c.data, `${c.split}.jsonl`);
-  const retainFile = join(c.data, `retain${String(100 - Number(c.split.replace('forget', ''))).padStart(2, '0')}.jsonl`);
   const runs: { name: string; method: string; sanitizeAfter?: string }[] = [
     { name: 'npo', method: 'npo' },
     { name: 'npo+sage', method: 'npo', sanitizeAfter: 'npo' },
     { name: 'rmu', method: 'rmu' },
   ];
-  const unlearned = new Map<string, Float32Array>();
+  const done = new Map<string, { weights: Float32Array; outcome: UnlearnOutcome }>();
+  const unlearned: ModelToEvaluate[] = [];
   for (const run of runs) {
     const t0 = performance.now();
-    const { ctx, storedDType, utility } = openContext(c.target, forgetFile, retainFile);
-    let options: Record<string, unknown> = {};
-    let outcome: Pick<UnlearnOutcome, 'stopReason' | 'steps'> = { stopReason: 'completed', steps: 0 };
+    const sanitize = run.sanitizeAfter ? { ...DEFAULT_SANITIZE, samples: 64 } : undefined;
+    const p = prepareUnlearning({ modelDir: c.target, forgetPath, retainPath, method: run.method, sanitize });
+    let outcome: UnlearnOutcome;
     if (run.sanitizeAfter) {
       // SAGE is post-hoc: it sanitises the update NPO already made, so NPO does not run twice.
-      ctx.model.params.restore(unlearned.get(run.sanitizeAfter)!);
-      log(`${run.name}: sanitising NPO's update against ${DEFAULT_SANITIZE.mode === 'hard' ? 'the' : ''} retain inputs (energy ${DEFAULT_SANITIZE.energy})…`);
-      sanitizeContext(ctx, { ...DEFAULT_SANITIZE, samples: 64 });
+      const before = done.get(run.sanitizeAfter)!;
+      p.opened.ctx.model.params.restore(before.weights);
+      outcome = before.outcome;
+      log(`${run.name}: sanitising NPO's update against the retain inputs (energy ${DEFAULT_SANITIZE.energy})…`);
     } else {
-      const method = getMethod(run.method);
-      log(`${run.name}: unlearning with ${method.name} (${method.summary})`);
-      options = parseOptions(method.options, [], method.name) as Record<string, unknown>;
-      outcome = method.run(ctx, options, progressHooks(run.name));
-      unlearned.set(run.name, ctx.model.params.snapshot());
+      log(`${run.name}: unlearning with ${p.method.name} (${p.method.summary})`);
+      outcome = p.method.run(p.opened.ctx, p.options, progressHooks(run.name));
+      done.set(run.name, { weights: p.opened.ctx.model.params.snapshot(), outcome });
     }
     // The same last checks as `lethe unlearn`: finite as stored, not a no-op, within the damage bounds.
-    assessResult(ctx, storedDType, options, outcome, utility);
-    const seconds = (performance.now() - t0) / 1000;
+    const result = finishUnlearning(p, outcome, t0);
     const dir = join(c.out, run.name);
     // out/main-job/<method> is the main job's own output: each run replaces it whole.
-    writeModelFolder(ctx.model, dir, { dtype: storedDType, copyFrom: c.target, metadata: { lethe_method: run.name }, force: true });
-    const e = evaluate(run.name, 'unlearned', dir, ctx.model);
-    models.push({ ...e, seconds });
+    writeUnlearned(result, dir, { force: true });
+    unlearned.push({ dir, name: run.name, model: result.model, seconds: (performance.now() - t0) / 1000 });
   }
-  models.push(targetEval, referenceEval);
-  withRecovery(models, targetEval);
-  for (const m of models) m.verdict = verdictFor(m, targetEval, referenceEval);
 
-  const report: EvalReport = {
+  const report = evaluateAgainstReference({
+    sets, tokenizer: Tokenizer.fromDir(c.target),
+    reference: { dir: c.reference, name: basename(c.reference) },
+    // The attacks start from the target's own score, so its curves need only their first point.
+    target: { dir: c.target, name: 'target', options: { relearn: { ...DEFAULT_RELEARN, steps: 0 } } },
+    unlearned, options: evalOptions,
     title: `Lethe: forgetting the ${c.split} persons of the embedded model`,
-    created: new Date().toISOString(),
-    data: { ...sets.sources, target: c.target, reference: c.reference },
-    models,
-  };
+    log,
+  });
   const reportDir = join(c.out, 'report');
   await writeReport(reportDir, report);
   log(`done in ${formatDuration((performance.now() - started) / 1000)}`);

@@ -16,7 +16,7 @@ import { parseOptions } from './options.ts';
 import { frozenModel } from './reference.ts';
 import { getMethod } from './registry.ts';
 import { collectInputGrams, sanitizeUpdate, type SanitizeOptions, type SanitizeReport } from './sanitize.ts';
-import { STOP_REASON_TEXT, type CheckEvent, type UnlearnContext, type UnlearnHooks, type UnlearnOutcome } from './types.ts';
+import { STOP_REASON_TEXT, type CheckEvent, type UnlearnContext, type UnlearnHooks, type UnlearnMethod, type UnlearnOutcome } from './types.ts';
 import { selfGeneratedText, SELF_TEXT } from './utility-text.ts';
 
 export interface UnlearnRequest {
@@ -200,42 +200,62 @@ export interface UnlearnResult {
   sourceDir: string;
 }
 
-/**
- * The in-memory job: validate everything first (method, options, model, data), run the method, optionally sanitise
- * the update, and assess the weights as they will be stored (assessResult). Writes nothing.
- */
-export function runUnlearning(req: Omit<UnlearnRequest, 'outDir' | 'force'>, hooks: UnlearnHooks = {}): UnlearnResult {
+/** A validated request with its context loaded: what a method runs on. */
+export interface PreparedUnlearning {
+  req: Omit<UnlearnRequest, 'outDir' | 'force'>;
+  method: UnlearnMethod;
+  options: Record<string, unknown>;
+  opened: OpenedContext;
+}
+
+/** Validates everything first (method, options, model, data) and loads the context. */
+export function prepareUnlearning(req: Omit<UnlearnRequest, 'outDir' | 'force'>, hooks: UnlearnHooks = {}): PreparedUnlearning {
   const method = getMethod(req.method);
   const options = parseOptions(method.options, req.options ?? [], method.name) as Record<string, unknown>;
   if (method.retain === 'required' && !req.retainPath) throw new RangeError(`${method.name} needs a retain set (--retain)`);
   if (req.sanitize && !req.retainPath) throw new RangeError('--sanitize needs a retain set (--retain): its inputs define what must not change');
   const opened = openContext(req.modelDir, req.forgetPath, method.retain === 'none' ? undefined : req.retainPath, req.utilityPath);
-  const { ctx } = opened;
   if (opened.utility.source === 'self-generated') {
     hooks.onMessage?.(`no retain set: the damage guard reads ${opened.utility.items} texts the model generated before unlearning (or give --utility FILE)`);
   }
+  return { req, method, options, opened };
+}
 
-  const started = performance.now();
-  const outcome = method.run(ctx, options, hooks);
+/**
+ * After the method: optionally sanitise the update, assess the weights as they will be stored (assessResult), and
+ * make the record. `started` is when the work being timed began (performance.now()).
+ */
+export function finishUnlearning(p: PreparedUnlearning, outcome: UnlearnOutcome, started: number, hooks: UnlearnHooks = {}): UnlearnResult {
+  const { req, opened } = p;
+  const { ctx } = opened;
   let sanitize: UnlearnRecord['sanitize'] = null;
   if (req.sanitize) {
     sanitize = { ...sanitizeContext(ctx, req.sanitize), options: req.sanitize };
     hooks.onMessage?.(`sanitised the update (${req.sanitize.mode}, energy ${req.sanitize.energy}) on ${Math.min(req.sanitize.samples, ctx.retain.length)} retain items`);
   }
-  const result = assessResult(ctx, opened.storedDType, options, outcome, opened.utility, { allowNoop: req.allowNoop });
+  const result = assessResult(ctx, opened.storedDType, p.options, outcome, opened.utility, { allowNoop: req.allowNoop });
   const wallSeconds = (performance.now() - started) / 1000;
+  const hasRetain = req.retainPath !== undefined && p.method.retain !== 'none';
   const record: UnlearnRecord = {
-    method: method.name,
-    options,
+    method: p.method.name,
+    options: p.options,
     source: { model: resolve(req.modelDir) },
     data: {
       forget: { path: resolve(req.forgetPath), sha256: sha256(req.forgetPath), records: opened.forgetRecords },
-      retain: req.retainPath && method.retain !== 'none' ? { path: resolve(req.retainPath), sha256: sha256(req.retainPath), records: opened.retainRecords } : null,
+      retain: hasRetain ? { path: resolve(req.retainPath!), sha256: sha256(req.retainPath!), records: opened.retainRecords } : null,
     },
     stopReason: outcome.stopReason, stopReasonText: STOP_REASON_TEXT[outcome.stopReason], steps: outcome.steps, result,
     curve: outcome.curve, checks: outcome.checks, details: outcome.details, sanitize, wallSeconds,
   };
   return { model: ctx.model, record, sourceDir: req.modelDir };
+}
+
+/** The in-memory job: prepare, run the method, finish. Writes nothing. */
+export function runUnlearning(req: Omit<UnlearnRequest, 'outDir' | 'force'>, hooks: UnlearnHooks = {}): UnlearnResult {
+  const p = prepareUnlearning(req, hooks);
+  const started = performance.now();
+  const outcome = p.method.run(p.opened.ctx, p.options, hooks);
+  return finishUnlearning(p, outcome, started, hooks);
 }
 
 /** The inputs an unlearning output must not overlap (compared by real path). */

@@ -1,0 +1,69 @@
+import { basename, resolve } from 'node:path';
+import type { CausalLM } from '../model/arch/types.ts';
+import { loadModel } from '../model/checkpoint.ts';
+import type { Tokenizer } from '../model/tokenizer.ts';
+import type { EvalSets } from './datasets.ts';
+import { evaluateModel, referenceBaseline, withRecovery, type EvaluateOptions } from './evaluate.ts';
+import type { EvalReport, ModelEvaluation } from './report-types.ts';
+import { verdictFor } from './verdict.ts';
+
+/** A model to evaluate: its folder, and the weights when they are already in memory (else they are loaded). */
+export interface ModelToEvaluate {
+  dir: string;
+  /** Name in the report (default: the folder's name). */
+  name?: string;
+  model?: CausalLM;
+  /** Options for this model only, over the shared ones (e.g. fewer relearning steps for the target). */
+  options?: Partial<EvaluateOptions>;
+  /** Wall time of the unlearning that made it, shown in the report. */
+  seconds?: number | null;
+}
+
+export interface ComparisonInput {
+  sets: EvalSets;
+  tokenizer: Tokenizer;
+  /** The retain model: trained without the forget set, the gold standard the others are compared with. */
+  reference: ModelToEvaluate;
+  /** The model before unlearning: with it, verdicts and relearning recovery steps. */
+  target?: ModelToEvaluate;
+  unlearned: readonly ModelToEvaluate[];
+  options?: Partial<EvaluateOptions>;
+  title: string;
+  /** Extra provenance for the report's data section (the sets' sources are always there). */
+  data?: Record<string, string>;
+  log?: (line: string) => void;
+}
+
+/**
+ * The one evaluation entry point (`lethe eval`, the main job, the workflow worker): the reference baseline, then the
+ * reference, the target and every unlearned model, each with the same metrics; with a target, recovery steps and a
+ * verdict per model. Models are loaded one at a time when not given, so only one is held besides the reference.
+ */
+export function evaluateAgainstReference(input: ComparisonInput): EvalReport {
+  const log = input.log ?? ((): void => {});
+  const shared = input.options ?? {};
+  const referenceModel = input.reference.model ?? loadModel(input.reference.dir).model;
+  log(`evaluating the reference ${input.reference.dir}…`);
+  const baseline = referenceBaseline(referenceModel, input.tokenizer, input.sets, shared);
+  const one = (m: ModelToEvaluate, role: ModelEvaluation['role'], model?: CausalLM): ModelEvaluation => {
+    log(`evaluating ${m.dir} (${role})…`);
+    const e = evaluateModel({
+      name: m.name ?? basename(resolve(m.dir)), role, dir: m.dir, model: model ?? m.model ?? loadModel(m.dir).model, tokenizer: input.tokenizer,
+      sets: input.sets, reference: baseline, options: { ...shared, ...m.options }, log,
+    });
+    return m.seconds === undefined ? e : { ...e, seconds: m.seconds };
+  };
+  const reference = one(input.reference, 'reference', referenceModel);
+  const target = input.target ? one(input.target, 'target') : null;
+  const models = [...input.unlearned.map((m) => one(m, 'unlearned')), ...(target ? [target] : []), reference];
+  if (target) {
+    withRecovery(models, target);
+    for (const m of models) m.verdict = verdictFor(m, target, reference);
+  }
+  return {
+    title: input.title,
+    created: new Date().toISOString(),
+    data: { ...input.sets.sources, reference: input.reference.dir, ...(input.target ? { target: input.target.dir } : {}), ...input.data },
+    models,
+  };
+}
