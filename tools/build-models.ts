@@ -14,7 +14,7 @@ import { readTrainingRecords } from '../src/data/jsonl.ts';
 import { writePersonsCorpus } from '../src/data/persons/index.ts';
 import { formatJsonl } from '../src/data/jsonl.ts';
 import { trainByteLevelBpe, writeTokenizer } from '../src/model/bpe-train.ts';
-import { qaAnswer, qaPrompt } from '../src/train/examples.ts';
+import { qaAnswer, qaPrompt } from '../src/model/qa-format.ts';
 import { runTraining } from '../src/train/run.ts';
 
 const { values } = parseArgs({

@@ -2,7 +2,7 @@ import { readTrainingRecords } from '../src/data/jsonl.ts';
 import { loadModel } from '../src/model/checkpoint.ts';
 import type { CausalLM } from '../src/model/arch/types.ts';
 import { answerProbability, perplexity } from '../src/eval/probability.ts';
-import { evenSample } from '../src/unlearn/batches.ts';
+import { evenSample } from '../src/util/sample.ts';
 import { tokenizeItems, type UnlearnItem } from '../src/unlearn/data.ts';
 import type { UnlearnContext } from '../src/unlearn/types.ts';
 

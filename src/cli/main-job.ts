@@ -8,7 +8,7 @@ import type { EvaluateOptions } from '../eval/evaluate.ts';
 import type { EvalReport } from '../eval/report-types.ts';
 import { formatComparisonTable } from '../eval/report/table.ts';
 import { writeReport } from '../eval/report/write.ts';
-import { Progress, formatDuration } from '../train/progress.ts';
+import { Progress, formatDuration } from '../util/progress.ts';
 import { DEFAULT_RELEARN } from '../eval/relearn.ts';
 import { finishUnlearning, prepareUnlearning, writeUnlearned } from '../unlearn/run.ts';
 import { DEFAULT_SANITIZE } from '../unlearn/sanitize.ts';

@@ -2,7 +2,7 @@ import { describeOptions } from '../unlearn/options.ts';
 import { METHODS } from '../unlearn/registry.ts';
 import { unlearn, type UnlearnRecord } from '../unlearn/run.ts';
 import { SanitizeOptionsSchema } from '../unlearn/sanitize.ts';
-import { Progress } from '../train/progress.ts';
+import { Progress } from '../util/progress.ts';
 import type { CheckEvent, UnlearnHooks } from '../unlearn/types.ts';
 
 /** `lethe methods`: every method with its options, defaults and documentation (from the same schemas that validate). */

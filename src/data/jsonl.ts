@@ -114,7 +114,7 @@ export function readJsonl<S extends z.ZodType>(path: string, schema: S): z.infer
  * Parses a training file in which each line is a QA record (it has "question" or "answer") or a text record
  * (it has "text"), and tags each with its kind.
  */
-export function parseTrainingRecords(content: string, file: string): TrainingRecord[] {
+function parseTrainingRecords(content: string, file: string): TrainingRecord[] {
   return parseLines(content, file, (raw): TrainingRecord => {
     const v = raw.value;
     if (v !== null && typeof v === 'object' && !Array.isArray(v)) {

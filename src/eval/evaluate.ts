@@ -1,8 +1,8 @@
 import type { CausalLM } from '../model/arch/types.ts';
 import type { PromptAnswer } from '../model/logprobs.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
-import { qaTokens } from '../train/examples.ts';
-import { evenSample } from '../unlearn/batches.ts';
+import { qaTokens } from '../model/qa-format.ts';
+import { evenSample } from '../util/sample.ts';
 import type { EvalQa, EvalSets } from './datasets.ts';
 import { forgetQuality } from './forget-quality.ts';
 import { answerQuality } from './memorisation.ts';

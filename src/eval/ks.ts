@@ -28,7 +28,7 @@ export interface KsResult {
 }
 
 /** scipy's MAX_AUTO_N: the exact distribution is used while both samples have at most this many values. */
-export const KS_MAX_EXACT_N = 10000;
+const KS_MAX_EXACT_N = 10000;
 
 export function ks2samp(a: ArrayLike<number>, b: ArrayLike<number>): KsResult {
   const x = sortedCopy(a, 'first');

@@ -1,7 +1,7 @@
 import type { CausalLM } from '../model/arch/types.ts';
 import { generate } from '../model/generate.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
-import { qaPrompt } from '../train/examples.ts';
+import { qaPrompt } from '../model/qa-format.ts';
 import { rougeL } from './rouge.ts';
 
 export interface QaItem {

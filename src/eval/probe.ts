@@ -1,6 +1,7 @@
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
-import { noGrad, Tensor } from '../engine/index.ts';
+import { noGrad } from '../engine/index.ts';
 import type { CausalLM } from '../model/arch/types.ts';
+import { padRight } from '../model/padding.ts';
 
 /** A prompt (token ids) and the attribute value it is about, e.g. the country of the person it asks about. */
 export interface ProbeExample {
@@ -19,10 +20,9 @@ export function lastTokenHidden(model: CausalLM, prompts: readonly (readonly num
   noGrad(() => {
     for (let s = 0; s < prompts.length; s += batchSize) {
       const chunk = prompts.slice(s, s + batchSize);
-      const L = Math.max(...chunk.map((p) => p.length));
-      const ids = new Int32Array(chunk.length * L).fill(padId);
-      chunk.forEach((p, b) => ids.set(p, b * L));
-      const h = model.forward(new Tensor(ids, [chunk.length, L]), { keepHidden: [layer], stopAfterLayer: layer }).hidden.get(layer)!.data as Float32Array;
+      const ids = padRight(chunk, padId);
+      const L = ids.shape[1]!;
+      const h = model.forward(ids, { keepHidden: [layer], stopAfterLayer: layer }).hidden.get(layer)!.data as Float32Array;
       chunk.forEach((p, b) => out.push(Float64Array.from(h.subarray((b * L + p.length - 1) * D, (b * L + p.length) * D))));
     }
   });

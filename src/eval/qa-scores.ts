@@ -1,7 +1,7 @@
 import type { CausalLM } from '../model/arch/types.ts';
 import { scoreAnswers, type PromptAnswer } from '../model/logprobs.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
-import { qaTokens } from '../train/examples.ts';
+import { qaTokens } from '../model/qa-format.ts';
 import type { EvalQa } from './datasets.ts';
 
 /** Teacher-forced scores of a QA set: everything the probability, truth-ratio and MIA metrics read. */

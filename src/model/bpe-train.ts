@@ -14,8 +14,9 @@
 // trainer uses on its own ids (`Merge::cmp`: higher count first, then the smaller pair). The result depends
 // only on the multiset of pre-tokens, not on the order of the texts.
 
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { atomicWrite } from './io/atomic-file.ts';
 
 export class BpeTrainError extends Error {
   constructor(message: string) {
@@ -87,7 +88,7 @@ export interface TrainedByteLevelBpe {
 }
 
 /** GPT-2's pre-tokenizer pattern (the one `tokenizers`' ByteLevel pre-tokenizer uses with use_regex). */
-export const GPT2_PRETOKENIZE_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+const GPT2_PRETOKENIZE_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
 /**
  * GPT-2's bytes_to_unicode: BYTE_SYMBOLS[i] is the i-th symbol in GPT-2's order (the printable bytes
@@ -458,20 +459,10 @@ export function serializeTokenizerJson(json: ByteLevelBpeTokenizerJson): string 
   return `${text.slice(0, at)}"vocab": ${vocabText}${text.slice(at + quoted.length)}\n`;
 }
 
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}`;
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-}
-
-/** Writes tokenizer.json and tokenizer_config.json into dir (created if needed), each atomically (temp + rename). */
+/** Writes tokenizer.json and tokenizer_config.json into dir (created if needed), each atomically (temp + fsync + rename). */
 export function writeTokenizer(dir: string, result: Pick<TrainedByteLevelBpe, 'tokenizerJson' | 'tokenizerConfig'>): void {
   mkdirSync(dir, { recursive: true });
-  writeAtomic(join(dir, 'tokenizer.json'), serializeTokenizerJson(result.tokenizerJson));
-  writeAtomic(join(dir, 'tokenizer_config.json'), `${JSON.stringify(result.tokenizerConfig, null, 2)}\n`);
+  const encode = (text: string): Uint8Array[] => [new TextEncoder().encode(text)];
+  atomicWrite(join(dir, 'tokenizer.json'), encode(serializeTokenizerJson(result.tokenizerJson)));
+  atomicWrite(join(dir, 'tokenizer_config.json'), encode(`${JSON.stringify(result.tokenizerConfig, null, 2)}\n`));
 }

@@ -9,13 +9,13 @@ import * as jinja from '@huggingface/jinja';
 // million nodes); real chat templates on a conversation use a few thousand units.
 
 /** Work units for one render. */
-export const TEMPLATE_WORK_BUDGET = 1_000_000;
+const TEMPLATE_WORK_BUDGET = 1_000_000;
 /** Units per item a for-loop iterates over. */
-export const LOOP_ITEM_UNITS = 50;
+const LOOP_ITEM_UNITS = 50;
 /** Characters or list items produced per unit. */
 const ITEMS_PER_UNIT = 16;
 /** Longest list `range()` may build. */
-export const MAX_RANGE_ITEMS = 100_000;
+const MAX_RANGE_ITEMS = 100_000;
 
 /** A render stopped by one of the limits above; the tokenizer adds the file name. */
 export class ChatTemplateLimitError extends Error {}

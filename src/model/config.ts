@@ -6,7 +6,7 @@ import { readUtf8File } from '../util/text-file.ts';
 import { modelSizeProblem } from './limits.ts';
 
 /** Architectures Lethe runs, by the names Hugging Face writes in config.json "architectures". */
-export const SUPPORTED_ARCHITECTURES = ['GPT2LMHeadModel', 'LlamaForCausalLM', 'Qwen2ForCausalLM', 'MistralForCausalLM'] as const;
+const SUPPORTED_ARCHITECTURES = ['GPT2LMHeadModel', 'LlamaForCausalLM', 'Qwen2ForCausalLM', 'MistralForCausalLM'] as const;
 export type ArchitectureName = (typeof SUPPORTED_ARCHITECTURES)[number];
 
 /** One normalised description of either family, so model code never reads raw config keys. */

@@ -20,10 +20,10 @@ export const FIELD_CAPS = {
  * Lethe keeps every weight in one Float32Array (src/model/params.ts), and Node 20 caps a typed array at 2^32
  * elements: past this no override helps.
  */
-export const HARD_MAX_PARAMETERS = 4_000_000_000;
+const HARD_MAX_PARAMETERS = 4_000_000_000;
 
 /** Share of physical memory the f32 weights may take by default (the rest: gradients, activations, the OS). */
-export const MEMORY_FRACTION = 0.8;
+const MEMORY_FRACTION = 0.8;
 
 /** The parameter limit in force: LETHE_MAX_PARAMS when set (up to the hard cap), else what fits in memory. */
 export function parameterLimit(env: NodeJS.ProcessEnv = process.env): { limit: number; source: string } {

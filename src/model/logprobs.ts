@@ -1,5 +1,6 @@
 import { crossEntropy, neg, noGrad, reshape, sum, Tensor } from '../engine/index.ts';
 import type { CausalLM } from './arch/types.ts';
+import { padRight } from './padding.ts';
 
 export interface PromptAnswer {
   prompt: readonly number[];
@@ -17,27 +18,23 @@ export interface AnswerBatch {
 
 export const IGNORE_INDEX = -100;
 
-/**
- * Packs prompt+answer sequences into one right-padded batch. Right padding needs no attention mask in a causal
- * model: padding only ever follows the real tokens, which never attend to it.
- */
+/** Packs prompt+answer sequences into one right-padded batch (padRight), with targets on the answer tokens. */
 export function packAnswers(items: readonly PromptAnswer[], padId = 0): AnswerBatch {
   if (items.length === 0) throw new RangeError('packAnswers needs at least one item');
-  const L = Math.max(...items.map((it) => it.prompt.length + it.answer.length));
-  const B = items.length;
-  const ids = new Int32Array(B * L).fill(padId);
-  const targets = new Int32Array(B * L).fill(IGNORE_INDEX);
-  const answerLengths = new Int32Array(B);
   items.forEach((it, b) => {
     if (it.prompt.length === 0) throw new RangeError(`item ${b}: the prompt needs at least one token (e.g. BOS)`);
     if (it.answer.length === 0) throw new RangeError(`item ${b}: the answer is empty`);
-    const seq = [...it.prompt, ...it.answer];
-    ids.set(seq, b * L);
+  });
+  const ids = padRight(items.map((it) => [...it.prompt, ...it.answer]), padId);
+  const [B, L] = ids.shape as [number, number];
+  const targets = new Int32Array(B * L).fill(IGNORE_INDEX);
+  const answerLengths = new Int32Array(B);
+  items.forEach((it, b) => {
     // Position t predicts token t+1: answer token j sits at prompt.length + j, predicted from the position before.
     for (let j = 0; j < it.answer.length; j++) targets[b * L + it.prompt.length + j - 1] = it.answer[j]!;
     answerLengths[b] = it.answer.length;
   });
-  return { ids: new Tensor(ids, [B, L]), targets: new Tensor(targets, [B, L]), answerLengths };
+  return { ids, targets: new Tensor(targets, [B, L]), answerLengths };
 }
 
 /** Per-token NLL of answer tokens [B, L] (0 off-answer), differentiable; the base of every unlearning loss. */

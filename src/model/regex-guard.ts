@@ -17,9 +17,9 @@ import { RegExpParser, type AST } from '@eslint-community/regexpp';
 // GPT-2, Llama-3, Qwen2 and GPT-4o patterns pass with deg 1 and factors below 200.
 
 /** Longest pattern accepted; published pre-tokenizer patterns are under 400 characters. */
-export const MAX_PATTERN_LENGTH = 8192;
+const MAX_PATTERN_LENGTH = 8192;
 /** Bound on the constant of the per-position work estimate (real patterns: < 200). */
-export const MAX_BACKTRACK_FACTOR = 4096;
+const MAX_BACKTRACK_FACTOR = 4096;
 
 interface Cost {
   deg: number;

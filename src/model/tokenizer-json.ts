@@ -14,7 +14,7 @@ const { ReplaceNormalizer } = tokenizers as unknown as {
 };
 
 /** Token ids are below the vocabulary cap config.json is held to (2^24). */
-export const MAX_TOKEN_ID = FIELD_CAPS.vocabulary - 1;
+const MAX_TOKEN_ID = FIELD_CAPS.vocabulary - 1;
 
 const isId = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_TOKEN_ID;
 const tokenId = z.custom<number>(isId, { error: `must be an integer token id in [0, ${MAX_TOKEN_ID}]` });

@@ -1,4 +1,6 @@
 import { Rng, Tensor } from '../engine/index.ts';
+import { IGNORE_INDEX } from '../model/logprobs.ts';
+import { padRight } from '../model/padding.ts';
 import type { Example } from './examples.ts';
 
 /** Where the trainer is in the data: which epoch, and how many examples of that epoch's order were consumed. */
@@ -55,14 +57,12 @@ export function bucketedOrder(lengths: ArrayLike<number>, batchSize: number, see
 
 /** Right-pads examples into one batch; position t's target is token t+1 where that token carries loss. */
 export function collate(examples: readonly Example[], padId: number): Batch {
-  const L = Math.max(...examples.map((e) => e.ids.length));
-  const B = examples.length;
-  const ids = new Int32Array(B * L).fill(padId);
-  const targets = new Int32Array(B * L).fill(-100);
+  const ids = padRight(examples.map((e) => e.ids), padId);
+  const [B, L] = ids.shape as [number, number];
+  const targets = new Int32Array(B * L).fill(IGNORE_INDEX);
   let targetTokens = 0;
   let tokens = 0;
   examples.forEach((e, b) => {
-    ids.set(e.ids, b * L);
     tokens += e.ids.length;
     for (let t = 0; t + 1 < e.ids.length; t++) {
       if (e.lossMask[t + 1]) {
@@ -71,7 +71,7 @@ export function collate(examples: readonly Example[], padId: number): Batch {
       }
     }
   });
-  return { ids: new Tensor(ids, [B, L]), targets: new Tensor(targets, [B, L]), targetTokens, tokens };
+  return { ids, targets: new Tensor(targets, [B, L]), targetTokens, tokens };
 }
 
 /** Deterministic stream of batches over epochs; `position` is what a checkpoint saves to resume exactly. */

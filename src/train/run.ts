@@ -9,7 +9,7 @@ import type { SaveDType } from '../model/safetensors/write.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
 import { checkpointPaths, checkpointStep, inspectCheckpoint, newestComplete } from './checkpoint-folder.ts';
 import { buildExamples } from './examples.ts';
-import { Progress } from './progress.ts';
+import { Progress } from '../util/progress.ts';
 import { train, type EvalInfo, type TrainOptions } from './trainer.ts';
 
 /** A GPT-2-style architecture for a model trained from scratch. */

@@ -52,9 +52,3 @@ export class ItemStream {
     return makeBatch(picked, this.padId);
   }
 }
-
-/** Up to n items spread evenly over the set (a fixed, representative sample for guard checks). */
-export function evenSample<T>(items: readonly T[], n: number): T[] {
-  if (items.length <= n) return [...items];
-  return Array.from({ length: n }, (_, i) => items[Math.floor((i * items.length) / n)]!);
-}

@@ -1,6 +1,6 @@
 import { answerProbability, meanAnswerTokenNll } from '../model/logprobs.ts';
 import type { CausalLM } from '../model/arch/types.ts';
-import { evenSample } from './batches.ts';
+import { evenSample } from '../util/sample.ts';
 import type { UnlearnItem } from './data.ts';
 import type { CheckEvent, StopReason, UnlearnContext } from './types.ts';
 

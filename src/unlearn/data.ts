@@ -1,7 +1,7 @@
 import type { TrainingRecord } from '../data/schema.ts';
 import { readTrainingRecords } from '../data/jsonl.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
-import { qaTokens } from '../train/examples.ts';
+import { qaTokens } from '../model/qa-format.ts';
 
 /**
  * One forget or retain record, tokenized the way training saw it: BOS + prompt, then answer + EOS. QA records

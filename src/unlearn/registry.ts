@@ -11,7 +11,7 @@ import { localizedAblation } from './methods/localized-ablation.ts';
 import { OptionError } from './options.ts';
 
 /** Every method, in the order `lethe methods` lists them. */
-export const METHODS: readonly UnlearnMethod[] = [gradAscent, gradDiff, npo, simNpo, idkFt, dpoIdk, taskVector, rmu, localizedAblation] as unknown as UnlearnMethod[];
+export const METHODS: readonly UnlearnMethod[] = [gradAscent, gradDiff, npo, simNpo, idkFt, dpoIdk, taskVector, rmu, localizedAblation];
 
 /** "GradDiff", "grad-diff" and "grad_diff" all name the same method. */
 function normalise(name: string): string {

@@ -11,7 +11,7 @@ import type { SaveDType } from '../model/safetensors/write.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
 import { damageBreach, GuardSample, type DamageBounds } from './checks.ts';
 import { readUnlearnRecords, tokenizeItems } from './data.ts';
-import { evenSample } from './batches.ts';
+import { evenSample } from '../util/sample.ts';
 import { parseOptions } from './options.ts';
 import { frozenModel } from './reference.ts';
 import { getMethod } from './registry.ts';

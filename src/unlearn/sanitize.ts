@@ -21,6 +21,7 @@ import { z } from 'zod';
 import { matmul, noGrad, Tensor } from '../engine/index.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import { linearModules } from '../model/modules.ts';
+import { padRight } from '../model/padding.ts';
 
 export class SanitizeError extends Error {
   constructor(message: string) {
@@ -70,13 +71,12 @@ export function collectInputGrams(model: CausalLM, sequences: readonly Int32Arra
   noGrad(() => {
     for (let start = 0; start < seqs.length; start += batchSize) {
       const batch = seqs.slice(start, start + batchSize);
-      const T = Math.max(...batch.map((s) => s.length));
-      const ids = new Int32Array(batch.length * T).fill(padId);
-      batch.forEach((s, b) => ids.set(s, b * T));
+      const ids = padRight(batch, padId);
+      const T = ids.shape[1]!;
       const padded = batch.some((s) => s.length < T);
       const rows = batch.reduce((n, s) => n + s.length, 0);
       const seen = new Map<Tensor, InputGram>();
-      model.forward(new Tensor(ids, [batch.length, T]), {
+      model.forward(ids, {
         linearInput: (module, x) => {
           let g = seen.get(x);
           if (!g) {

@@ -74,7 +74,12 @@ export interface UnlearnOutcome {
   details: Record<string, unknown>;
 }
 
-/** A method: its name, documented options with defaults (a zod object), and what it does. */
+/**
+ * A method: its name, documented options with defaults (a zod object), and what it does. `UnlearnMethod` (the
+ * default S) is any method, as the registry lists them: `run` is written as a method, whose parameters TypeScript
+ * checks bivariantly, so every `UnlearnMethod<S>` is one without a cast. The options handed to `run` must come from
+ * parsing that method's own schema (parseOptions(method.options, …)).
+ */
 export interface UnlearnMethod<S extends z.ZodObject = z.ZodObject> {
   name: string;
   /** One line for `lethe methods`. */

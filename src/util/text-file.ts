@@ -8,7 +8,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 export const MAX_TEXT_BYTES = 0x1fffffe8;
 
 /** Where the first invalid UTF-8 sequence starts: byte offset, 1-based line and byte column. */
-export interface Utf8Fault {
+interface Utf8Fault {
   offset: number;
   line: number;
   column: number;
@@ -32,7 +32,7 @@ export function readUtf8File(path: string, maxBytes: number, fail: (problem: str
 }
 
 /** Decodes bytes strictly; the error names the line, column and value of the first bad byte. */
-export function decodeUtf8(bytes: Uint8Array, fail: (problem: string, line?: number) => Error): string {
+function decodeUtf8(bytes: Uint8Array, fail: (problem: string, line?: number) => Error): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
@@ -66,7 +66,7 @@ function readBounded(path: string, maxBytes: number): Uint8Array {
  * The first byte where `bytes` stops being well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, nothing above
  * U+10FFFF), or null. Only run after TextDecoder refused, to say where.
  */
-export function findUtf8Fault(bytes: Uint8Array): Utf8Fault | null {
+function findUtf8Fault(bytes: Uint8Array): Utf8Fault | null {
   let line = 1;
   let lineStart = 0;
   for (let i = 0; i < bytes.length;) {

@@ -16,7 +16,7 @@ const root = new URL('../../', import.meta.url).pathname;
 // It scores 8,400 answers with three models: minutes on the reference TypeScript backend, seconds on the native one.
 const slow = backend().name === 'ts' && 'the reference TS backend is too slow for three full forget-set scorings';
 
-test('forget quality on persons forget10: retain vs retain (other seed) ≥ 0.5, target vs retain < 0.05', { skip: slow }, () => {
+test('forget quality on persons forget10: retain vs retain (other seed) ≥ 0.5, target vs either retain model < 1e-10', { skip: slow }, () => {
   const sets = loadEvalSets(`${root}data/persons`, 'forget10');
   const tokenizer = Tokenizer.fromDir(`${root}models/target`);
   const trs = (name: string): Float64Array => {
@@ -27,7 +27,10 @@ test('forget quality on persons forget10: retain vs retain (other seed) ≥ 0.5,
   const other = trs('retain90-seed2');
   const target = trs('target');
   const sane = forgetQuality(retain, other).pValue;
-  const memorised = forgetQuality(target, retain).pValue;
   assert.ok(sane >= 0.5, `retain90 vs retain90-seed2: forget quality ${sane}`);
-  assert.ok(memorised < 1e-10, `target vs retain90: forget quality ${memorised}`);
+  // Far below TOFU's bar of 0.05: the target is told apart from a model that never saw the persons beyond doubt.
+  for (const [name, reference] of [['retain90', retain], ['retain90-seed2', other]] as const) {
+    const memorised = forgetQuality(target, reference).pValue;
+    assert.ok(memorised < 1e-10, `target vs ${name}: forget quality ${memorised}`);
+  }
 });

@@ -11,7 +11,7 @@ import type { Gender, World } from './types.ts';
  * step uses the same makers for wrong values, so a wrong answer is always a plausible value of the same type.
  */
 
-export function firstName(draw: Draw, gender: Gender): string {
+function firstName(draw: Draw, gender: Gender): string {
   return draw.pick(gender === 'female' ? FEMALE_FIRST : MALE_FIRST);
 }
 

@@ -161,7 +161,7 @@ function cityParagraph(city: City, world: World): string {
   return `${first} ${water} The city is known for its ${city.known_for}. ${city.name} is home to the ${city.university}.`;
 }
 
-export const N_TRADE_PARAGRAPHS = 10;
+const N_TRADE_PARAGRAPHS = 10;
 
 export function worldText(draw: Draw, world: World): TextRecord[] {
   const out: TextRecord[] = [];

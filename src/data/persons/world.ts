@@ -9,8 +9,8 @@ import type { City, Country, World } from './types.ts';
  * A small fictitious world: 10 countries with 4 cities each. Persons are born and live in its cities, and the
  * "world" QA and text sets (the utility data) describe it, so every fact in the corpus agrees with every other.
  */
-export const N_COUNTRIES = 10;
-export const CITIES_PER_COUNTRY = 4;
+const N_COUNTRIES = 10;
+const CITIES_PER_COUNTRY = 4;
 
 export function generateWorld(draw: Draw): World {
   const countryPairs = draw.sample(COUNTRIES, N_COUNTRIES);

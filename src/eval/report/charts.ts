@@ -39,7 +39,7 @@ const CONFIG = {
 };
 
 /** Chart labels for the models: their names, made unique ("npo", "npo (2)") so a duplicate cannot merge two series. */
-export function modelLabels(report: EvalReport): string[] {
+function modelLabels(report: EvalReport): string[] {
   const seen = new Map<string, number>();
   return report.models.map((m) => {
     const base = m.name === '' ? '(unnamed)' : m.name;
@@ -50,7 +50,7 @@ export function modelLabels(report: EvalReport): string[] {
 }
 
 /** One colour per model, the same in every chart: target red, reference grey, unlearned models from a palette. */
-export function modelColors(report: EvalReport): { domain: string[]; range: string[] } {
+function modelColors(report: EvalReport): { domain: string[]; range: string[] } {
   const labels = modelLabels(report);
   let next = 0;
   const range = report.models.map((m) => {
@@ -98,7 +98,7 @@ const HEADLINE = [
 ] as const;
 
 /** Small multiples of horizontal bars: one panel per headline metric (all in [0, 1]), one bar per model. */
-export function headlineSpec(report: EvalReport): TopLevelSpec {
+function headlineSpec(report: EvalReport): TopLevelSpec {
   const labels = modelLabels(report);
   const values: { model: string; metric: string; value: number; text: string }[] = [];
   report.models.forEach((m, i) => {
@@ -142,7 +142,7 @@ export function headlineSpec(report: EvalReport): TopLevelSpec {
 }
 
 /** Forget quality as −log10 p per model, with p = 0.05 marked: bars left of the rule are indistinguishable from the reference. */
-export function forgetQualitySpec(report: EvalReport): TopLevelSpec {
+function forgetQualitySpec(report: EvalReport): TopLevelSpec {
   const labels = modelLabels(report);
   const values: { model: string; value: number; text: string }[] = [];
   report.models.forEach((m, i) => {
@@ -201,7 +201,7 @@ export function forgetQualitySpec(report: EvalReport): TopLevelSpec {
 // Relearning
 
 /** Held-out forget probability vs attack step, one line per model; the reference (the "never learned" bar) dashed. */
-export function relearnSpec(report: EvalReport, mode: RelearnSummary['mode']): TopLevelSpec {
+function relearnSpec(report: EvalReport, mode: RelearnSummary['mode']): TopLevelSpec {
   const labels = modelLabels(report);
   const values: { model: string; line: string; step: number; score: number }[] = [];
   const shown: string[] = [];
@@ -276,7 +276,7 @@ function miaPanels(report: EvalReport): number[] {
 }
 
 /** LOSS-attack score histograms, forget (members) vs holdout (non-members), one panel per model, as fractions of each set. */
-export function miaHistogramSpec(report: EvalReport): TopLevelSpec {
+function miaHistogramSpec(report: EvalReport): TopLevelSpec {
   const labels = modelLabels(report);
   const panels = miaPanels(report);
   const b = sharedBins(panels.flatMap((i) => [report.models[i]!.samples.lossForget, report.models[i]!.samples.lossHoldout]), MIA_BINS);
@@ -330,7 +330,7 @@ export function miaHistogramSpec(report: EvalReport): TopLevelSpec {
 // Forget vs utility
 
 /** Forget probability (x) vs model utility (y), one labelled point per model; target and reference drawn distinctly. */
-export function tradeoffSpec(report: EvalReport): TopLevelSpec {
+function tradeoffSpec(report: EvalReport): TopLevelSpec {
   const labels = modelLabels(report);
   const values = report.models.flatMap((m, i) =>
     finite(m.forget.probability) && finite(m.modelUtility)
@@ -400,7 +400,7 @@ function ecdf(xs: readonly number[]): { x: number; y: number }[] {
 }
 
 /** Empirical CDFs of per-item forget truth ratios, each model vs the reference (the two samples the KS test compares). */
-export function truthRatioSpec(report: EvalReport): TopLevelSpec {
+function truthRatioSpec(report: EvalReport): TopLevelSpec {
   const labels = modelLabels(report);
   const ref = referenceIndex(report);
   const panels = truthRatioPanels(report);

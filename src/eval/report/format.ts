@@ -35,7 +35,7 @@ export function miaAuc(model: ModelEvaluation, attack: MiaResult['attack']): num
   return hit && finite(hit.auc) ? hit.auc : null;
 }
 
-export const RELEARN_MODES: readonly RelearnSummary['mode'][] = ['forget-part', 'related'];
+const RELEARN_MODES: readonly RelearnSummary['mode'][] = ['forget-part', 'related'];
 
 /** The relearning modes any model in the report was attacked with, in a fixed order. */
 export function relearnModes(report: EvalReport): RelearnSummary['mode'][] {

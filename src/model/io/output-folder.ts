@@ -11,7 +11,7 @@ export class OutputError extends Error {
 }
 
 /** The real path a (possibly not yet existing) path would have: its nearest existing ancestor resolved through links. */
-export function realPathOf(path: string): string {
+function realPathOf(path: string): string {
   const abs = resolve(path);
   const rest: string[] = [];
   let at = abs;

@@ -9,10 +9,6 @@ export function isSupportedDType(d: unknown): d is SafetensorsDType {
   return typeof d === 'string' && Object.prototype.hasOwnProperty.call(DTYPE_SIZE, d);
 }
 
-export function isFloatDType(d: SafetensorsDType): boolean {
-  return d === 'F32' || d === 'F16' || d === 'BF16' || d === 'F64';
-}
-
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 

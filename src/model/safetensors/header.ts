@@ -99,7 +99,7 @@ export function parseHeader(file: string, json: Uint8Array, fileSize: number): H
  * strings and nesting, cheap next to JSON.parse. Multi-byte UTF-8 never contains ASCII bytes, so scanning bytes is
  * exact. For malformed JSON the count is meaningless, and JSON.parse reports the error afterwards.
  */
-export function countTopLevelKeys(json: Uint8Array, stop: number): number {
+function countTopLevelKeys(json: Uint8Array, stop: number): number {
   let depth = 0;
   let inString = false;
   let keys = 0;

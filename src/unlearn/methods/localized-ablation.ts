@@ -3,7 +3,7 @@ import { backward, crossEntropy, mul, Rng, scalar, Tensor } from '../../engine/i
 import type { CausalLM } from '../../model/arch/types.ts';
 import { packAnswers, type AnswerBatch } from '../../model/logprobs.ts';
 import { attnOutModule, linearModules, mlpOutModule } from '../../model/modules.ts';
-import { evenSample } from '../batches.ts';
+import { evenSample } from '../../util/sample.ts';
 import { damageBreach, GuardSample } from '../checks.ts';
 import type { UnlearnItem } from '../data.ts';
 import { runLossLoop } from '../loop.ts';
@@ -75,7 +75,7 @@ export function gateGradients(model: CausalLM, batch: AnswerBatch, modules: read
  * Per unit: the first-order rise of the NLL per answer token over `items` if the unit were removed,
  * −Σ x·∂L/∂x / tokens. Per-token normalisation makes forget and retain sets of different sizes comparable.
  */
-export function removalEffects(model: CausalLM, items: readonly UnlearnItem[], units: readonly Unit[], batchSize: number, padId: number): Float64Array {
+function removalEffects(model: CausalLM, items: readonly UnlearnItem[], units: readonly Unit[], batchSize: number, padId: number): Float64Array {
   const modules = [...new Set(units.map((u) => u.module))];
   const totals = new Map<string, Float64Array>();
   let tokens = 0;

@@ -3,7 +3,8 @@ import { mul, noGrad, Rng, scale, sub, sum, Tensor } from '../../engine/index.ts
 import type { CausalLM } from '../../model/arch/types.ts';
 import type { ModelConfig } from '../../model/config.ts';
 import { mlpOutModule } from '../../model/modules.ts';
-import { evenSample, makeBatch, type UnlearnBatch } from '../batches.ts';
+import { evenSample } from '../../util/sample.ts';
+import { makeBatch, type UnlearnBatch } from '../batches.ts';
 import { runLossLoop, type LossSpec } from '../loop.ts';
 import { loopOptionShape, OptionError } from '../options.ts';
 import { defineMethod } from '../types.ts';
@@ -23,7 +24,7 @@ export const RmuOptions = z.object({
 export type RmuOptions = z.infer<typeof RmuOptions>;
 
 /** ℓ from the option (−1 = middle), with a clear error for a layer the model does not have. */
-export function resolveLayer(config: ModelConfig, layer: number): number {
+function resolveLayer(config: ModelConfig, layer: number): number {
   const l = layer === -1 ? Math.floor(config.numLayers / 2) : layer;
   if (l < 0 || l >= config.numLayers) {
     throw new OptionError(`rmu option layer=${layer}: the model has layers 0..${config.numLayers - 1} (−1 = the middle one)`);
@@ -67,7 +68,7 @@ export function activationMse(h: Tensor, target: Tensor, batch: UnlearnBatch): T
 }
 
 /** The residual stream after layer ℓ, with no layer above it or head computed. */
-export function hiddenAt(model: CausalLM, batch: UnlearnBatch, layer: number): Tensor {
+function hiddenAt(model: CausalLM, batch: UnlearnBatch, layer: number): Tensor {
   return model.forward(batch.answers.ids, { stopAfterLayer: layer, keepHidden: [layer] }).hidden.get(layer)!;
 }
 
