@@ -159,7 +159,7 @@ function changedTensors(model: CausalLM, original: Float32Array): number {
  * on them against θ, and refuses a run that changed nothing (unless allowed) or that damages the model past the
  * method's bounds. Returns what the written model does.
  */
-export function assessResult(ctx: UnlearnContext, dtype: SaveDType, options: Record<string, unknown>, outcome: Pick<UnlearnOutcome, 'stopReason' | 'steps'>,
+function assessResult(ctx: UnlearnContext, dtype: SaveDType, options: Record<string, unknown>, outcome: Pick<UnlearnOutcome, 'stopReason' | 'steps'>,
   utility: UtilitySource, o: { allowNoop?: boolean } = {}): WrittenState {
   const flat = ctx.model.params.flat;
   const bad = countNonFiniteEncoded(dtype, encodeFloat(dtype, flat));
@@ -276,7 +276,7 @@ export function writeUnlearned(result: UnlearnResult, outDir: string, o: { force
 }
 
 /** Refuses an output that cannot be written before any work is done (it exists without --force, or overlaps an input). */
-export function checkOutputFolder(outDir: string, inputs: readonly { path: string; what: string }[], force = false): void {
+function checkOutputFolder(outDir: string, inputs: readonly { path: string; what: string }[], force = false): void {
   checkOutputAgainstInputs(outDir, inputs);
   if (existsSync(outDir) && !force) throw new OutputError(outDir, 'already exists; pass --force to replace it (it is replaced whole)');
   if (existsSync(outDir) && !lstatSync(outDir).isDirectory()) throw new OutputError(outDir, 'exists and is not a folder');
