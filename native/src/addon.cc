@@ -1,5 +1,11 @@
-// N-API surface of the native backend: one function per kernel of the Backend interface (see
-// src/engine/backend.ts and src/engine/backends/native.ts), plus info() and setThreads(n).
+// N-API surface of the native backend: one function per kernel of the ABI table in
+// src/engine/backends/native-abi.ts, plus info(), abi() and setThreads(n).
+//
+// The table is the one list of kernels. tools/gen-native-abi.ts turns it into abi.gen.h: LETHE_KERNELS names the
+// kernels, and LETHE_ARGS_<kernel> lists each one's arguments as A(kind, name, least length). From those this
+// file makes, once for all kernels, an argument struct per kernel with its reader and its length checks, and the
+// exports; what is left per kernel below (`Run`) is only what the table cannot say (gemm's extents, index
+// values, packed shapes) and the call into kernels.h.
 //
 // Every function validates its arguments before touching memory: argument count, typed-array kinds, array
 // lengths against the sizes it is given, and index values (embedding ids, gather indices, cross-entropy
@@ -12,9 +18,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <initializer_list>
+#include <iterator>
 #include <string>
 #include <thread>
 
+#include "abi.gen.h"
 #include "gemm.h"
 #include "kernels.h"
 #include "thread_pool.h"
@@ -33,17 +42,21 @@ int64_t smul(int64_t a, int64_t b) {
 }
 int64_t sadd(int64_t a, int64_t b) { return a > INT64_MAX - b ? INT64_MAX : a + b; }
 
-struct F32Arr {
-  float* p = nullptr;
+// A typed-array argument: its data and length in elements.
+template <class T>
+struct Arr {
+  T* p = nullptr;
   int64_t n = 0;
 };
-struct I32Arr {
-  int32_t* p = nullptr;
-  int64_t n = 0;
+using F32Arr = Arr<float>;
+using I32Arr = Arr<int32_t>;
+using F64Arr = Arr<const double>;
+// An Int32Array or null.
+struct I32Opt : I32Arr {
+  bool given = false;
 };
-struct AnyArr {
-  void* p = nullptr;
-  int64_t n = 0;
+// A Float32Array or an Int32Array.
+struct AnyArr : Arr<void> {
   int kind = lethe::kF32;
 };
 
@@ -95,32 +108,21 @@ class Args {
     return t == napi_null || t == napi_undefined;
   }
 
-  F32Arr f32(size_t i, const char* what) {
-    F32Arr r;
+  // A typed array of exactly one kind.
+  template <class A>
+  A typed_as(size_t i, const char* what, napi_typedarray_type want) {
+    A r;
     napi_typedarray_type t;
     void* data;
     size_t len;
     if (!typed(i, what, t, data, len)) return r;
-    if (t != napi_float32_array) {
-      fail(std::string(what) + " must be a Float32Array, got " + type_name(t));
+    if (t != want) {
+      const char* want_name = type_name(want);
+      fail(std::string(what) + (want_name[0] == 'I' || want_name[0] == 'U' ? " must be an " : " must be a ") +
+           want_name + ", got " + type_name(t));
       return r;
     }
-    r.p = static_cast<float*>(data);
-    r.n = static_cast<int64_t>(len);
-    return r;
-  }
-
-  I32Arr i32(size_t i, const char* what) {
-    I32Arr r;
-    napi_typedarray_type t;
-    void* data;
-    size_t len;
-    if (!typed(i, what, t, data, len)) return r;
-    if (t != napi_int32_array) {
-      fail(std::string(what) + " must be an Int32Array, got " + type_name(t));
-      return r;
-    }
-    r.p = static_cast<int32_t*>(data);
+    r.p = static_cast<decltype(r.p)>(data);
     r.n = static_cast<int64_t>(len);
     return r;
   }
@@ -139,21 +141,6 @@ class Args {
     r.n = static_cast<int64_t>(len);
     r.kind = t == napi_float32_array ? lethe::kF32 : lethe::kI32;
     return r;
-  }
-
-  // A Float64Array of small integers (shapes, strides, offsets) packed by the TS glue.
-  const double* f64(size_t i, const char* what, int64_t& n) {
-    napi_typedarray_type t;
-    void* data;
-    size_t len;
-    n = 0;
-    if (!typed(i, what, t, data, len)) return nullptr;
-    if (t != napi_float64_array) {
-      fail(std::string(what) + " must be a Float64Array, got " + type_name(t));
-      return nullptr;
-    }
-    n = static_cast<int64_t>(len);
-    return static_cast<const double*>(data);
   }
 
   double number(size_t i, const char* what) {
@@ -228,6 +215,96 @@ class Args {
   bool ok_ = true;
 };
 
+// ---- argument kinds of the ABI table: the C++ type of each, how it is read, how its length is checked ----
+namespace kind {
+
+// Scalars have no length to check.
+struct Scalar {
+  template <class T>
+  static void need(Args&, const T&, int64_t, const char*) {}
+};
+struct BOOL : Scalar {
+  using type = bool;
+  static type read(Args& a, size_t i, const char* what) { return a.boolean(i, what); }
+};
+struct NUM : Scalar {
+  using type = double;
+  static type read(Args& a, size_t i, const char* what) { return a.number(i, what); }
+};
+struct INT : Scalar {
+  using type = int64_t;
+  static type read(Args& a, size_t i, const char* what) { return a.integer(i, what); }
+};
+struct SINT : Scalar {
+  using type = int64_t;
+  static type read(Args& a, size_t i, const char* what) { return a.integer(i, what, -kMaxInt, kMaxInt); }
+};
+// An op code: an index into one of the op lists.
+template <int kCount>
+struct Op : Scalar {
+  using type = int;
+  static type read(Args& a, size_t i, const char* what) { return static_cast<int>(a.integer(i, what, 0, kCount - 1)); }
+};
+using UNARY_OP = Op<lethe::kUnaryOpCount>;
+using BINARY_OP = Op<lethe::kBinaryOpCount>;
+using REDUCE_OP = Op<lethe::kReduceOpCount>;
+
+struct Array {
+  template <class A>
+  static void need(Args& a, const A& arr, int64_t n, const char* what) { a.need(arr, n, what); }
+};
+template <class A, napi_typedarray_type kType>
+struct Typed : Array {
+  using type = A;
+  static type read(Args& a, size_t i, const char* what) { return a.typed_as<A>(i, what, kType); }
+};
+using F32 = Typed<F32Arr, napi_float32_array>;
+using I32 = Typed<I32Arr, napi_int32_array>;
+// A Float64Array of small integers (shapes, strides, offsets) packed by the TS glue.
+using F64 = Typed<F64Arr, napi_float64_array>;
+struct F32_OR_I32 : Array {
+  using type = AnyArr;
+  static type read(Args& a, size_t i, const char* what) { return a.f32_or_i32(i, what); }
+};
+struct I32_OPT {
+  using type = I32Opt;
+  static type read(Args& a, size_t i, const char* what) {
+    I32Opt r;
+    if (a.is_null(i)) return r;
+    static_cast<I32Arr&>(r) = I32::read(a, i, what);
+    r.given = true;
+    return r;
+  }
+  static void need(Args& a, const I32Opt& arr, int64_t n, const char* what) {
+    if (arr.given) a.need(arr, n, what);
+  }
+};
+
+}  // namespace kind
+
+// One struct per kernel, `<kernel>_args`, with a field per argument, read() and check() (the table's lengths).
+#define LETHE_FIELD(KIND, name, len) kind::KIND::type name{};
+#define LETHE_READ(KIND, name, len) name = kind::KIND::read(reader_, at_++, #name);
+#define LETHE_NEED(KIND, name, len) kind::KIND::need(reader_, name, len, #name);
+#define LETHE_COUNT(KIND, name, len) +1
+#define LETHE_ARGS_STRUCT(js)                                           \
+  struct js##_args {                                                    \
+    static constexpr const char* kName = #js;                           \
+    static constexpr size_t kArgc = 0 LETHE_ARGS_##js(LETHE_COUNT);     \
+    LETHE_ARGS_##js(LETHE_FIELD)                                        \
+    void read(Args& reader_) {                                          \
+      size_t at_ = 0;                                                   \
+      LETHE_ARGS_##js(LETHE_READ)                                       \
+    }                                                                   \
+    void check(Args& reader_) const { LETHE_ARGS_##js(LETHE_NEED) }     \
+  };
+LETHE_KERNELS(LETHE_ARGS_STRUCT)
+#undef LETHE_ARGS_STRUCT
+#undef LETHE_COUNT
+#undef LETHE_NEED
+#undef LETHE_READ
+#undef LETHE_FIELD
+
 // Runs a kernel, turning a C++ exception (allocation failure in scratch buffers) into a JS error.
 template <class F>
 napi_value guarded(Args& a, F&& f) {
@@ -280,67 +357,15 @@ bool indices_in_range(Args& a, const int32_t* idx, int64_t n, int64_t bound, con
   return false;
 }
 
-// ---------------------------------------------------------------------------------------------------------
+// Shapes and strides packed by the TS glue into one Float64Array:
+// meta = [rank, ...head, ...shape, ...strides of the first operand, ...strides of the second].
+struct Packed {
+  int rank = 0;
+  int64_t head[2] = {0, 0};
+  int64_t shape[lethe::kMaxRank], s1[lethe::kMaxRank], s2[lethe::kMaxRank];
+};
 
-napi_value Gemm(napi_env env, napi_callback_info info) {
-  Args a(env, info, "gemm", 17);
-  const bool transA = a.boolean(0, "transA");
-  const bool transB = a.boolean(1, "transB");
-  const int64_t M = a.integer(2, "M"), N = a.integer(3, "N"), K = a.integer(4, "K");
-  const double alpha = a.number(5, "alpha");
-  const F32Arr A = a.f32(6, "a");
-  const int64_t lda = a.integer(7, "lda"), strideA = a.integer(8, "strideA");
-  const F32Arr B = a.f32(9, "b");
-  const int64_t ldb = a.integer(10, "ldb"), strideB = a.integer(11, "strideB");
-  const double beta = a.number(12, "beta");
-  const F32Arr C = a.f32(13, "c");
-  const int64_t ldc = a.integer(14, "ldc"), strideC = a.integer(15, "strideC");
-  const int64_t batch = a.integer(16, "batch");
-  if (!a.ok() || M == 0 || N == 0 || batch == 0) return nullptr;
-  auto extent = [&](int64_t rows, int64_t cols, int64_t ld, int64_t stride) {
-    return sadd(sadd(smul(batch - 1, stride), smul(rows - 1, ld)), cols);
-  };
-  if (K > 0) {
-    const int64_t ar = transA ? K : M, ac = transA ? M : K;
-    const int64_t br = transB ? N : K, bc = transB ? K : N;
-    if (lda < ac) a.fail("lda " + std::to_string(lda) + " is smaller than the row length " + std::to_string(ac));
-    if (ldb < bc) a.fail("ldb " + std::to_string(ldb) + " is smaller than the row length " + std::to_string(bc));
-    a.need(A, extent(ar, ac, lda, strideA), "a");
-    a.need(B, extent(br, bc, ldb, strideB), "b");
-  }
-  if (ldc < N) a.fail("ldc " + std::to_string(ldc) + " is smaller than N " + std::to_string(N));
-  a.need(C, extent(M, N, ldc, strideC), "c");
-  return guarded(a, [&] {
-    lethe::sgemm_batched(transA, transB, M, N, K, static_cast<float>(alpha), A.p, lda, strideA, B.p, ldb, strideB,
-                         static_cast<float>(beta), C.p, ldc, strideC, batch);
-  });
-}
-
-napi_value Unary(napi_env env, napi_callback_info info) {
-  Args a(env, info, "unary", 4);
-  const int op = static_cast<int>(a.integer(0, "op", 0, lethe::kUnaryOpCount - 1));
-  const F32Arr x = a.f32(1, "x");
-  const F32Arr out = a.f32(2, "out");
-  const double p = a.number(3, "p");
-  a.need(out, x.n, "out");
-  return guarded(a, [&] { lethe::unary(op, x.p, out.p, x.n, p); });
-}
-
-napi_value UnaryBackward(napi_env env, napi_callback_info info) {
-  Args a(env, info, "unaryBackward", 6);
-  const int op = static_cast<int>(a.integer(0, "op", 0, lethe::kUnaryOpCount - 1));
-  const F32Arr x = a.f32(1, "x");
-  const F32Arr y = a.f32(2, "y");
-  const F32Arr gy = a.f32(3, "gy");
-  const F32Arr gx = a.f32(4, "gx");
-  const double p = a.number(5, "p");
-  a.need(y, x.n, "y");
-  a.need(gy, x.n, "gy");
-  a.need(gx, x.n, "gx");
-  return guarded(a, [&] { lethe::unary_backward(op, x.p, y.p, gy.p, gx.p, x.n, p); });
-}
-
-// Reads `count` integers from meta starting at `at`.
+// Reads `count` integers in [lo, hi] from meta starting at `at`.
 bool read_ints(Args& a, const double* meta, int64_t at, int count, int64_t* dst, const char* what, int64_t lo,
                int64_t hi) {
   for (int i = 0; i < count; i++) {
@@ -350,429 +375,250 @@ bool read_ints(Args& a, const double* meta, int64_t at, int count, int64_t* dst,
   return true;
 }
 
-napi_value Binary(napi_env env, napi_callback_info info) {
-  Args a(env, info, "binary", 5);
-  const int op = static_cast<int>(a.integer(0, "op", 0, lethe::kBinaryOpCount - 1));
-  const F32Arr A = a.f32(1, "a");
-  const F32Arr B = a.f32(2, "b");
-  const F32Arr out = a.f32(3, "out");
-  int64_t mlen = 0;
-  const double* meta = a.f64(4, "meta", mlen);
-  if (!a.ok()) return nullptr;
-  if (mlen < 1) {
+// Unpacks meta (at least 1 + head.size() values long, which the caller checked) with the head values named
+// `head` (offsets, in [0, 2^53]) and the strides named s1 and s2.
+bool unpack(Args& a, const F64Arr& meta, std::initializer_list<const char*> head, const char* s1, const char* s2,
+            Packed& p) {
+  const int64_t rank = a.check_int(meta.p[0], "rank", 0, lethe::kMaxRank);
+  int at = 1;
+  for (const char* name : head) {
+    p.head[at - 1] = a.check_int(meta.p[at], name, 0, kMaxInt);
+    at++;
+  }
+  if (!a.ok()) return false;
+  if (meta.n < at + 3 * rank) {
+    a.fail("meta is too short for rank " + std::to_string(rank));
+    return false;
+  }
+  const int r = p.rank = static_cast<int>(rank);
+  return read_ints(a, meta.p, at, r, p.shape, "shape", 0, kMaxInt) &&
+         read_ints(a, meta.p, at + r, r, p.s1, s1, -kMaxInt, kMaxInt) &&
+         read_ints(a, meta.p, at + 2 * r, r, p.s2, s2, -kMaxInt, kMaxInt);
+}
+
+// ---- per kernel: the checks the table cannot state, and the call ----
+
+napi_value Run(Args& a, const gemm_args& in) {
+  const int64_t M = in.M, N = in.N, K = in.K, batch = in.batch;
+  if (M == 0 || N == 0 || batch == 0) return nullptr;
+  auto extent = [&](int64_t rows, int64_t cols, int64_t ld, int64_t stride) {
+    return sadd(sadd(smul(batch - 1, stride), smul(rows - 1, ld)), cols);
+  };
+  if (K > 0) {
+    const int64_t ar = in.transA ? K : M, ac = in.transA ? M : K;
+    const int64_t br = in.transB ? N : K, bc = in.transB ? K : N;
+    if (in.lda < ac) a.fail("lda " + std::to_string(in.lda) + " is smaller than the row length " + std::to_string(ac));
+    if (in.ldb < bc) a.fail("ldb " + std::to_string(in.ldb) + " is smaller than the row length " + std::to_string(bc));
+    a.need(in.a, extent(ar, ac, in.lda, in.strideA), "a");
+    a.need(in.b, extent(br, bc, in.ldb, in.strideB), "b");
+  }
+  if (in.ldc < N) a.fail("ldc " + std::to_string(in.ldc) + " is smaller than N " + std::to_string(N));
+  a.need(in.c, extent(M, N, in.ldc, in.strideC), "c");
+  return guarded(a, [&] {
+    lethe::sgemm_batched(in.transA, in.transB, M, N, K, static_cast<float>(in.alpha), in.a.p, in.lda, in.strideA,
+                         in.b.p, in.ldb, in.strideB, static_cast<float>(in.beta), in.c.p, in.ldc, in.strideC, batch);
+  });
+}
+
+napi_value Run(Args& a, const unary_args& in) {
+  return guarded(a, [&] { lethe::unary(in.op, in.x.p, in.out.p, in.x.n, in.p); });
+}
+
+napi_value Run(Args& a, const unaryBackward_args& in) {
+  return guarded(a, [&] { lethe::unary_backward(in.op, in.x.p, in.y.p, in.gy.p, in.gx.p, in.x.n, in.p); });
+}
+
+napi_value Run(Args& a, const binary_args& in) {
+  if (in.meta.n < 1) {
     a.fail("meta is empty");
     return nullptr;
   }
-  const int64_t rank = a.check_int(meta[0], "rank", 0, lethe::kMaxRank);
-  if (!a.ok()) return nullptr;
-  if (mlen < 1 + 3 * rank) {
-    a.fail("meta is too short for rank " + std::to_string(rank));
-    return nullptr;
-  }
-  const int r = static_cast<int>(rank);
-  int64_t shape[lethe::kMaxRank], as[lethe::kMaxRank], bs[lethe::kMaxRank];
-  if (!read_ints(a, meta, 1, r, shape, "shape", 0, kMaxInt)) return nullptr;
-  if (!read_ints(a, meta, 1 + r, r, as, "aStrides", -kMaxInt, kMaxInt)) return nullptr;
-  if (!read_ints(a, meta, 1 + 2 * r, r, bs, "bStrides", -kMaxInt, kMaxInt)) return nullptr;
+  Packed m;
+  if (!unpack(a, in.meta, {}, "aStrides", "bStrides", m)) return nullptr;
   int64_t total = 1;
-  for (int d = 0; d < r; d++) total = smul(total, shape[d]);
+  for (int d = 0; d < m.rank; d++) total = smul(total, m.shape[d]);
   if (total == 0) return nullptr;
-  a.need(out, total, "out");
-  if (a.ok() && !strided_in_range(0, shape, as, r, A.n)) a.fail("a is too short for its shape and strides");
-  if (a.ok() && !strided_in_range(0, shape, bs, r, B.n)) a.fail("b is too short for its shape and strides");
-  return guarded(a, [&] { lethe::binary(op, A.p, as, B.p, bs, out.p, shape, r); });
+  a.need(in.out, total, "out");
+  if (a.ok() && !strided_in_range(0, m.shape, m.s1, m.rank, in.a.n)) a.fail("a is too short for its shape and strides");
+  if (a.ok() && !strided_in_range(0, m.shape, m.s2, m.rank, in.b.n)) a.fail("b is too short for its shape and strides");
+  return guarded(a, [&] { lethe::binary(in.op, in.a.p, m.s1, in.b.p, m.s2, in.out.p, m.shape, m.rank); });
 }
 
-napi_value Reduce(napi_env env, napi_callback_info info) {
-  Args a(env, info, "reduce", 7);
-  const int op = static_cast<int>(a.integer(0, "op", 0, lethe::kReduceOpCount - 1));
-  const F32Arr x = a.f32(1, "x");
-  const int64_t outer = a.integer(2, "outer"), n = a.integer(3, "n"), inner = a.integer(4, "inner");
-  const F32Arr out = a.f32(5, "out");
-  I32Arr am;
-  const bool has_am = !a.is_null(6);
-  if (has_am) am = a.i32(6, "argmax");
-  const int64_t on = smul(outer, inner);
-  a.need(x, smul(on, n), "x");
-  a.need(out, on, "out");
-  if (has_am && op == lethe::kMax) a.need(am, on, "argmax");
+napi_value Run(Args& a, const reduce_args& in) {
+  const bool argmax = in.argmax.given && in.op == lethe::kMax;
+  if (argmax) a.need(in.argmax, smul(in.outer, in.inner), "argmax");
   return guarded(a, [&] {
-    lethe::reduce(op, x.p, outer, n, inner, out.p, has_am && op == lethe::kMax ? am.p : nullptr);
+    lethe::reduce(in.op, in.x.p, in.outer, in.n, in.inner, in.out.p, argmax ? in.argmax.p : nullptr);
   });
 }
 
-napi_value CopyStrided(napi_env env, napi_callback_info info) {
-  Args a(env, info, "copyStrided", 3);
-  const AnyArr src = a.f32_or_i32(0, "src");
-  const AnyArr dst = a.f32_or_i32(1, "dst");
-  int64_t mlen = 0;
-  const double* meta = a.f64(2, "meta", mlen);
-  if (!a.ok()) return nullptr;
-  if (mlen < 3) {
+napi_value Run(Args& a, const copyStrided_args& in) {
+  if (in.meta.n < 3) {
     a.fail("meta is too short");
     return nullptr;
   }
-  const int64_t rank = a.check_int(meta[0], "rank", 0, lethe::kMaxRank);
-  const int64_t so = a.check_int(meta[1], "srcOffset", 0, kMaxInt);
-  const int64_t dof = a.check_int(meta[2], "dstOffset", 0, kMaxInt);
-  if (!a.ok()) return nullptr;
-  if (mlen < 3 + 3 * rank) {
-    a.fail("meta is too short for rank " + std::to_string(rank));
-    return nullptr;
-  }
-  const int r = static_cast<int>(rank);
-  int64_t shape[lethe::kMaxRank], ss[lethe::kMaxRank], ds[lethe::kMaxRank];
-  if (!read_ints(a, meta, 3, r, shape, "shape", 0, kMaxInt)) return nullptr;
-  if (!read_ints(a, meta, 3 + r, r, ss, "srcStrides", -kMaxInt, kMaxInt)) return nullptr;
-  if (!read_ints(a, meta, 3 + 2 * r, r, ds, "dstStrides", -kMaxInt, kMaxInt)) return nullptr;
-  for (int d = 0; d < r; d++)
-    if (shape[d] == 0) return nullptr;
-  if (!strided_in_range(so, shape, ss, r, src.n)) a.fail("src is too short for its offset, shape and strides");
-  if (a.ok() && !strided_in_range(dof, shape, ds, r, dst.n)) {
+  Packed m;
+  if (!unpack(a, in.meta, {"srcOffset", "dstOffset"}, "srcStrides", "dstStrides", m)) return nullptr;
+  const int64_t so = m.head[0], dof = m.head[1];
+  for (int d = 0; d < m.rank; d++)
+    if (m.shape[d] == 0) return nullptr;
+  if (!strided_in_range(so, m.shape, m.s1, m.rank, in.src.n)) a.fail("src is too short for its offset, shape and strides");
+  if (a.ok() && !strided_in_range(dof, m.shape, m.s2, m.rank, in.dst.n)) {
     a.fail("dst is too short for its offset, shape and strides");
   }
-  return guarded(a, [&] { lethe::copy_strided(src.p, src.kind, so, ss, dst.p, dst.kind, dof, ds, shape, r); });
-}
-
-napi_value Softmax(napi_env env, napi_callback_info info) {
-  Args a(env, info, "softmax", 5);
-  const F32Arr x = a.f32(0, "x");
-  const F32Arr out = a.f32(1, "out");
-  const int64_t rows = a.integer(2, "rows"), n = a.integer(3, "n");
-  const bool log = a.boolean(4, "log");
-  a.need(x, smul(rows, n), "x");
-  a.need(out, smul(rows, n), "out");
-  return guarded(a, [&] { lethe::softmax(x.p, out.p, rows, n, log); });
-}
-
-napi_value SoftmaxBackward(napi_env env, napi_callback_info info) {
-  Args a(env, info, "softmaxBackward", 6);
-  const F32Arr y = a.f32(0, "y");
-  const F32Arr gy = a.f32(1, "gy");
-  const F32Arr gx = a.f32(2, "gx");
-  const int64_t rows = a.integer(3, "rows"), n = a.integer(4, "n");
-  const bool log = a.boolean(5, "log");
-  const int64_t total = smul(rows, n);
-  a.need(y, total, "y");
-  a.need(gy, total, "gy");
-  a.need(gx, total, "gx");
-  return guarded(a, [&] { lethe::softmax_backward(y.p, gy.p, gx.p, rows, n, log); });
-}
-
-napi_value LayerNorm(napi_env env, napi_callback_info info) {
-  Args a(env, info, "layerNorm", 9);
-  const F32Arr x = a.f32(0, "x");
-  const F32Arr w = a.f32(1, "w");
-  const F32Arr b = a.f32(2, "b");
-  const F32Arr out = a.f32(3, "out");
-  const F32Arr mean = a.f32(4, "mean");
-  const F32Arr rstd = a.f32(5, "rstd");
-  const int64_t rows = a.integer(6, "rows"), n = a.integer(7, "n");
-  const double eps = a.number(8, "eps");
-  const int64_t total = smul(rows, n);
-  a.need(x, total, "x");
-  a.need(out, total, "out");
-  a.need(w, n, "w");
-  a.need(b, n, "b");
-  a.need(mean, rows, "mean");
-  a.need(rstd, rows, "rstd");
-  return guarded(a, [&] { lethe::layer_norm(x.p, w.p, b.p, out.p, mean.p, rstd.p, rows, n, eps); });
-}
-
-napi_value LayerNormBackward(napi_env env, napi_callback_info info) {
-  Args a(env, info, "layerNormBackward", 10);
-  const F32Arr x = a.f32(0, "x");
-  const F32Arr w = a.f32(1, "w");
-  const F32Arr mean = a.f32(2, "mean");
-  const F32Arr rstd = a.f32(3, "rstd");
-  const F32Arr gy = a.f32(4, "gy");
-  const F32Arr gx = a.f32(5, "gx");
-  const F32Arr gw = a.f32(6, "gw");
-  const F32Arr gb = a.f32(7, "gb");
-  const int64_t rows = a.integer(8, "rows"), n = a.integer(9, "n");
-  const int64_t total = smul(rows, n);
-  a.need(x, total, "x");
-  a.need(gy, total, "gy");
-  a.need(gx, total, "gx");
-  a.need(w, n, "w");
-  a.need(gw, n, "gw");
-  a.need(gb, n, "gb");
-  a.need(mean, rows, "mean");
-  a.need(rstd, rows, "rstd");
-  return guarded(a, [&] { lethe::layer_norm_backward(x.p, w.p, mean.p, rstd.p, gy.p, gx.p, gw.p, gb.p, rows, n); });
-}
-
-napi_value RmsNorm(napi_env env, napi_callback_info info) {
-  Args a(env, info, "rmsNorm", 7);
-  const F32Arr x = a.f32(0, "x");
-  const F32Arr w = a.f32(1, "w");
-  const F32Arr out = a.f32(2, "out");
-  const F32Arr rstd = a.f32(3, "rstd");
-  const int64_t rows = a.integer(4, "rows"), n = a.integer(5, "n");
-  const double eps = a.number(6, "eps");
-  const int64_t total = smul(rows, n);
-  a.need(x, total, "x");
-  a.need(out, total, "out");
-  a.need(w, n, "w");
-  a.need(rstd, rows, "rstd");
-  return guarded(a, [&] { lethe::rms_norm(x.p, w.p, out.p, rstd.p, rows, n, eps); });
-}
-
-napi_value RmsNormBackward(napi_env env, napi_callback_info info) {
-  Args a(env, info, "rmsNormBackward", 8);
-  const F32Arr x = a.f32(0, "x");
-  const F32Arr w = a.f32(1, "w");
-  const F32Arr rstd = a.f32(2, "rstd");
-  const F32Arr gy = a.f32(3, "gy");
-  const F32Arr gx = a.f32(4, "gx");
-  const F32Arr gw = a.f32(5, "gw");
-  const int64_t rows = a.integer(6, "rows"), n = a.integer(7, "n");
-  const int64_t total = smul(rows, n);
-  a.need(x, total, "x");
-  a.need(gy, total, "gy");
-  a.need(gx, total, "gx");
-  a.need(w, n, "w");
-  a.need(gw, n, "gw");
-  a.need(rstd, rows, "rstd");
-  return guarded(a, [&] { lethe::rms_norm_backward(x.p, w.p, rstd.p, gy.p, gx.p, gw.p, rows, n); });
-}
-
-napi_value CrossEntropy(napi_env env, napi_callback_info info) {
-  Args a(env, info, "crossEntropy", 7);
-  const F32Arr logits = a.f32(0, "logits");
-  const I32Arr targets = a.i32(1, "targets");
-  const F32Arr losses = a.f32(2, "losses");
-  const F32Arr lse = a.f32(3, "lse");
-  const int64_t rows = a.integer(4, "rows"), v = a.integer(5, "v");
-  const int64_t ignore = a.integer(6, "ignoreIndex", -kMaxInt, kMaxInt);
-  a.need(logits, smul(rows, v), "logits");
-  a.need(targets, rows, "targets");
-  a.need(losses, rows, "losses");
-  a.need(lse, rows, "lse");
-  if (a.ok() && rows > 0 && v == 0) a.fail("v must be positive");
-  if (a.ok() && !indices_in_range(a, targets.p, rows, v, "targets", true, ignore)) return nullptr;
-  return guarded(a, [&] { lethe::cross_entropy(logits.p, targets.p, losses.p, lse.p, rows, v, ignore); });
-}
-
-napi_value CrossEntropyBackward(napi_env env, napi_callback_info info) {
-  Args a(env, info, "crossEntropyBackward", 8);
-  const F32Arr logits = a.f32(0, "logits");
-  const I32Arr targets = a.i32(1, "targets");
-  const F32Arr lse = a.f32(2, "lse");
-  const F32Arr gloss = a.f32(3, "gLoss");
-  const F32Arr gx = a.f32(4, "gx");
-  const int64_t rows = a.integer(5, "rows"), v = a.integer(6, "v");
-  const int64_t ignore = a.integer(7, "ignoreIndex", -kMaxInt, kMaxInt);
-  a.need(logits, smul(rows, v), "logits");
-  a.need(gx, smul(rows, v), "gx");
-  a.need(targets, rows, "targets");
-  a.need(lse, rows, "lse");
-  a.need(gloss, rows, "gLoss");
-  if (a.ok() && !indices_in_range(a, targets.p, rows, v, "targets", true, ignore)) return nullptr;
   return guarded(a, [&] {
-    lethe::cross_entropy_backward(logits.p, targets.p, lse.p, gloss.p, gx.p, rows, v, ignore);
+    lethe::copy_strided(in.src.p, in.src.kind, so, m.s1, in.dst.p, in.dst.kind, dof, m.s2, m.shape, m.rank);
   });
 }
 
-napi_value Embedding(napi_env env, napi_callback_info info) {
-  Args a(env, info, "embedding", 4);
-  const F32Arr weight = a.f32(0, "weight");
-  const I32Arr ids = a.i32(1, "ids");
-  const F32Arr out = a.f32(2, "out");
-  const int64_t d = a.integer(3, "d");
-  a.need(out, smul(ids.n, d), "out");
-  if (!a.ok() || d == 0) return nullptr;
-  if (!indices_in_range(a, ids.p, ids.n, weight.n / d, "ids")) return nullptr;
-  return guarded(a, [&] { lethe::embedding(weight.p, ids.p, ids.n, out.p, d); });
+napi_value Run(Args& a, const softmax_args& in) {
+  return guarded(a, [&] { lethe::softmax(in.x.p, in.out.p, in.rows, in.n, in.log); });
 }
 
-napi_value EmbeddingBackward(napi_env env, napi_callback_info info) {
-  Args a(env, info, "embeddingBackward", 4);
-  const I32Arr ids = a.i32(0, "ids");
-  const F32Arr gy = a.f32(1, "gy");
-  const F32Arr gw = a.f32(2, "gw");
-  const int64_t d = a.integer(3, "d");
-  a.need(gy, smul(ids.n, d), "gy");
-  if (!a.ok() || d == 0) return nullptr;
-  const int64_t vocab = gw.n / d;
-  if (!indices_in_range(a, ids.p, ids.n, vocab, "ids")) return nullptr;
-  return guarded(a, [&] { lethe::embedding_backward(ids.p, ids.n, gy.p, gw.p, vocab, d); });
+napi_value Run(Args& a, const softmaxBackward_args& in) {
+  return guarded(a, [&] { lethe::softmax_backward(in.y.p, in.gy.p, in.gx.p, in.rows, in.n, in.log); });
 }
 
-napi_value Gather(napi_env env, napi_callback_info info) {
-  Args a(env, info, "gather", 7);
-  const F32Arr x = a.f32(0, "x");
-  const I32Arr index = a.i32(1, "index");
-  const F32Arr out = a.f32(2, "out");
-  const int64_t outer = a.integer(3, "outer"), n = a.integer(4, "n"), m = a.integer(5, "m"),
-                inner = a.integer(6, "inner");
-  const int64_t cnt = smul(smul(outer, m), inner);
-  a.need(x, smul(smul(outer, n), inner), "x");
-  a.need(index, cnt, "index");
-  a.need(out, cnt, "out");
-  if (!a.ok() || !indices_in_range(a, index.p, cnt, n, "index")) return nullptr;
-  return guarded(a, [&] { lethe::gather(x.p, index.p, out.p, outer, n, m, inner); });
+napi_value Run(Args& a, const layerNorm_args& in) {
+  return guarded(a, [&] {
+    lethe::layer_norm(in.x.p, in.w.p, in.b.p, in.out.p, in.mean.p, in.rstd.p, in.rows, in.n, in.eps);
+  });
 }
 
-napi_value GatherBackward(napi_env env, napi_callback_info info) {
-  Args a(env, info, "gatherBackward", 7);
-  const I32Arr index = a.i32(0, "index");
-  const F32Arr gy = a.f32(1, "gy");
-  const F32Arr gx = a.f32(2, "gx");
-  const int64_t outer = a.integer(3, "outer"), n = a.integer(4, "n"), m = a.integer(5, "m"),
-                inner = a.integer(6, "inner");
-  const int64_t cnt = smul(smul(outer, m), inner);
-  a.need(gx, smul(smul(outer, n), inner), "gx");
-  a.need(index, cnt, "index");
-  a.need(gy, cnt, "gy");
-  if (!a.ok() || !indices_in_range(a, index.p, cnt, n, "index")) return nullptr;
-  return guarded(a, [&] { lethe::gather_backward(index.p, gy.p, gx.p, outer, n, m, inner); });
+napi_value Run(Args& a, const layerNormBackward_args& in) {
+  return guarded(a, [&] {
+    lethe::layer_norm_backward(in.x.p, in.w.p, in.mean.p, in.rstd.p, in.gy.p, in.gx.p, in.gw.p, in.gb.p, in.rows,
+                               in.n);
+  });
 }
 
-napi_value Rope(napi_env env, napi_callback_info info) {
-  Args a(env, info, "rope", 8);
-  const F32Arr x = a.f32(0, "x");
-  const F32Arr out = a.f32(1, "out");
-  const int64_t bh = a.integer(2, "bh"), t = a.integer(3, "t"), d = a.integer(4, "d");
-  const F32Arr cos = a.f32(5, "cos");
-  const F32Arr sin = a.f32(6, "sin");
-  const bool inverse = a.boolean(7, "inverse");
-  const int64_t total = smul(smul(bh, t), d);
-  a.need(x, total, "x");
-  a.need(out, total, "out");
-  a.need(cos, smul(t, d / 2), "cos");
-  a.need(sin, smul(t, d / 2), "sin");
-  return guarded(a, [&] { lethe::rope(x.p, out.p, bh, t, d, cos.p, sin.p, inverse); });
+napi_value Run(Args& a, const rmsNorm_args& in) {
+  return guarded(a, [&] { lethe::rms_norm(in.x.p, in.w.p, in.out.p, in.rstd.p, in.rows, in.n, in.eps); });
 }
 
-// B, H, Hkv, Tq, Tk, D, scale, keyStart (null/undefined or an Int32Array of B values in [0, Tk]) from `at` on.
-bool attn_dims(Args& a, size_t at, lethe::AttnDims& d) {
-  d.B = a.integer(at, "B");
-  d.H = a.integer(at + 1, "H");
-  d.Hkv = a.integer(at + 2, "Hkv");
-  d.Tq = a.integer(at + 3, "Tq");
-  d.Tk = a.integer(at + 4, "Tk");
-  d.D = a.integer(at + 5, "D");
-  d.scale = static_cast<float>(a.number(at + 6, "scale"));
-  if (!a.ok()) return false;
-  if (d.Hkv == 0 ? d.H != 0 : d.H % d.Hkv != 0) {
-    a.fail("H (" + std::to_string(d.H) + ") must be a multiple of Hkv (" + std::to_string(d.Hkv) + ")");
+napi_value Run(Args& a, const rmsNormBackward_args& in) {
+  return guarded(a, [&] {
+    lethe::rms_norm_backward(in.x.p, in.w.p, in.rstd.p, in.gy.p, in.gx.p, in.gw.p, in.rows, in.n);
+  });
+}
+
+napi_value Run(Args& a, const crossEntropy_args& in) {
+  if (in.rows > 0 && in.v == 0) a.fail("v must be positive");
+  if (a.ok() && !indices_in_range(a, in.targets.p, in.rows, in.v, "targets", true, in.ignoreIndex)) return nullptr;
+  return guarded(a, [&] {
+    lethe::cross_entropy(in.logits.p, in.targets.p, in.losses.p, in.lse.p, in.rows, in.v, in.ignoreIndex);
+  });
+}
+
+napi_value Run(Args& a, const crossEntropyBackward_args& in) {
+  if (!indices_in_range(a, in.targets.p, in.rows, in.v, "targets", true, in.ignoreIndex)) return nullptr;
+  return guarded(a, [&] {
+    lethe::cross_entropy_backward(in.logits.p, in.targets.p, in.lse.p, in.gLoss.p, in.gx.p, in.rows, in.v,
+                                  in.ignoreIndex);
+  });
+}
+
+napi_value Run(Args& a, const embedding_args& in) {
+  if (in.d == 0 || !indices_in_range(a, in.ids.p, in.ids.n, in.weight.n / in.d, "ids")) return nullptr;
+  return guarded(a, [&] { lethe::embedding(in.weight.p, in.ids.p, in.ids.n, in.out.p, in.d); });
+}
+
+napi_value Run(Args& a, const embeddingBackward_args& in) {
+  if (in.d == 0) return nullptr;
+  const int64_t vocab = in.gw.n / in.d;
+  if (!indices_in_range(a, in.ids.p, in.ids.n, vocab, "ids")) return nullptr;
+  return guarded(a, [&] { lethe::embedding_backward(in.ids.p, in.ids.n, in.gy.p, in.gw.p, vocab, in.d); });
+}
+
+napi_value Run(Args& a, const gather_args& in) {
+  const int64_t count = smul(smul(in.outer, in.m), in.inner);
+  if (!indices_in_range(a, in.index.p, count, in.n, "index")) return nullptr;
+  return guarded(a, [&] { lethe::gather(in.x.p, in.index.p, in.out.p, in.outer, in.n, in.m, in.inner); });
+}
+
+napi_value Run(Args& a, const gatherBackward_args& in) {
+  const int64_t count = smul(smul(in.outer, in.m), in.inner);
+  if (!indices_in_range(a, in.index.p, count, in.n, "index")) return nullptr;
+  return guarded(a, [&] { lethe::gather_backward(in.index.p, in.gy.p, in.gx.p, in.outer, in.n, in.m, in.inner); });
+}
+
+napi_value Run(Args& a, const rope_args& in) {
+  return guarded(a, [&] { lethe::rope(in.x.p, in.out.p, in.bh, in.t, in.d, in.cos.p, in.sin.p, in.inverse); });
+}
+
+// The dims of attention and its backward, after the checks the table cannot state: H a multiple of Hkv, and
+// keyStart (if given) in [0, Tk].
+template <class In>
+bool attn_dims(Args& a, const In& in, lethe::AttnDims& d) {
+  if (in.Hkv == 0 ? in.H != 0 : in.H % in.Hkv != 0) {
+    a.fail("H (" + std::to_string(in.H) + ") must be a multiple of Hkv (" + std::to_string(in.Hkv) + ")");
     return false;
   }
-  d.key_start = nullptr;
-  if (!a.is_null(at + 7)) {
-    const I32Arr ks = a.i32(at + 7, "keyStart");
-    a.need(ks, d.B, "keyStart");
-    if (!a.ok()) return false;
-    for (int64_t b = 0; b < d.B; b++) {
-      if (ks.p[b] < 0 || ks.p[b] > d.Tk) {
-        a.fail("keyStart[" + std::to_string(b) + "] = " + std::to_string(ks.p[b]) + " is out of range [0, " +
-               std::to_string(d.Tk) + "]");
-        return false;
-      }
+  d = lethe::AttnDims{in.B, in.H, in.Hkv, in.Tq, in.Tk, in.D, static_cast<float>(in.scale), nullptr};
+  if (!in.keyStart.given) return true;
+  for (int64_t b = 0; b < in.B; b++) {
+    if (in.keyStart.p[b] < 0 || in.keyStart.p[b] > in.Tk) {
+      a.fail("keyStart[" + std::to_string(b) + "] = " + std::to_string(in.keyStart.p[b]) + " is out of range [0, " +
+             std::to_string(in.Tk) + "]");
+      return false;
     }
-    d.key_start = ks.p;
   }
+  d.key_start = in.keyStart.p;
   return true;
 }
 
-napi_value Attention(napi_env env, napi_callback_info info) {
-  Args a(env, info, "attention", 12);
-  const F32Arr q = a.f32(0, "q");
-  const F32Arr k = a.f32(1, "k");
-  const F32Arr v = a.f32(2, "v");
-  const F32Arr out = a.f32(3, "out");
-  const F32Arr lse = a.f32(4, "lse");
+napi_value Run(Args& a, const attention_args& in) {
   lethe::AttnDims d{};
-  if (!attn_dims(a, 5, d)) return nullptr;
-  const int64_t nq = smul(smul(smul(d.B, d.H), d.Tq), d.D), nkv = smul(smul(smul(d.B, d.Hkv), d.Tk), d.D);
-  a.need(q, nq, "q");
-  a.need(out, nq, "out");
-  a.need(k, nkv, "k");
-  a.need(v, nkv, "v");
-  a.need(lse, smul(smul(d.B, d.H), d.Tq), "lse");
-  if (!a.ok() || d.H == 0) return nullptr;
-  return guarded(a, [&] { lethe::attention(q.p, k.p, v.p, out.p, lse.p, d); });
+  if (!attn_dims(a, in, d) || in.H == 0) return nullptr;
+  return guarded(a, [&] { lethe::attention(in.q.p, in.k.p, in.v.p, in.out.p, in.lse.p, d); });
 }
 
-napi_value AttentionBackward(napi_env env, napi_callback_info info) {
-  Args a(env, info, "attentionBackward", 16);
-  const F32Arr q = a.f32(0, "q");
-  const F32Arr k = a.f32(1, "k");
-  const F32Arr v = a.f32(2, "v");
-  const F32Arr out = a.f32(3, "out");
-  const F32Arr lse = a.f32(4, "lse");
-  const F32Arr gout = a.f32(5, "gout");
-  const F32Arr gq = a.f32(6, "gq");
-  const F32Arr gk = a.f32(7, "gk");
-  const F32Arr gv = a.f32(8, "gv");
+napi_value Run(Args& a, const attentionBackward_args& in) {
   lethe::AttnDims d{};
-  if (!attn_dims(a, 9, d)) return nullptr;
-  const int64_t nq = smul(smul(smul(d.B, d.H), d.Tq), d.D), nkv = smul(smul(smul(d.B, d.Hkv), d.Tk), d.D);
-  a.need(q, nq, "q");
-  a.need(out, nq, "out");
-  a.need(gout, nq, "gout");
-  a.need(gq, nq, "gq");
-  a.need(k, nkv, "k");
-  a.need(v, nkv, "v");
-  a.need(gk, nkv, "gk");
-  a.need(gv, nkv, "gv");
-  a.need(lse, smul(smul(d.B, d.H), d.Tq), "lse");
-  if (!a.ok() || d.H == 0) return nullptr;
+  if (!attn_dims(a, in, d) || in.H == 0) return nullptr;
   return guarded(a, [&] {
-    lethe::attention_backward(q.p, k.p, v.p, out.p, lse.p, gout.p, gq.p, gk.p, gv.p, d);
+    lethe::attention_backward(in.q.p, in.k.p, in.v.p, in.out.p, in.lse.p, in.gout.p, in.gq.p, in.gk.p, in.gv.p, d);
   });
 }
 
-napi_value AdamW(napi_env env, napi_callback_info info) {
-  Args a(env, info, "adamw", 11);
-  const F32Arr param = a.f32(0, "param");
-  const F32Arr grad = a.f32(1, "grad");
-  const F32Arr m = a.f32(2, "m");
-  const F32Arr v = a.f32(3, "v");
-  lethe::AdamWParams p{};
-  p.lr = a.number(4, "lr");
-  p.beta1 = a.number(5, "beta1");
-  p.beta2 = a.number(6, "beta2");
-  p.eps = a.number(7, "eps");
-  p.weight_decay = a.number(8, "weightDecay");
-  p.bc1 = a.number(9, "bc1");
-  p.bc2 = a.number(10, "bc2");
-  a.need(grad, param.n, "grad");
-  a.need(m, param.n, "m");
-  a.need(v, param.n, "v");
-  return guarded(a, [&] { lethe::adamw(param.p, grad.p, m.p, v.p, param.n, p); });
+napi_value Run(Args& a, const adamw_args& in) {
+  const lethe::AdamWParams p{in.lr, in.beta1, in.beta2, in.eps, in.weightDecay, in.bc1, in.bc2};
+  return guarded(a, [&] { lethe::adamw(in.param.p, in.grad.p, in.m.p, in.v.p, in.param.n, p); });
 }
 
-napi_value Axpy(napi_env env, napi_callback_info info) {
-  Args a(env, info, "axpy", 3);
-  const double alpha = a.number(0, "alpha");
-  const F32Arr x = a.f32(1, "x");
-  const F32Arr y = a.f32(2, "y");
-  a.need(y, x.n, "y");
-  return guarded(a, [&] { lethe::axpy(alpha, x.p, y.p, x.n); });
+napi_value Run(Args& a, const axpy_args& in) {
+  return guarded(a, [&] { lethe::axpy(in.alpha, in.x.p, in.y.p, in.x.n); });
 }
 
-napi_value SumSquares(napi_env env, napi_callback_info info) {
-  Args a(env, info, "sumSquares", 1);
-  const F32Arr x = a.f32(0, "x");
+napi_value Run(Args& a, const sumSquares_args& in) {
   double s = 0;
-  guarded(a, [&] { s = lethe::sum_squares(x.p, x.n); });
+  guarded(a, [&] { s = lethe::sum_squares(in.x.p, in.x.n); });
   if (!a.ok()) return nullptr;
   napi_value r;
-  napi_create_double(env, s, &r);
+  napi_create_double(a.env(), s, &r);
   return r;
 }
 
-napi_value HasNonFinite(napi_env env, napi_callback_info info) {
-  Args a(env, info, "hasNonFinite", 1);
-  const F32Arr x = a.f32(0, "x");
+napi_value Run(Args& a, const hasNonFinite_args& in) {
   bool found = false;
-  guarded(a, [&] { found = lethe::has_non_finite(x.p, x.n); });
+  guarded(a, [&] { found = lethe::has_non_finite(in.x.p, in.x.n); });
   if (!a.ok()) return nullptr;
   napi_value r;
-  napi_get_boolean(env, found, &r);
+  napi_get_boolean(a.env(), found, &r);
   return r;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+// The exported function of a kernel: reads and checks its arguments as the table says, then runs it.
+template <class In>
+napi_value Bind(napi_env env, napi_callback_info info) {
+  Args a(env, info, In::kName, In::kArgc);
+  In in;
+  in.read(a);
+  in.check(a);
+  if (!a.ok()) return nullptr;
+  return Run(a, in);
 }
 
 Napi::Object MakeInfo(Napi::Env env) {
@@ -811,6 +657,25 @@ int default_threads() {
   return hc == 0 ? 1 : static_cast<int>(hc > static_cast<unsigned>(kMaxThreads) ? kMaxThreads : hc);
 }
 
+// The kernels and op names this addon was built with, which the loader checks against the table.
+Napi::Value Abi(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto list = [&](const char* const* names, size_t n) {
+    Napi::Array arr = Napi::Array::New(env, n);
+    for (size_t i = 0; i < n; i++) arr.Set(static_cast<uint32_t>(i), Napi::String::New(env, names[i]));
+    return arr;
+  };
+#define LETHE_NAME(js) #js,
+  static const char* const kKernelNames[] = {LETHE_KERNELS(LETHE_NAME)};
+#undef LETHE_NAME
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("kernels", list(kKernelNames, std::size(kKernelNames)));
+  o.Set("unary", list(lethe::kUnaryOpNames, lethe::kUnaryOpCount));
+  o.Set("binary", list(lethe::kBinaryOpNames, lethe::kBinaryOpCount));
+  o.Set("reduce", list(lethe::kReduceOpNames, lethe::kReduceOpCount));
+  return o;
+}
+
 void Export(Napi::Env env, Napi::Object exports, const char* name, napi_callback cb) {
   napi_value fn;
   if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &fn) == napi_ok) {
@@ -820,32 +685,11 @@ void Export(Napi::Env env, Napi::Object exports, const char* name, napi_callback
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lethe::pool_init(default_threads());
-  Export(env, exports, "gemm", Gemm);
-  Export(env, exports, "unary", Unary);
-  Export(env, exports, "unaryBackward", UnaryBackward);
-  Export(env, exports, "binary", Binary);
-  Export(env, exports, "reduce", Reduce);
-  Export(env, exports, "copyStrided", CopyStrided);
-  Export(env, exports, "softmax", Softmax);
-  Export(env, exports, "softmaxBackward", SoftmaxBackward);
-  Export(env, exports, "layerNorm", LayerNorm);
-  Export(env, exports, "layerNormBackward", LayerNormBackward);
-  Export(env, exports, "rmsNorm", RmsNorm);
-  Export(env, exports, "rmsNormBackward", RmsNormBackward);
-  Export(env, exports, "crossEntropy", CrossEntropy);
-  Export(env, exports, "crossEntropyBackward", CrossEntropyBackward);
-  Export(env, exports, "embedding", Embedding);
-  Export(env, exports, "embeddingBackward", EmbeddingBackward);
-  Export(env, exports, "gather", Gather);
-  Export(env, exports, "gatherBackward", GatherBackward);
-  Export(env, exports, "rope", Rope);
-  Export(env, exports, "attention", Attention);
-  Export(env, exports, "attentionBackward", AttentionBackward);
-  Export(env, exports, "adamw", AdamW);
-  Export(env, exports, "axpy", Axpy);
-  Export(env, exports, "sumSquares", SumSquares);
-  Export(env, exports, "hasNonFinite", HasNonFinite);
+#define LETHE_EXPORT(js) Export(env, exports, #js, Bind<js##_args>);
+  LETHE_KERNELS(LETHE_EXPORT)
+#undef LETHE_EXPORT
   exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("abi", Napi::Function::New(env, Abi, "abi"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   return exports;
 }

@@ -1,17 +1,14 @@
 #pragma once
 // Kernels of the native backend (see src/engine/backend.ts for the exact semantics of each; the TS backend in
-// src/engine/backends/ts is the oracle). Every function trusts its arguments: addon.cc validates sizes, ranges
-// and index values before calling. All buffers are flat, row-major, and may be unaligned.
+// src/engine/backends/ts is the oracle), in C++ terms with every size explicit. What the addon exports and how
+// it reads and checks the JS arguments comes from the ABI table (src/engine/backends/native-abi.ts). Every
+// function trusts its arguments: addon.cc validates sizes, ranges and index values before calling. All buffers
+// are flat, row-major, and may be unaligned.
 #include <cstdint>
 
-namespace lethe {
+#include "abi.gen.h"  // the op-code enums (UnaryOp, BinaryOp, ReduceOp), generated from the ABI table
 
-// Op codes, in the order of UNARY_OPS / BINARY_OPS / REDUCE_OPS in backend.ts.
-enum UnaryOp : int {
-  kNeg = 0, kExp, kLog, kSqrt, kTanh, kSigmoid, kRelu, kGelu, kSilu, kPow, kScale, kAddScalar, kUnaryOpCount
-};
-enum BinaryOp : int { kAdd = 0, kSub, kMul, kDiv, kBinaryOpCount };
-enum ReduceOp : int { kSum = 0, kMax, kLogSumExp, kReduceOpCount };
+namespace lethe {
 
 // Element kinds for copy_strided.
 enum ElemKind : int { kF32 = 0, kI32 = 1 };

@@ -36,7 +36,7 @@ export function record(out: Tensor, op: string, inputs: readonly Tensor[],
 }
 
 function assertFinite(op: string, out: Tensor, inputs: readonly Tensor[]): void {
-  if (out.dtype !== 'f32' || !backend().hasNonFinite(out.data as Float32Array)) return;
+  if (out.dtype !== 'f32' || !backend().hasNonFinite(out.storageF32(op))) return;
   const shapes = inputs.map((t) => fmtShape(t.shape)).join(', ');
   throw new EngineError(op, `produced a non-finite value (NaN or Inf) in output ${fmtShape(out.shape)} from inputs ${shapes}`);
 }
@@ -81,7 +81,7 @@ export function backward(root: Tensor, gradOut?: Tensor): void {
         if (!sameShape(ig.shape, input.shape)) {
           throw new EngineError(node.op, `backward produced gradient ${fmtShape(ig.shape)} for input ${fmtShape(input.shape)}`);
         }
-        if (checkNaN && backend().hasNonFinite(ig.f32(node.op))) {
+        if (checkNaN && backend().hasNonFinite(ig.storageF32(node.op))) {
           throw new EngineError(node.op, `backward produced a non-finite gradient for input ${k} ${fmtShape(input.shape)}`);
         }
         if (input.node) accumulateInto(grads, input, ig);
@@ -124,9 +124,10 @@ function accumulateInto(grads: Map<Tensor, Tensor>, t: Tensor, g: Tensor): void 
     grads.set(t, g);
     return;
   }
-  const sum = new Float32Array(existing.f32('backward'));
-  backend().axpy(1, g.f32('backward'), sum);
-  grads.set(t, new Tensor(sum, t.shape));
+  const be = backend();
+  const sum = be.fromHost(new Float32Array(existing.f32('backward')));
+  be.axpy(1, g.storageF32('backward'), sum);
+  grads.set(t, Tensor.fromStorage(sum, t.shape));
 }
 
 function accumulateLeaf(leaf: Tensor, g: Tensor): void {
@@ -136,6 +137,6 @@ function accumulateLeaf(leaf: Tensor, g: Tensor): void {
     storage.set(g.f32('backward'));
     leaf.grad = new Tensor(storage, leaf.shape);
   } else {
-    backend().axpy(1, g.f32('backward'), leaf.grad.f32('backward'));
+    backend().axpy(1, g.storageF32('backward'), leaf.grad.storageF32('backward'));
   }
 }

@@ -1,14 +1,29 @@
 /**
- * The backend interface: the small set of kernels every backend implements. Kernels work on flat, contiguous
- * row-major buffers and never allocate their outputs; the op layer (src/engine/ops) validates shapes and dtypes
- * before any kernel runs, so a kernel may assume its arguments are consistent.
+ * The backend interface: the small set of kernels every backend implements, over storage the backend owns.
+ * Kernels work on flat, contiguous row-major buffers and never allocate their outputs; the op layer
+ * (src/engine/ops) validates shapes and dtypes before any kernel runs, so a kernel may assume its arguments are
+ * consistent.
  *
- * Host backends (the TS reference and the native addon) use Float32Array/Int32Array storage directly, so the
- * native backend computes in place on the same memory without copies. A device backend (GPU) will implement the
- * same kernel list over device buffers.
+ * Storage is opaque outside the backends: kernels take `F32` / `I32` handles, which the op layer gets from
+ * tensors (`Tensor.storage`) or from the backend's own `alloc*` / `fromHost*`, and reads back only through
+ * `toHost*`. The host backends (the TS reference and the native addon) implement `HostBackend`, whose handles
+ * are the Float32Array/Int32Array themselves, so the native backend computes in place on the same memory with
+ * no copies and every storage method is free. A device backend (GPU) implements `Backend` over its own buffers.
+ * See docs/engine-ops.md, "Storage and backends".
  */
-export type F32 = Float32Array;
-export type I32 = Int32Array;
+declare const storageKind: unique symbol;
+
+/** Handle to f32 storage owned by the active backend; opaque outside src/engine/backends. */
+export interface F32 {
+  readonly [storageKind]: 'f32';
+  readonly length: number;
+}
+
+/** Handle to i32 storage owned by the active backend; opaque outside src/engine/backends. */
+export interface I32 {
+  readonly [storageKind]: 'i32';
+  readonly length: number;
+}
 
 /** Elementwise ops of one input. `p` is the op's scalar parameter (pow: exponent, scale: factor, addScalar: addend). */
 export type UnaryOp =
@@ -25,28 +40,28 @@ export const BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div'];
 export const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'max', 'logsumexp'];
 
 /** C_b = alpha·op(A_b)·op(B_b) + beta·C_b for b < batch, row-major; beta = 0 ignores C's old contents. */
-export interface GemmArgs {
+export interface GemmArgs<F = F32> {
   transA: boolean;
   transB: boolean;
   M: number;
   N: number;
   K: number;
   alpha: number;
-  a: F32;
+  a: F;
   lda: number;
   strideA: number;
-  b: F32;
+  b: F;
   ldb: number;
   strideB: number;
   beta: number;
-  c: F32;
+  c: F;
   ldc: number;
   strideC: number;
   batch: number;
 }
 
 /** Attention sizes: q [B, H, Tq, D], k/v [B, Hkv, Tk, D]; query i sees keys j <= i + Tk - Tq. */
-export interface AttentionDims {
+export interface AttentionDims<I = I32> {
   B: number;
   H: number;
   Hkv: number;
@@ -55,7 +70,7 @@ export interface AttentionDims {
   D: number;
   scale: number;
   /** Left padding: row b only sees keys j >= keyStart[b] (null: all keys). Rows with no visible key output 0. */
-  keyStart?: I32 | null;
+  keyStart?: I | null;
 }
 
 export interface AdamWArgs {
@@ -69,73 +84,90 @@ export interface AdamWArgs {
   bc2: number;
 }
 
-export interface Backend {
+export interface Backend<F = F32, I = I32> {
   readonly name: 'ts' | 'native';
   /** Worker threads the backend computes with. */
   readonly threads: number;
 
-  gemm(args: GemmArgs): void;
+  /** A new zero-filled f32 buffer of n elements. */
+  alloc(n: number): F;
+  allocI32(n: number): I;
+  /** Storage holding these values. Host backends adopt the array itself (no copy): it must not be reused. */
+  fromHost(values: Float32Array): F;
+  fromHostI32(values: Int32Array): I;
+  /**
+   * Host access to a buffer. Host backends return the storage itself, so writes go through; a device backend
+   * returns a host mirror it keeps in sync.
+   */
+  toHost(buf: F): Float32Array;
+  toHostI32(buf: I): Int32Array;
+
+  // ---- kernels ----
+  gemm(args: GemmArgs<F>): void;
 
   /** out = f(x). */
-  unary(op: UnaryOp, x: F32, out: F32, p: number): void;
+  unary(op: UnaryOp, x: F, out: F, p: number): void;
   /** gx = gy · f'(x); `y` = f(x) (some derivatives read it). */
-  unaryBackward(op: UnaryOp, x: F32, y: F32, gy: F32, gx: F32, p: number): void;
+  unaryBackward(op: UnaryOp, x: F, y: F, gy: F, gx: F, p: number): void;
   /** out[i] = a[ia] op b[ib] over `shape`, reading a and b through strides (0 on broadcast dims). */
-  binary(op: BinaryOp, a: F32, aStrides: readonly number[], b: F32, bStrides: readonly number[], out: F32,
+  binary(op: BinaryOp, a: F, aStrides: readonly number[], b: F, bStrides: readonly number[], out: F,
     shape: readonly number[]): void;
 
   /** Reduce x viewed as [outer, n, inner] over n into out [outer, inner]; max also writes the argmax. */
-  reduce(op: ReduceOp, x: F32, outer: number, n: number, inner: number, out: F32, argmax: I32 | null): void;
+  reduce(op: ReduceOp, x: F, outer: number, n: number, inner: number, out: F, argmax: I | null): void;
 
   /** Copies `shape` elements from src (at srcOffset, srcStrides) to dst (at dstOffset, dstStrides). */
-  copyStrided(src: F32 | I32, srcOffset: number, srcStrides: readonly number[], dst: F32 | I32, dstOffset: number,
+  copyStrided(src: F | I, srcOffset: number, srcStrides: readonly number[], dst: F | I, dstOffset: number,
     dstStrides: readonly number[], shape: readonly number[]): void;
 
   /** Softmax (or log-softmax) of each row of x [rows, n]. */
-  softmax(x: F32, out: F32, rows: number, n: number, log: boolean): void;
-  softmaxBackward(y: F32, gy: F32, gx: F32, rows: number, n: number, log: boolean): void;
+  softmax(x: F, out: F, rows: number, n: number, log: boolean): void;
+  softmaxBackward(y: F, gy: F, gx: F, rows: number, n: number, log: boolean): void;
 
-  layerNorm(x: F32, w: F32, b: F32, out: F32, mean: F32, rstd: F32, rows: number, n: number, eps: number): void;
+  layerNorm(x: F, w: F, b: F, out: F, mean: F, rstd: F, rows: number, n: number, eps: number): void;
   /** Writes gx, gw, gb (gw and gb are overwritten, summed over rows). */
-  layerNormBackward(x: F32, w: F32, mean: F32, rstd: F32, gy: F32, gx: F32, gw: F32, gb: F32, rows: number,
+  layerNormBackward(x: F, w: F, mean: F, rstd: F, gy: F, gx: F, gw: F, gb: F, rows: number,
     n: number): void;
-  rmsNorm(x: F32, w: F32, out: F32, rstd: F32, rows: number, n: number, eps: number): void;
-  rmsNormBackward(x: F32, w: F32, rstd: F32, gy: F32, gx: F32, gw: F32, rows: number, n: number): void;
+  rmsNorm(x: F, w: F, out: F, rstd: F, rows: number, n: number, eps: number): void;
+  rmsNormBackward(x: F, w: F, rstd: F, gy: F, gx: F, gw: F, rows: number, n: number): void;
 
   /** Per-row loss = logsumexp(row) − row[target] (0 where target = ignoreIndex); also writes lse per row. */
-  crossEntropy(logits: F32, targets: I32, losses: F32, lse: F32, rows: number, v: number, ignoreIndex: number): void;
+  crossEntropy(logits: F, targets: I, losses: F, lse: F, rows: number, v: number, ignoreIndex: number): void;
   /** gx[row] = gLoss[row] · (softmax(row) − onehot(target)); zero rows where target = ignoreIndex. */
-  crossEntropyBackward(logits: F32, targets: I32, lse: F32, gLoss: F32, gx: F32, rows: number, v: number,
+  crossEntropyBackward(logits: F, targets: I, lse: F, gLoss: F, gx: F, rows: number, v: number,
     ignoreIndex: number): void;
 
   /** out[i, :] = weight[ids[i], :] for rows of width d. */
-  embedding(weight: F32, ids: I32, out: F32, d: number): void;
+  embedding(weight: F, ids: I, out: F, d: number): void;
   /** gw[ids[i], :] += gy[i, :] (gw is accumulated into, not overwritten). */
-  embeddingBackward(ids: I32, gy: F32, gw: F32, d: number): void;
+  embeddingBackward(ids: I, gy: F, gw: F, d: number): void;
 
   /** torch.gather over `axis` of x [outer, n, inner] with index [outer, m, inner]. */
-  gather(x: F32, index: I32, out: F32, outer: number, n: number, m: number, inner: number): void;
+  gather(x: F, index: I, out: F, outer: number, n: number, m: number, inner: number): void;
   /** gx += scatter of gy (gx accumulated into). */
-  gatherBackward(index: I32, gy: F32, gx: F32, outer: number, n: number, m: number, inner: number): void;
+  gatherBackward(index: I, gy: F, gx: F, outer: number, n: number, m: number, inner: number): void;
 
   /**
    * Rotary embedding of x [bh, t, d] with cos/sin tables [t, d/2] (rotate_half convention); inverse applies the
    * opposite rotation, which is the backward.
    */
-  rope(x: F32, out: F32, bh: number, t: number, d: number, cos: F32, sin: F32, inverse: boolean): void;
+  rope(x: F, out: F, bh: number, t: number, d: number, cos: F, sin: F, inverse: boolean): void;
 
   /** Causal attention; writes out [B, H, Tq, D] and the per-row logsumexp of the scaled scores [B, H, Tq]. */
-  attention(q: F32, k: F32, v: F32, out: F32, lse: F32, dims: AttentionDims): void;
+  attention(q: F, k: F, v: F, out: F, lse: F, dims: AttentionDims<I>): void;
   /** Writes (overwrites) gq, gk, gv from gout, recomputing the probabilities from lse. */
-  attentionBackward(q: F32, k: F32, v: F32, out: F32, lse: F32, gout: F32, gq: F32, gk: F32, gv: F32,
-    dims: AttentionDims): void;
+  attentionBackward(q: F, k: F, v: F, out: F, lse: F, gout: F, gq: F, gk: F, gv: F,
+    dims: AttentionDims<I>): void;
 
   /** One AdamW step in place on param, m, v (decoupled weight decay). */
-  adamw(param: F32, grad: F32, m: F32, v: F32, args: AdamWArgs): void;
+  adamw(param: F, grad: F, m: F, v: F, args: AdamWArgs): void;
   /** y += alpha·x. */
-  axpy(alpha: number, x: F32, y: F32): void;
+  axpy(alpha: number, x: F, y: F): void;
   /** Σ x². */
-  sumSquares(x: F32): number;
+  sumSquares(x: F): number;
   /** True if any element is NaN or infinite. */
-  hasNonFinite(x: F32): boolean;
+  hasNonFinite(x: F): boolean;
 }
+
+/** A backend whose storage is host memory (the TS reference and the native addon). */
+export type HostBackend = Backend<Float32Array, Int32Array>;

@@ -1,8 +1,10 @@
 /** Lethe's tensor engine: tensors, reverse-mode autodiff, ops, optimizers, and backend selection. */
-export { Tensor, tensor, zeros, ones, full, scalar, randn, rand, parameter, type DType, type GradNode } from './tensor.ts';
+export {
+  Tensor, tensor, zeros, ones, full, scalar, randn, rand, parameter, type DType, type GradNode, type HostData,
+} from './tensor.ts';
 export { backward, noGrad, isGradEnabled } from './autograd.ts';
 export { backend, useBackend, type BackendName } from './runtime.ts';
-export type { Backend } from './backend.ts';
+export type { Backend, F32, I32 } from './backend.ts';
 export { EngineError } from './errors.ts';
 export { Rng } from './random.ts';
 export * from './ops/index.ts';

@@ -1,4 +1,5 @@
 import type { Backend } from './backend.ts';
+import { asBackend } from './backends/host.ts';
 import { loadNativeBackend } from './backends/native.ts';
 import { tsBackend } from './backends/ts/index.ts';
 
@@ -17,21 +18,21 @@ export function backend(): Backend {
 
 /** Switches backend for everything that follows (tests use this to run the same checks on both). */
 export function useBackend(name: BackendName): Backend {
-  active = name === 'ts' ? tsBackend : loadNativeBackend();
+  active = asBackend(name === 'ts' ? tsBackend : loadNativeBackend());
   return active;
 }
 
 function selectBackend(requested: string | undefined): Backend {
-  if (requested === 'ts') return tsBackend;
-  if (requested === 'native') return loadNativeBackend();
+  if (requested === 'ts') return asBackend(tsBackend);
+  if (requested === 'native') return asBackend(loadNativeBackend());
   if (requested !== undefined && requested !== '') {
     throw new Error(`LETHE_BACKEND must be "ts" or "native", got "${requested}"`);
   }
   try {
-    return loadNativeBackend();
+    return asBackend(loadNativeBackend());
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     process.stderr.write(`lethe: native backend unavailable (${reason}); using the slower TypeScript backend\n`);
-    return tsBackend;
+    return asBackend(tsBackend);
   }
 }

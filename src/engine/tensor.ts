@@ -1,9 +1,12 @@
+import type { F32, I32 } from './backend.ts';
 import { EngineError, fmtShape } from './errors.ts';
+import { backend } from './runtime.ts';
 import { checkShape, numel, type Shape } from './shape.ts';
 import { Rng } from './random.ts';
 
 export type DType = 'f32' | 'i32';
-export type Storage = Float32Array | Int32Array;
+/** Values on the host: what tensors are made from and what host access (`f32()`, `i32()`, `data`) returns. */
+export type HostData = Float32Array | Int32Array;
 
 /** A node of the autodiff graph: the op that produced a tensor, its inputs and the backward closure. */
 export interface GradNode {
@@ -14,14 +17,18 @@ export interface GradNode {
 }
 
 /**
- * A dense row-major tensor. Values are f32 (compute) or i32 (indices). Storage is a host typed array owned by
- * the tensor (or shared with the tensor it is a view of, e.g. after `reshape`).
+ * A dense row-major tensor. Values are f32 (compute) or i32 (indices). Its storage is owned by the backend
+ * (shared with the tensor it is a view of, e.g. after `reshape`): ops hand `storage` to the kernels, and
+ * everything else reads and writes values through the explicit host accessors `f32()` / `i32()` (or `data`).
+ * On the host backends both are the same typed array, so host access costs nothing and writes go through.
  */
 export class Tensor {
   readonly shape: readonly number[];
   readonly dtype: DType;
-  /** Host storage. Model code should go through ops, not this array, so a device backend can slot in later. */
-  readonly data: Storage;
+  /** The backend's storage: an opaque handle for the kernels (see `storageF32` / `storageI32`). */
+  readonly storage: F32 | I32;
+  /** Host view of the storage; prefer the checked `f32(op)` / `i32(op)`. */
+  readonly data: HostData;
   requiresGrad: boolean;
   grad: Tensor | null = null;
   /** The op that produced this tensor while recording; null for leaves and after backward freed the graph. */
@@ -33,7 +40,8 @@ export class Tensor {
    */
   gradStorage: Float32Array | null = null;
 
-  constructor(data: Storage, shape: Shape, requiresGrad = false) {
+  /** A tensor over host values: the backend adopts the array (on the host backends, without a copy). */
+  constructor(data: HostData, shape: Shape, requiresGrad = false) {
     checkShape('tensor', shape);
     if (!(data instanceof Float32Array) && !(data instanceof Int32Array)) {
       const kind = (data as object)?.constructor?.name ?? typeof data;
@@ -45,8 +53,19 @@ export class Tensor {
     this.data = data;
     this.shape = Object.freeze([...shape]);
     this.dtype = data instanceof Int32Array ? 'i32' : 'f32';
+    const be = backend();
+    this.storage = data instanceof Int32Array ? be.fromHostI32(data) : be.fromHost(data);
     if (requiresGrad && this.dtype !== 'f32') throw new EngineError('tensor', 'only f32 tensors can require gradients');
     this.requiresGrad = requiresGrad;
+  }
+
+  /** A tensor over storage the backend owns (an op's output). */
+  static fromStorage(storage: F32, shape: Shape, requiresGrad = false): Tensor {
+    return new Tensor(backend().toHost(storage), shape, requiresGrad);
+  }
+
+  static fromStorageI32(storage: I32, shape: Shape): Tensor {
+    return new Tensor(backend().toHostI32(storage), shape);
   }
 
   get size(): number {
@@ -57,7 +76,7 @@ export class Tensor {
     return this.shape.length;
   }
 
-  /** The f32 storage, or an error naming the op if this is an index tensor. */
+  /** Host access to the f32 values, or an error naming the op if this is an index tensor. */
   f32(op: string): Float32Array {
     if (!(this.data instanceof Float32Array)) {
       throw new EngineError(op, `expected an f32 tensor, got ${this.dtype} ${fmtShape(this.shape)}`);
@@ -65,12 +84,24 @@ export class Tensor {
     return this.data;
   }
 
-  /** The i32 storage, or an error naming the op if this is a value tensor. */
+  /** Host access to the i32 values, or an error naming the op if this is a value tensor. */
   i32(op: string): Int32Array {
     if (!(this.data instanceof Int32Array)) {
       throw new EngineError(op, `expected an i32 tensor, got ${this.dtype} ${fmtShape(this.shape)}`);
     }
     return this.data;
+  }
+
+  /** The f32 storage for a kernel, or an error naming the op if this is an index tensor. */
+  storageF32(op: string): F32 {
+    if (this.dtype !== 'f32') throw new EngineError(op, `expected an f32 tensor, got ${this.dtype} ${fmtShape(this.shape)}`);
+    return this.storage as F32;
+  }
+
+  /** The i32 storage for a kernel, or an error naming the op if this is a value tensor. */
+  storageI32(op: string): I32 {
+    if (this.dtype !== 'i32') throw new EngineError(op, `expected an i32 tensor, got ${this.dtype} ${fmtShape(this.shape)}`);
+    return this.storage as I32;
   }
 
   /** The single value of a one-element tensor. */
@@ -90,12 +121,14 @@ export class Tensor {
 
   /** The same storage as a leaf that does not require gradients. */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape);
+    return this.withShape(this.shape);
   }
 
   /** The same storage under another shape with the same element count, outside the graph. */
   withShape(shape: Shape): Tensor {
-    return new Tensor(this.data, shape);
+    return this.dtype === 'f32'
+      ? Tensor.fromStorage(this.storageF32('withShape'), shape)
+      : Tensor.fromStorageI32(this.storageI32('withShape'), shape);
   }
 
   zeroGrad(): void {
@@ -150,7 +183,7 @@ export function rand(shape: Shape, rng: Rng, low = 0, high = 1): Tensor {
 /** A trainable parameter: a leaf tensor with requiresGrad set. */
 export function parameter(t: Tensor, name?: string): Tensor {
   if (t.dtype !== 'f32') throw new EngineError('parameter', `parameters must be f32, got ${t.dtype} ${fmtShape(t.shape)}`);
-  const p = new Tensor(t.data, t.shape, true);
+  const p = Tensor.fromStorage(t.storageF32('parameter'), t.shape, true);
   p.name = name;
   return p;
 }

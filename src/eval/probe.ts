@@ -22,7 +22,7 @@ export function lastTokenHidden(model: CausalLM, prompts: readonly (readonly num
       const chunk = prompts.slice(s, s + batchSize);
       const ids = padRight(chunk, padId);
       const L = ids.shape[1]!;
-      const h = model.forward(ids, { keepHidden: [layer], stopAfterLayer: layer }).hidden.get(layer)!.data as Float32Array;
+      const h = model.forward(ids, { keepHidden: [layer], stopAfterLayer: layer }).hidden.get(layer)!.f32('lastTokenHidden');
       chunk.forEach((p, b) => out.push(Float64Array.from(h.subarray((b * L + p.length - 1) * D, (b * L + p.length) * D))));
     }
   });

@@ -65,7 +65,7 @@ export function loadModel(dir: string): LoadedModel {
       }
       const t = file.read(stored);
       if (t.dtype !== 'f32') throw new CheckpointError(file.path, `tensor "${stored}" is ${entry.dtype}, expected a float dtype`);
-      (param.data as Float32Array).set(t.data as Float32Array);
+      param.f32('loadModel').set(t.f32('loadModel'));
       used.add(stored);
       dtypeCount.set(entry.dtype, (dtypeCount.get(entry.dtype) ?? 0) + 1);
     }

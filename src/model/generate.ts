@@ -71,7 +71,7 @@ export function generate(model: CausalLM, prompts: readonly (readonly number[])[
       const next = new Int32Array(B).fill(pad);
       for (let b = 0; b < B; b++) {
         if (done[b]) continue;
-        const row = (logits.data as Float32Array).subarray(((b + 1) * T - 1) * vocab, (b + 1) * T * vocab);
+        const row = logits.f32('generate').subarray(((b + 1) * T - 1) * vocab, (b + 1) * T * vocab);
         const token = sampleToken(row, options, rng);
         next[b] = token;
         const r = results[b]!;

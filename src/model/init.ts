@@ -9,7 +9,7 @@ export function initWeights(model: CausalLM, seed: number, std = 0.02): void {
   const rng = new Rng(seed);
   const residualStd = std / Math.sqrt(2 * model.config.numLayers);
   for (const [name, p] of model.params.entries()) {
-    const data = p.data as Float32Array;
+    const data = p.f32('initWeights');
     if (/(ln_\d|ln_f|layernorm|norm)\.weight$/.test(name)) data.fill(1);
     else if (name.endsWith('.bias')) data.fill(0);
     else {

@@ -61,7 +61,7 @@ export function visitAnswerLogits(model: CausalLM, items: readonly PromptAnswer[
       const chunk = items.slice(start, start + batchSize);
       const batch = packAnswers(chunk, options.padId);
       const logits = model.forward(batch.ids).logits!;
-      const data = logits.data as Float32Array;
+      const data = logits.f32('visitAnswerLogits');
       const L = batch.ids.shape[1]!;
       const V = logits.shape[2]!;
       chunk.forEach((it, b) => {
@@ -91,7 +91,7 @@ export function scoreAnswers(model: CausalLM, items: readonly PromptAnswer[], op
     for (let start = 0; start < items.length; start += batchSize) {
       const chunk = items.slice(start, start + batchSize);
       const batch = packAnswers(chunk, options.padId);
-      const nll = answerTokenNll(model, batch).data as Float32Array;
+      const nll = answerTokenNll(model, batch).f32('answerScores');
       const L = batch.ids.shape[1]!;
       chunk.forEach((it, b) => {
         const from = b * L + it.prompt.length - 1;

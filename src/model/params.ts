@@ -19,6 +19,7 @@ export class ParameterStore {
   readonly gradFlat: Float32Array;
   readonly specs: readonly ParamSpec[];
   private readonly byName: Map<string, Tensor>;
+  private readonly offsets: Map<string, number>;
 
   constructor(specs: readonly ParamSpec[]) {
     let total = 0;
@@ -31,6 +32,7 @@ export class ParameterStore {
     this.gradFlat = new Float32Array(total);
     this.specs = specs;
     this.byName = new Map();
+    this.offsets = new Map();
     specs.forEach((s, i) => {
       const n = s.shape.reduce((a, b) => a * b, 1);
       const t = new Tensor(this.flat.subarray(offsets[i]!, offsets[i]! + n), s.shape, true);
@@ -38,6 +40,7 @@ export class ParameterStore {
       t.gradStorage = this.gradFlat.subarray(offsets[i]!, offsets[i]! + n);
       if (this.byName.has(s.name)) throw new Error(`duplicate parameter name "${s.name}"`);
       this.byName.set(s.name, t);
+      this.offsets.set(s.name, offsets[i]!);
     });
   }
 
@@ -45,6 +48,13 @@ export class ParameterStore {
     const t = this.byName.get(name);
     if (!t) throw new Error(`no parameter named "${name}"`);
     return t;
+  }
+
+  /** Where a parameter starts in `flat` (and its gradient in `gradFlat`), in elements. */
+  offsetOf(name: string): number {
+    const at = this.offsets.get(name);
+    if (at === undefined) throw new Error(`no parameter named "${name}"`);
+    return at;
   }
 
   has(name: string): boolean {

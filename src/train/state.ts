@@ -59,7 +59,7 @@ export function loadTrainingCheckpoint(dir: string): LoadedTrainingCheckpoint {
   const tensors = loadSafetensors(optPath);
   const meta = withSafetensors(optPath, (f) => f.metadata);
   const buffers: Record<string, Float32Array> = {};
-  for (const [k, t] of tensors) buffers[k] = t.data as Float32Array;
+  for (const [k, t] of tensors) buffers[k] = t.f32(`${optPath}: ${k}`);
   const optimizer: OptimizerState = {
     kind: meta['kind'] ?? 'AdamW', step: Number(meta['step'] ?? state.step),
     hyper: JSON.parse(meta['hyper'] ?? '{}') as Record<string, number>, buffers,

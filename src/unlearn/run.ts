@@ -141,8 +141,8 @@ function boundsOf(options: Record<string, unknown>): DamageBounds & { checkSampl
 function changedTensors(model: CausalLM, original: Float32Array): number {
   let changed = 0;
   for (const [, p] of model.params.entries()) {
-    const data = p.data as Float32Array;
-    const from = data.byteOffset / 4 - model.params.flat.byteOffset / 4;
+    const data = p.f32('changedTensors');
+    const from = model.params.offsetOf(p.name!);
     for (let i = 0; i < data.length; i++) {
       if (data[i] !== original[from + i]) {
         changed++;

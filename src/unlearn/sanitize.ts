@@ -81,7 +81,7 @@ export function collectInputGrams(model: CausalLM, sequences: readonly Int32Arra
           let g = seen.get(x);
           if (!g) {
             const inF = x.shape[x.rank - 1]!;
-            const X = x.data as Float32Array;
+            const X = x.f32('sanitize');
             // Right padding sits at the end of each row: copy only the real positions.
             let real = X;
             if (padded) {
@@ -94,7 +94,7 @@ export function collectInputGrams(model: CausalLM, sequences: readonly Int32Arra
               }
             }
             const Xt = new Tensor(real, [rows, inF]);
-            const xtx = matmul(Xt, Xt, { transA: true }).data as Float32Array;
+            const xtx = matmul(Xt, Xt, { transA: true }).f32('sanitize');
             g = grams.get(module) ?? { gram: new Float64Array(inF * inF), inFeatures: inF, count: 0 };
             for (let i = 0; i < xtx.length; i++) g.gram[i]! += xtx[i]!;
             g.count += rows;
@@ -173,11 +173,6 @@ function parseOptions(options: SanitizeOptions): SanitizeOptions {
   return r.data;
 }
 
-/** Where a parameter tensor starts in params.flat. */
-function offsetIn(flat: Float32Array, t: Tensor): number {
-  return ((t.data as Float32Array).byteOffset - flat.byteOffset) / Float32Array.BYTES_PER_ELEMENT;
-}
-
 /**
  * Replaces the model's update Δ = θ − original by its sanitised Δ' in place (θ ← original + Δ'), projection by
  * projection, using Gram matrices collected on retain data with the ORIGINAL model.
@@ -198,8 +193,8 @@ export function sanitizeUpdate(model: CausalLM, original: Float32Array, grams: M
   let before2 = 0;
   let after2 = 0;
   for (const m of modules) {
-    const W = m.weight.data as Float32Array;
-    const off = offsetIn(flat, m.weight);
+    const W = m.weight.f32('sanitize');
+    const off = model.params.offsetOf(`${m.module}.weight`);
     const inF = m.inFeatures;
     const outF = m.outFeatures;
     // Stored index of Δ[r][c] ([out, in]): GPT-2's Conv1D stores the transpose, so the projection acts on the
@@ -260,10 +255,10 @@ export function sanitizeUpdate(model: CausalLM, original: Float32Array, grams: M
   // Everything that is not a block projection weight: keep its update or revert it.
   const projections = new Set(modules.map((m) => m.weight));
   let ob = 0;
-  for (const [, t] of model.params.entries()) {
+  for (const [name, t] of model.params.entries()) {
     if (projections.has(t)) continue;
-    const data = t.data as Float32Array;
-    const off = offsetIn(flat, t);
+    const data = t.f32('sanitize');
+    const off = model.params.offsetOf(name);
     for (let i = 0; i < data.length; i++) {
       const d = data[i]! - original[off + i]!;
       ob += d * d;

@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  BINARY_OPS, REDUCE_OPS, UNARY_OPS, type AttentionDims, type Backend, type BinaryOp, type F32, type GemmArgs,
-  type I32, type UnaryOp,
+  BINARY_OPS, REDUCE_OPS, UNARY_OPS, type BinaryOp, type HostBackend as Backend, type UnaryOp,
 } from '../../src/engine/backend.ts';
+import type { F32, HostAttentionDims as AttentionDims, HostGemmArgs as GemmArgs, I32 } from '../../src/engine/backends/host.ts';
 import { loadNativeBackend, nativeInfo, setNativeThreads } from '../../src/engine/backends/native.ts';
 import { tsBackend as ts } from '../../src/engine/backends/ts/index.ts';
 import { Rng } from '../../src/engine/random.ts';

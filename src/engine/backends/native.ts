@@ -11,73 +11,21 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type {
-  AdamWArgs, AttentionDims, Backend, BinaryOp, F32, GemmArgs, I32, ReduceOp, UnaryOp,
-} from '../backend.ts';
+import type { AdamWArgs, AttentionDims, BinaryOp, GemmArgs, HostBackend, ReduceOp, UnaryOp } from '../backend.ts';
+import { hostStorage, type F32, type I32 } from './host.ts';
+import { NATIVE_KERNEL_NAMES, NATIVE_OP_LISTS, type NativeAbi, type NativeAddon, type NativeInfo } from './native-abi.ts';
 
-/** What the addon reports about itself. */
-export interface NativeInfo {
-  /** Threads the kernels run on (the calling thread included). */
-  threads: number;
-  /** The GEMM micro-kernel picked for this CPU. */
-  gemmKernel: string;
-  /** The vector ISA the other kernels run with on this CPU. */
-  simd: 'avx512' | 'avx2' | 'portable';
+export type { NativeInfo } from './native-abi.ts';
+
+const ADDON_FUNCTIONS: readonly (keyof NativeAddon)[] = [...NATIVE_KERNEL_NAMES, 'info', 'abi', 'setThreads'];
+
+/** Op name → code: the op's position in its list, as the addon's enums (generated from the same lists). */
+function codes<T extends string>(ops: readonly T[]): Readonly<Record<T, number>> {
+  return Object.fromEntries(ops.map((op, i) => [op, i])) as Record<T, number>;
 }
-
-/** The addon's exports (see native/src/addon.cc for argument order and validation). */
-interface NativeAddon {
-  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, a: F32, lda: number,
-    strideA: number, b: F32, ldb: number, strideB: number, beta: number, c: F32, ldc: number, strideC: number,
-    batch: number): void;
-  unary(op: number, x: F32, out: F32, p: number): void;
-  unaryBackward(op: number, x: F32, y: F32, gy: F32, gx: F32, p: number): void;
-  /** meta = [rank, ...shape, ...aStrides, ...bStrides] */
-  binary(op: number, a: F32, b: F32, out: F32, meta: Float64Array): void;
-  reduce(op: number, x: F32, outer: number, n: number, inner: number, out: F32, argmax: I32 | null): void;
-  /** meta = [rank, srcOffset, dstOffset, ...shape, ...srcStrides, ...dstStrides] */
-  copyStrided(src: F32 | I32, dst: F32 | I32, meta: Float64Array): void;
-  softmax(x: F32, out: F32, rows: number, n: number, log: boolean): void;
-  softmaxBackward(y: F32, gy: F32, gx: F32, rows: number, n: number, log: boolean): void;
-  layerNorm(x: F32, w: F32, b: F32, out: F32, mean: F32, rstd: F32, rows: number, n: number, eps: number): void;
-  layerNormBackward(x: F32, w: F32, mean: F32, rstd: F32, gy: F32, gx: F32, gw: F32, gb: F32, rows: number,
-    n: number): void;
-  rmsNorm(x: F32, w: F32, out: F32, rstd: F32, rows: number, n: number, eps: number): void;
-  rmsNormBackward(x: F32, w: F32, rstd: F32, gy: F32, gx: F32, gw: F32, rows: number, n: number): void;
-  crossEntropy(logits: F32, targets: I32, losses: F32, lse: F32, rows: number, v: number, ignoreIndex: number): void;
-  crossEntropyBackward(logits: F32, targets: I32, lse: F32, gLoss: F32, gx: F32, rows: number, v: number,
-    ignoreIndex: number): void;
-  embedding(weight: F32, ids: I32, out: F32, d: number): void;
-  embeddingBackward(ids: I32, gy: F32, gw: F32, d: number): void;
-  gather(x: F32, index: I32, out: F32, outer: number, n: number, m: number, inner: number): void;
-  gatherBackward(index: I32, gy: F32, gx: F32, outer: number, n: number, m: number, inner: number): void;
-  rope(x: F32, out: F32, bh: number, t: number, d: number, cos: F32, sin: F32, inverse: boolean): void;
-  attention(q: F32, k: F32, v: F32, out: F32, lse: F32, B: number, H: number, Hkv: number, Tq: number, Tk: number,
-    D: number, scale: number, keyStart: I32 | null): void;
-  attentionBackward(q: F32, k: F32, v: F32, out: F32, lse: F32, gout: F32, gq: F32, gk: F32, gv: F32, B: number,
-    H: number, Hkv: number, Tq: number, Tk: number, D: number, scale: number, keyStart: I32 | null): void;
-  adamw(param: F32, grad: F32, m: F32, v: F32, lr: number, beta1: number, beta2: number, eps: number,
-    weightDecay: number, bc1: number, bc2: number): void;
-  axpy(alpha: number, x: F32, y: F32): void;
-  sumSquares(x: F32): number;
-  hasNonFinite(x: F32): boolean;
-  info(): NativeInfo;
-  setThreads(n: number): number;
-}
-
-const ADDON_FUNCTIONS: readonly (keyof NativeAddon)[] = [
-  'gemm', 'unary', 'unaryBackward', 'binary', 'reduce', 'copyStrided', 'softmax', 'softmaxBackward', 'layerNorm',
-  'layerNormBackward', 'rmsNorm', 'rmsNormBackward', 'crossEntropy', 'crossEntropyBackward', 'embedding',
-  'embeddingBackward', 'gather', 'gatherBackward', 'rope', 'attention', 'attentionBackward', 'adamw', 'axpy',
-  'sumSquares', 'hasNonFinite', 'info', 'setThreads',
-];
-
-// Codes = positions in UNARY_OPS / BINARY_OPS / REDUCE_OPS (and the enums in native/src/kernels.h).
-const UNARY_CODE: Readonly<Record<UnaryOp, number>> = {
-  neg: 0, exp: 1, log: 2, sqrt: 3, tanh: 4, sigmoid: 5, relu: 6, gelu: 7, silu: 8, pow: 9, scale: 10, addScalar: 11,
-};
-const BINARY_CODE: Readonly<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3 };
-const REDUCE_CODE: Readonly<Record<ReduceOp, number>> = { sum: 0, max: 1, logsumexp: 2 };
+const UNARY_CODE = codes(NATIVE_OP_LISTS.unary);
+const BINARY_CODE = codes(NATIVE_OP_LISTS.binary);
+const REDUCE_CODE = codes(NATIVE_OP_LISTS.reduce);
 
 /** Highest tensor rank binary/copyStrided accept (kMaxRank in kernels.h). */
 const MAX_RANK = 16;
@@ -104,13 +52,35 @@ function loadAddon(): NativeAddon {
   if (missing.length > 0) {
     throw new Error(`native backend at ${path} is stale or incomplete (missing ${missing.join(', ')}); rebuild it`);
   }
-  addonCache = mod as NativeAddon;
+  const addon = mod as NativeAddon;
+  const mismatch = abiMismatch(addon.abi());
+  if (mismatch) throw new Error(`native backend at ${path} is stale: ${mismatch}; rebuild it`);
+  addonCache = addon;
   return addonCache;
+}
+
+/** Where the addon's kernels or op codes differ from the table in native-abi.ts (null: they agree). */
+export function abiMismatch(abi: NativeAbi): string | null {
+  const lists: [string, readonly string[], readonly string[]][] = [
+    ['kernels', abi.kernels, NATIVE_KERNEL_NAMES],
+    ['unary ops', abi.unary, NATIVE_OP_LISTS.unary],
+    ['binary ops', abi.binary, NATIVE_OP_LISTS.binary],
+    ['reduce ops', abi.reduce, NATIVE_OP_LISTS.reduce],
+  ];
+  for (const [what, built, table] of lists) {
+    if (built.join() !== table.join()) return `its ${what} are [${built.join(', ')}], the table's [${table.join(', ')}]`;
+  }
+  return null;
 }
 
 /** Info about the loaded addon (loads it if needed; throws like loadNativeBackend when it cannot). */
 export function nativeInfo(): NativeInfo {
   return loadAddon().info();
+}
+
+/** The kernels and op names the loaded addon was built with (they match the table, or it would not load). */
+export function nativeAbi(): NativeAbi {
+  return loadAddon().abi();
 }
 
 /** Sets the number of threads the native kernels use (the calling thread included); returns it. */
@@ -122,7 +92,7 @@ export function setNativeThreads(n: number): number {
  * Loads the addon and returns the native backend. Throws an Error with a clear message when the addon is not
  * built or cannot be loaded (the caller falls back to the TS backend).
  */
-export function loadNativeBackend(): Backend {
+export function loadNativeBackend(): HostBackend {
   const addon = loadAddon();
   // Shapes and strides for binary/copyStrided, packed per call (read synchronously by the addon).
   const meta = new Float64Array(3 + 3 * MAX_RANK);
@@ -131,13 +101,14 @@ export function loadNativeBackend(): Backend {
     if (rank > MAX_RANK) throw new Error(`${op}: rank ${rank} exceeds the native backend's limit of ${MAX_RANK}`);
   }
 
-  const backend: Backend = {
+  const backend: HostBackend = {
     name: 'native',
     get threads(): number {
       return addon.info().threads;
     },
+    ...hostStorage,
 
-    gemm(g: GemmArgs): void {
+    gemm(g: GemmArgs<F32>): void {
       addon.gemm(g.transA, g.transB, g.M, g.N, g.K, g.alpha, g.a, g.lda, g.strideA, g.b, g.ldb, g.strideB, g.beta,
         g.c, g.ldc, g.strideC, g.batch);
     },
@@ -195,11 +166,11 @@ export function loadNativeBackend(): Backend {
     gatherBackward: addon.gatherBackward,
     rope: addon.rope,
 
-    attention(q: F32, k: F32, v: F32, out: F32, lse: F32, d: AttentionDims): void {
+    attention(q: F32, k: F32, v: F32, out: F32, lse: F32, d: AttentionDims<I32>): void {
       addon.attention(q, k, v, out, lse, d.B, d.H, d.Hkv, d.Tq, d.Tk, d.D, d.scale, d.keyStart ?? null);
     },
     attentionBackward(q: F32, k: F32, v: F32, out: F32, lse: F32, gout: F32, gq: F32, gk: F32, gv: F32,
-      d: AttentionDims): void {
+      d: AttentionDims<I32>): void {
       addon.attentionBackward(q, k, v, out, lse, gout, gq, gk, gv, d.B, d.H, d.Hkv, d.Tq, d.Tk, d.D, d.scale,
         d.keyStart ?? null);
     },

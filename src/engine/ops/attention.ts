@@ -20,9 +20,9 @@ export interface AttentionOptions {
  * multiple of Hkv. Query i sits at position i + Tk − Tq (so Tq < Tk is decoding against a KV cache).
  */
 export function causalAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
-  const Q = q.f32('causalAttention');
-  const K = k.f32('causalAttention');
-  const V = v.f32('causalAttention');
+  const Q = q.storageF32('causalAttention');
+  const K = k.storageF32('causalAttention');
+  const V = v.storageF32('causalAttention');
   const bad = (why: string): EngineError =>
     new EngineError('causalAttention', `${why}: q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)}`);
   if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) throw bad('q, k and v must be 4-D [B, heads, T, D]');
@@ -36,17 +36,20 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor, options: Attent
   if (keyStart && (keyStart.length !== B || keyStart.some((s) => s < 0 || s > Tk))) {
     throw bad(`keyStart needs ${B} values in [0, ${Tk}], got [${Array.from(keyStart).join(', ')}]`);
   }
-  const dims: AttentionDims = { B, H, Hkv, Tq, Tk, D, scale: options.scale ?? 1 / Math.sqrt(D), keyStart };
+  const be = backend();
+  const dims: AttentionDims = {
+    B, H, Hkv, Tq, Tk, D, scale: options.scale ?? 1 / Math.sqrt(D), keyStart: keyStart && be.fromHostI32(keyStart),
+  };
   const out = empty(q.shape);
-  const O = out.f32('causalAttention');
-  const lse = new Float32Array(B * H * Tq);
-  backend().attention(Q, K, V, O, lse, dims);
+  const O = out.storageF32('causalAttention');
+  const lse = be.alloc(B * H * Tq);
+  be.attention(Q, K, V, O, lse, dims);
   return record(out, 'causalAttention', [q, k, v], (g) => {
     const gq = empty(q.shape);
     const gk = empty(k.shape);
     const gv = empty(v.shape);
-    backend().attentionBackward(Q, K, V, O, lse, g.f32('causalAttention'), gq.f32('causalAttention'),
-      gk.f32('causalAttention'), gv.f32('causalAttention'), dims);
+    backend().attentionBackward(Q, K, V, O, lse, g.storageF32('causalAttention'), gq.storageF32('causalAttention'),
+      gk.storageF32('causalAttention'), gv.storageF32('causalAttention'), dims);
     return [gq, gk, gv];
   });
 }

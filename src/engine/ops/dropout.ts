@@ -15,7 +15,7 @@ export interface DropoutOptions {
 
 /** Zeroes each element with probability p and scales the kept ones by 1/(1 − p). */
 export function dropout(x: Tensor, p: number, options: DropoutOptions): Tensor {
-  x.f32('dropout');
+  x.storageF32('dropout');
   if (!(p >= 0 && p <= 1)) throw new EngineError('dropout', `probability must be in [0, 1], got ${p}`);
   if (options.training === false || p === 0) return x;
   const rng = new Rng(options.seed);
@@ -23,11 +23,12 @@ export function dropout(x: Tensor, p: number, options: DropoutOptions): Tensor {
   const keep = p === 1 ? 0 : 1 / (1 - p);
   for (let i = 0; i < mask.length; i++) mask[i] = rng.uniform() >= p ? keep : 0;
   const strides = contiguousStrides(x.shape);
+  const m = backend().fromHost(mask);
   const out = empty(x.shape);
-  backend().binary('mul', x.f32('dropout'), strides, mask, strides, out.f32('dropout'), x.shape);
+  backend().binary('mul', x.storageF32('dropout'), strides, m, strides, out.storageF32('dropout'), x.shape);
   return record(out, 'dropout', [x], (g) => {
     const gx = empty(x.shape);
-    backend().binary('mul', g.f32('dropout'), strides, mask, strides, gx.f32('dropout'), x.shape);
+    backend().binary('mul', g.storageF32('dropout'), strides, m, strides, gx.storageF32('dropout'), x.shape);
     return [gx];
   });
 }

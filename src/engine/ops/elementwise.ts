@@ -6,13 +6,13 @@ import { Tensor } from '../tensor.ts';
 import { empty, sumTo } from './util.ts';
 
 function unaryOp(op: UnaryOp, a: Tensor, p = 0, name: string = op): Tensor {
-  const x = a.f32(name);
+  const x = a.storageF32(name);
   const out = empty(a.shape);
-  const y = out.f32(name);
+  const y = out.storageF32(name);
   backend().unary(op, x, y, p);
   return record(out, name, [a], (g) => {
     const gx = empty(a.shape);
-    backend().unaryBackward(op, x, y, g.f32(name), gx.f32(name), p);
+    backend().unaryBackward(op, x, y, g.storageF32(name), gx.storageF32(name), p);
     return [gx];
   });
 }
@@ -39,12 +39,12 @@ function binaryOp(op: BinaryOp, a: Tensor, b: Tensor | number): Tensor {
       case 'div': return unaryOp('scale', a, 1 / b, op);
     }
   }
-  const A = a.f32(op);
-  const B = b.f32(op);
+  const A = a.storageF32(op);
+  const B = b.storageF32(op);
   const shape = broadcastShapes(op, a.shape, b.shape);
   const out = empty(shape);
   const be = backend();
-  be.binary(op, A, broadcastStrides(a.shape, shape), B, broadcastStrides(b.shape, shape), out.f32(op), shape);
+  be.binary(op, A, broadcastStrides(a.shape, shape), B, broadcastStrides(b.shape, shape), out.storageF32(op), shape);
   return record(out, op, [a, b], (g) => {
     const ga = a.requiresGrad ? gradA(op, g, b) : null;
     const gb = b.requiresGrad ? gradB(op, g, a, b, out) : null;

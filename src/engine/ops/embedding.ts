@@ -6,7 +6,7 @@ import { empty } from './util.ts';
 
 /** Rows of weight [V, D] picked by i32 ids [...] → [..., D]; the backward scatter-adds into weight. */
 export function embedding(weight: Tensor, ids: Tensor): Tensor {
-  const W = weight.f32('embedding');
+  const W = weight.storageF32('embedding');
   const I = ids.i32('embedding');
   if (weight.rank !== 2) throw new EngineError('embedding', `weight must be [vocab, dim], got ${fmtShape(weight.shape)}`);
   const [vocab, d] = weight.shape as [number, number];
@@ -16,10 +16,11 @@ export function embedding(weight: Tensor, ids: Tensor): Tensor {
     }
   }
   const out = empty([...ids.shape, d]);
-  backend().embedding(W, I, out.f32('embedding'), d);
+  const ids32 = ids.storageI32('embedding');
+  backend().embedding(W, ids32, out.storageF32('embedding'), d);
   return record(out, 'embedding', [weight], (g) => {
     const gw = empty(weight.shape);
-    backend().embeddingBackward(I, g.f32('embedding'), gw.f32('embedding'), d);
+    backend().embeddingBackward(ids32, g.storageF32('embedding'), gw.storageF32('embedding'), d);
     return [gw];
   });
 }

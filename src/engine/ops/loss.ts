@@ -1,3 +1,4 @@
+import type { F32 } from '../backend.ts';
 import { record } from '../autograd.ts';
 import { EngineError, fmtShape } from '../errors.ts';
 import { backend } from '../runtime.ts';
@@ -18,7 +19,7 @@ export interface CrossEntropyOptions {
 export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntropyOptions = {}): Tensor {
   const ignoreIndex = options.ignoreIndex ?? -100;
   const reduction = options.reduction ?? 'mean';
-  const X = logits.f32('crossEntropy');
+  const X = logits.storageF32('crossEntropy');
   const T = targets.i32('crossEntropy');
   if (logits.rank < 1) throw new EngineError('crossEntropy', `logits must have a class dimension, got ${fmtShape(logits.shape)}`);
   const v = logits.shape[logits.rank - 1]!;
@@ -35,26 +36,30 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
     }
     count++;
   }
-  const losses = new Float32Array(rows);
-  const lse = new Float32Array(rows);
   const be = backend();
-  be.crossEntropy(X, T, losses, lse, rows, v, ignoreIndex);
+  const T32 = targets.storageI32('crossEntropy');
+  const losses = be.alloc(rows);
+  const lse = be.alloc(rows);
+  be.crossEntropy(X, T32, losses, lse, rows, v, ignoreIndex);
 
   let out: Tensor;
   if (reduction === 'none') {
-    out = new Tensor(losses, logits.shape.slice(0, -1));
+    out = Tensor.fromStorage(losses, logits.shape.slice(0, -1));
   } else {
+    const L = be.toHost(losses);
     let s = 0;
-    for (let i = 0; i < rows; i++) s += losses[i]!;
+    for (let i = 0; i < rows; i++) s += L[i]!;
     out = new Tensor(Float32Array.of(reduction === 'mean' ? (count === 0 ? 0 : s / count) : s), []);
   }
   return record(out, 'crossEntropy', [logits], (g) => {
-    const G = g.f32('crossEntropy');
-    let gLoss: Float32Array;
-    if (reduction === 'none') gLoss = G;
-    else gLoss = new Float32Array(rows).fill(reduction === 'mean' ? (count === 0 ? 0 : G[0]! / count) : G[0]!);
+    let gLoss: F32;
+    if (reduction === 'none') gLoss = g.storageF32('crossEntropy');
+    else {
+      const G = g.f32('crossEntropy');
+      gLoss = be.fromHost(new Float32Array(rows).fill(reduction === 'mean' ? (count === 0 ? 0 : G[0]! / count) : G[0]!));
+    }
     const gx = empty(logits.shape);
-    be.crossEntropyBackward(X, T, lse, gLoss, gx.f32('crossEntropy'), rows, v, ignoreIndex);
+    be.crossEntropyBackward(X, T32, lse, gLoss, gx.storageF32('crossEntropy'), rows, v, ignoreIndex);
     return [gx];
   });
 }

@@ -1,4 +1,4 @@
-import type { GemmArgs } from '../backend.ts';
+import type { F32, GemmArgs } from '../backend.ts';
 import { record } from '../autograd.ts';
 import { EngineError, fmtShape } from '../errors.ts';
 import { backend } from '../runtime.ts';
@@ -21,9 +21,9 @@ function dims(t: Tensor, trans: boolean): [number, number] {
 }
 
 /** C = op(A)·op(B) on the backend; `batch`, strides of 0 broadcast one matrix over the batch. */
-function gemmInto(a: Float32Array, aRows: number, aCols: number, transA: boolean, strideA: number,
-  b: Float32Array, bRows: number, bCols: number, transB: boolean, strideB: number,
-  c: Float32Array, batch: number, beta = 0): void {
+function gemmInto(a: F32, aRows: number, aCols: number, transA: boolean, strideA: number,
+  b: F32, bRows: number, bCols: number, transB: boolean, strideB: number,
+  c: F32, batch: number, beta = 0): void {
   const M = transA ? aCols : aRows;
   const K = transA ? aRows : aCols;
   const N = transB ? bRows : bCols;
@@ -42,8 +42,8 @@ function gemmInto(a: Float32Array, aRows: number, aCols: number, transA: boolean
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
   const transA = options.transA ?? false;
   const transB = options.transB ?? false;
-  const A = a.f32('matmul');
-  const B = b.f32('matmul');
+  const A = a.storageF32('matmul');
+  const B = b.storageF32('matmul');
   if (a.rank < 2 || b.rank < 2) {
     throw new EngineError('matmul', `operands must have at least 2 dimensions, got a ${fmtShape(a.shape)} and b ${fmtShape(b.shape)}`);
   }
@@ -64,20 +64,20 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const sA = aBatch.length > 0 ? aR * aC : 0;
   const sB = bBatch.length > 0 ? bR * bC : 0;
   const out = empty([...batchShape, M, N]);
-  const C = out.f32('matmul');
+  const C = out.storageF32('matmul');
   // A batch of row-major matrices times one shared matrix is a single tall GEMM.
   const flatten = sB === 0 && !transA && batch > 1;
   if (flatten) gemmInto(A, batch * aR, aC, false, 0, B, bR, bC, transB, 0, C, 1);
   else gemmInto(A, aR, aC, transA, sA, B, bR, bC, transB, sB, C, batch);
 
   return record(out, 'matmul', [a, b], (g) => {
-    const G = g.f32('matmul');
+    const G = g.storageF32('matmul');
     let ga: Tensor | null = null;
     let gb: Tensor | null = null;
     if (a.requiresGrad) {
       // dA = dC·op(B)ᵀ, or (transA) op(B)·dCᵀ; summed over the batch when A was shared.
       const perBatch = empty(sA === 0 ? [batch, aR, aC] : a.shape);
-      const P = perBatch.f32('matmul');
+      const P = perBatch.storageF32('matmul');
       if (flatten) gemmInto(G, batch * M, N, false, 0, B, bR, bC, !transB, 0, P, 1);
       else if (!transA) gemmInto(G, M, N, false, M * N, B, bR, bC, !transB, sB, P, batch);
       else gemmInto(B, bR, bC, transB, sB, G, M, N, true, M * N, P, batch);
@@ -88,11 +88,11 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
       if (flatten) {
         // dB = Aᵀ·dC over the flattened rows (or dCᵀ·A when B is stored transposed).
         gb = empty(gbShape);
-        if (!transB) gemmInto(A, batch * aR, aC, true, 0, G, batch * M, N, false, 0, gb.f32('matmul'), 1);
-        else gemmInto(G, batch * M, N, true, 0, A, batch * aR, aC, false, 0, gb.f32('matmul'), 1);
+        if (!transB) gemmInto(A, batch * aR, aC, true, 0, G, batch * M, N, false, 0, gb.storageF32('matmul'), 1);
+        else gemmInto(G, batch * M, N, true, 0, A, batch * aR, aC, false, 0, gb.storageF32('matmul'), 1);
       } else {
         const perBatch = empty(sB === 0 ? [batch, bR, bC] : b.shape);
-        const P = perBatch.f32('matmul');
+        const P = perBatch.storageF32('matmul');
         if (!transB) gemmInto(A, aR, aC, !transA, sA, G, M, N, false, M * N, P, batch);
         else gemmInto(G, M, N, true, M * N, A, aR, aC, transA, sA, P, batch);
         gb = sB === 0 ? sumBatch(perBatch, gbShape) : perBatch;
@@ -104,7 +104,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
 
 function sumBatch(t: Tensor, shape: readonly number[]): Tensor {
   const out = empty(shape);
-  backend().reduce('sum', t.f32('matmul'), 1, t.shape[0]!, out.size, out.f32('matmul'), null);
+  backend().reduce('sum', t.storageF32('matmul'), 1, t.shape[0]!, out.size, out.storageF32('matmul'), null);
   return out;
 }
 
@@ -118,8 +118,8 @@ export interface LinearOptions {
 
 /** y = x·wᵀ + bias with x [..., in], w [out, in] (or x·w with w [in, out] for 'inOut'), bias [out]. */
 export function linear(x: Tensor, w: Tensor, bias?: Tensor | null, options: LinearOptions = {}): Tensor {
-  const X = x.f32('linear');
-  const W = w.f32('linear');
+  const X = x.storageF32('linear');
+  const W = w.storageF32('linear');
   const inOut = options.weightLayout === 'inOut';
   const inF = w.rank === 2 ? w.shape[inOut ? 0 : 1]! : -1;
   const outF = w.rank === 2 ? w.shape[inOut ? 1 : 0]! : -1;
@@ -132,30 +132,30 @@ export function linear(x: Tensor, w: Tensor, bias?: Tensor | null, options: Line
   }
   const rows = x.size / inF;
   const out = empty([...x.shape.slice(0, -1), outF]);
-  const Y = out.f32('linear');
+  const Y = out.storageF32('linear');
   const be = backend();
   const [wR, wC] = [w.shape[0]!, w.shape[1]!];
-  if (bias) be.copyStrided(bias.f32('linear'), 0, [0, 1], Y, 0, [outF, 1], [rows, outF]);
+  if (bias) be.copyStrided(bias.storageF32('linear'), 0, [0, 1], Y, 0, [outF, 1], [rows, outF]);
   gemmInto(X, rows, inF, false, 0, W, wR, wC, !inOut, 0, Y, 1, bias ? 1 : 0);
   const inputs = bias ? [x, w, bias] : [x, w];
   return record(out, 'linear', inputs, (g) => {
-    const G = g.f32('linear');
+    const G = g.storageF32('linear');
     let gx: Tensor | null = null;
     let gw: Tensor | null = null;
     let gbias: Tensor | null = null;
     if (x.requiresGrad) {
       gx = empty(x.shape);
-      gemmInto(G, rows, outF, false, 0, W, wR, wC, inOut, 0, gx.f32('linear'), 1);
+      gemmInto(G, rows, outF, false, 0, W, wR, wC, inOut, 0, gx.storageF32('linear'), 1);
     }
     if (w.requiresGrad) {
       gw = empty(w.shape);
       // dW = dYᵀ·X for [out, in]; Xᵀ·dY for [in, out].
-      if (inOut) gemmInto(X, rows, inF, true, 0, G, rows, outF, false, 0, gw.f32('linear'), 1);
-      else gemmInto(G, rows, outF, true, 0, X, rows, inF, false, 0, gw.f32('linear'), 1);
+      if (inOut) gemmInto(X, rows, inF, true, 0, G, rows, outF, false, 0, gw.storageF32('linear'), 1);
+      else gemmInto(G, rows, outF, true, 0, X, rows, inF, false, 0, gw.storageF32('linear'), 1);
     }
     if (bias?.requiresGrad) {
       gbias = empty(bias.shape);
-      be.reduce('sum', G, 1, rows, outF, gbias.f32('linear'), null);
+      be.reduce('sum', G, 1, rows, outF, gbias.storageF32('linear'), null);
     }
     return [gx, gw, gbias];
   });

@@ -8,7 +8,7 @@ function checkNormArgs(op: string, x: Tensor, params: readonly Tensor[]): number
   if (x.rank < 1) throw new EngineError(op, `input must have at least 1 dimension, got ${fmtShape(x.shape)}`);
   const n = x.shape[x.rank - 1]!;
   for (const p of params) {
-    p.f32(op);
+    p.storageF32(op);
     if (p.rank !== 1 || p.shape[0] !== n) {
       throw new EngineError(op, `parameter ${fmtShape(p.shape)} does not match the last dimension of input ${fmtShape(x.shape)} (expected [${n}])`);
     }
@@ -21,17 +21,17 @@ export function layerNorm(x: Tensor, w: Tensor, b: Tensor, eps = 1e-5): Tensor {
   const n = checkNormArgs('layerNorm', x, [w, b]);
   const rows = x.size / n;
   const out = empty(x.shape);
-  const mean = new Float32Array(rows);
-  const rstd = new Float32Array(rows);
-  const X = x.f32('layerNorm');
-  const W = w.f32('layerNorm');
-  backend().layerNorm(X, W, b.f32('layerNorm'), out.f32('layerNorm'), mean, rstd, rows, n, eps);
+  const mean = backend().alloc(rows);
+  const rstd = backend().alloc(rows);
+  const X = x.storageF32('layerNorm');
+  const W = w.storageF32('layerNorm');
+  backend().layerNorm(X, W, b.storageF32('layerNorm'), out.storageF32('layerNorm'), mean, rstd, rows, n, eps);
   return record(out, 'layerNorm', [x, w, b], (g) => {
     const gx = empty(x.shape);
     const gw = empty(w.shape);
     const gb = empty(b.shape);
-    backend().layerNormBackward(X, W, mean, rstd, g.f32('layerNorm'), gx.f32('layerNorm'), gw.f32('layerNorm'),
-      gb.f32('layerNorm'), rows, n);
+    backend().layerNormBackward(X, W, mean, rstd, g.storageF32('layerNorm'), gx.storageF32('layerNorm'), gw.storageF32('layerNorm'),
+      gb.storageF32('layerNorm'), rows, n);
     return [gx, gw, gb];
   });
 }
@@ -41,14 +41,14 @@ export function rmsNorm(x: Tensor, w: Tensor, eps = 1e-6): Tensor {
   const n = checkNormArgs('rmsNorm', x, [w]);
   const rows = x.size / n;
   const out = empty(x.shape);
-  const rstd = new Float32Array(rows);
-  const X = x.f32('rmsNorm');
-  const W = w.f32('rmsNorm');
-  backend().rmsNorm(X, W, out.f32('rmsNorm'), rstd, rows, n, eps);
+  const rstd = backend().alloc(rows);
+  const X = x.storageF32('rmsNorm');
+  const W = w.storageF32('rmsNorm');
+  backend().rmsNorm(X, W, out.storageF32('rmsNorm'), rstd, rows, n, eps);
   return record(out, 'rmsNorm', [x, w], (g) => {
     const gx = empty(x.shape);
     const gw = empty(w.shape);
-    backend().rmsNormBackward(X, W, rstd, g.f32('rmsNorm'), gx.f32('rmsNorm'), gw.f32('rmsNorm'), rows, n);
+    backend().rmsNormBackward(X, W, rstd, g.storageF32('rmsNorm'), gx.storageF32('rmsNorm'), gw.storageF32('rmsNorm'), rows, n);
     return [gx, gw];
   });
 }

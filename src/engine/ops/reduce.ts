@@ -30,7 +30,7 @@ function plan(op: string, a: Tensor, axis: number | undefined, keepDim: boolean)
 export function sum(a: Tensor, axis?: number, keepDim = false): Tensor {
   const p = plan('sum', a, axis, keepDim);
   const out = empty(p.out);
-  backend().reduce('sum', a.f32('sum'), p.outer, p.n, p.inner, out.f32('sum'), null);
+  backend().reduce('sum', a.storageF32('sum'), p.outer, p.n, p.inner, out.storageF32('sum'), null);
   return record(out, 'sum', [a], (g) => [expandTo(g.withShape(p.kept), a.shape)]);
 }
 
@@ -38,12 +38,12 @@ export function sum(a: Tensor, axis?: number, keepDim = false): Tensor {
 export function mean(a: Tensor, axis?: number, keepDim = false): Tensor {
   const p = plan('mean', a, axis, keepDim);
   const out = empty(p.out);
-  const o = out.f32('mean');
-  backend().reduce('sum', a.f32('mean'), p.outer, p.n, p.inner, o, null);
+  const o = out.storageF32('mean');
+  backend().reduce('sum', a.storageF32('mean'), p.outer, p.n, p.inner, o, null);
   backend().unary('scale', o, o, 1 / p.n);
   return record(out, 'mean', [a], (g) => {
     const gx = expandTo(g.withShape(p.kept), a.shape);
-    backend().unary('scale', gx.f32('mean'), gx.f32('mean'), 1 / p.n);
+    backend().unary('scale', gx.storageF32('mean'), gx.storageF32('mean'), 1 / p.n);
     return [gx];
   });
 }
@@ -53,11 +53,11 @@ export function max(a: Tensor, axis: number, keepDim = false): Tensor {
   const p = plan('max', a, axis, keepDim);
   if (p.n === 0) throw new EngineError('max', `cannot take the max over an empty axis of ${fmtShape(a.shape)}`);
   const out = empty(p.out);
-  const argmax = new Int32Array(p.outer * p.inner);
-  backend().reduce('max', a.f32('max'), p.outer, p.n, p.inner, out.f32('max'), argmax);
+  const argmax = backend().allocI32(p.outer * p.inner);
+  backend().reduce('max', a.storageF32('max'), p.outer, p.n, p.inner, out.storageF32('max'), argmax);
   return record(out, 'max', [a], (g) => {
     const gx = empty(a.shape);
-    backend().gatherBackward(argmax, g.f32('max'), gx.f32('max'), p.outer, p.n, 1, p.inner);
+    backend().gatherBackward(argmax, g.storageF32('max'), gx.storageF32('max'), p.outer, p.n, 1, p.inner);
     return [gx];
   });
 }
@@ -66,7 +66,7 @@ export function max(a: Tensor, axis: number, keepDim = false): Tensor {
 export function logsumexp(a: Tensor, axis: number, keepDim = false): Tensor {
   const p = plan('logsumexp', a, axis, keepDim);
   const out = empty(p.out);
-  backend().reduce('logsumexp', a.f32('logsumexp'), p.outer, p.n, p.inner, out.f32('logsumexp'), null);
+  backend().reduce('logsumexp', a.storageF32('logsumexp'), p.outer, p.n, p.inner, out.storageF32('logsumexp'), null);
   return record(out, 'logsumexp', [a], (g) => {
     // d lse / dx = softmax(x) along the axis
     const soft = exp(sub(a.detach(), out.withShape(p.kept)));

@@ -12,7 +12,7 @@ import { empty } from './util.ts';
  * element. Angles are computed in float64 so that large positions stay exact.
  */
 export function rope(x: Tensor, invFreq: ArrayLike<number>, positions: number | ArrayLike<number> = 0): Tensor {
-  const X = x.f32('rope');
+  const X = x.storageF32('rope');
   if (x.rank < 2) throw new EngineError('rope', `input must be [..., T, D], got ${fmtShape(x.shape)}`);
   const t = x.shape[x.rank - 2]!;
   const d = x.shape[x.rank - 1]!;
@@ -40,11 +40,14 @@ export function rope(x: Tensor, invFreq: ArrayLike<number>, positions: number | 
     }
   }
   const bh = x.size / (t * d || 1);
+  const be = backend();
+  const C = be.fromHost(cos);
+  const S = be.fromHost(sin);
   const out = empty(x.shape);
-  backend().rope(X, out.f32('rope'), bh, t, d, cos, sin, false);
+  be.rope(X, out.storageF32('rope'), bh, t, d, C, S, false);
   return record(out, 'rope', [x], (g) => {
     const gx = empty(x.shape);
-    backend().rope(g.f32('rope'), gx.f32('rope'), bh, t, d, cos, sin, true);
+    backend().rope(g.storageF32('rope'), gx.storageF32('rope'), bh, t, d, C, S, true);
     return [gx];
   });
 }

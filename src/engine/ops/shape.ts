@@ -3,12 +3,12 @@ import { EngineError, fmtShape } from '../errors.ts';
 import { backend } from '../runtime.ts';
 import { contiguousStrides, normalizeAxis, numel, type Shape } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
-import { empty, prod } from './util.ts';
+import { empty, emptyOf, prod } from './util.ts';
 
 /** A view with a new shape (no copy); one dimension may be -1. */
 export function reshape(a: Tensor, shape: Shape): Tensor {
   const resolved = resolveShape(a, shape);
-  const out = new Tensor(a.data, resolved);
+  const out = a.withShape(resolved);
   return record(out, 'reshape', [a], (g) => [g.withShape(a.shape)]);
 }
 
@@ -34,8 +34,8 @@ export function permute(a: Tensor, dims: readonly number[]): Tensor {
   }
   const outShape = norm.map((d) => a.shape[d]!);
   const srcStrides = contiguousStrides(a.shape);
-  const out = new Tensor(a.dtype === 'f32' ? new Float32Array(a.size) : new Int32Array(a.size), outShape);
-  backend().copyStrided(a.data, 0, norm.map((d) => srcStrides[d]!), out.data, 0, contiguousStrides(outShape), outShape);
+  const out = emptyOf(a.dtype, outShape);
+  backend().copyStrided(a.storage, 0, norm.map((d) => srcStrides[d]!), out.storage, 0, contiguousStrides(outShape), outShape);
   const inverse = new Array<number>(norm.length);
   norm.forEach((d, i) => (inverse[d] = i));
   return record(out, 'permute', [a], (g) => [permute(g, inverse)]);
@@ -63,14 +63,15 @@ export function slice(a: Tensor, axis: number, start: number, end: number): Tens
   const offset = start * (strides[ax] ?? 1);
   let out: Tensor;
   if (prod(a.shape, 0, ax) === 1) {
+    // A leading-axis slice is contiguous: a view of the same storage, taken on the host view (host backends).
     out = new Tensor(a.data.subarray(offset, offset + numel(outShape)), outShape);
   } else {
-    out = new Tensor(a.dtype === 'f32' ? new Float32Array(numel(outShape)) : new Int32Array(numel(outShape)), outShape);
-    backend().copyStrided(a.data, offset, strides, out.data, 0, contiguousStrides(outShape), outShape);
+    out = emptyOf(a.dtype, outShape);
+    backend().copyStrided(a.storage, offset, strides, out.storage, 0, contiguousStrides(outShape), outShape);
   }
   return record(out, 'slice', [a], (g) => {
     const gx = empty(a.shape);
-    backend().copyStrided(g.data, 0, contiguousStrides(outShape), gx.data, offset, strides, outShape);
+    backend().copyStrided(g.storage, 0, contiguousStrides(outShape), gx.storage, offset, strides, outShape);
     return [gx];
   });
 }
@@ -87,19 +88,19 @@ export function concat(tensors: readonly Tensor[], axis: number): Tensor {
     }
   }
   const outShape = first.shape.map((d, i) => (i === ax ? tensors.reduce((n, t) => n + t.shape[ax]!, 0) : d));
-  const out = new Tensor(first.dtype === 'f32' ? new Float32Array(numel(outShape)) : new Int32Array(numel(outShape)), outShape);
+  const out = emptyOf(first.dtype, outShape);
   const outStrides = contiguousStrides(outShape);
   const offsets: number[] = [];
   let at = 0;
   for (const t of tensors) {
     offsets.push(at);
-    backend().copyStrided(t.data, 0, contiguousStrides(t.shape), out.data, at * outStrides[ax]!, outStrides, t.shape);
+    backend().copyStrided(t.storage, 0, contiguousStrides(t.shape), out.storage, at * outStrides[ax]!, outStrides, t.shape);
     at += t.shape[ax]!;
   }
   return record(out, 'concat', tensors, (g) => tensors.map((t, i) => {
     if (!t.requiresGrad) return null;
     const gx = empty(t.shape);
-    backend().copyStrided(g.data, offsets[i]! * outStrides[ax]!, outStrides, gx.data, 0, contiguousStrides(t.shape), t.shape);
+    backend().copyStrided(g.storage, offsets[i]! * outStrides[ax]!, outStrides, gx.storage, 0, contiguousStrides(t.shape), t.shape);
     return gx;
   }));
 }
@@ -107,7 +108,7 @@ export function concat(tensors: readonly Tensor[], axis: number): Tensor {
 /** torch.gather: out[..., j, ...] = a[..., index[..., j, ...], ...] along `axis`. */
 export function gather(a: Tensor, axis: number, index: Tensor): Tensor {
   const idx = index.i32('gather');
-  const x = a.f32('gather');
+  const x = a.storageF32('gather');
   const ax = normalizeAxis('gather', axis, a.rank, a.shape);
   const ok = index.rank === a.rank && index.shape.every((d, i) => i === ax || d === a.shape[i]);
   if (!ok) {
@@ -123,10 +124,11 @@ export function gather(a: Tensor, axis: number, index: Tensor): Tensor {
   const inner = prod(a.shape, ax + 1);
   const m = index.shape[ax]!;
   const out = empty(index.shape);
-  backend().gather(x, idx, out.f32('gather'), outer, n, m, inner);
+  const I = index.storageI32('gather');
+  backend().gather(x, I, out.storageF32('gather'), outer, n, m, inner);
   return record(out, 'gather', [a], (g) => {
     const gx = empty(a.shape);
-    backend().gatherBackward(idx, g.f32('gather'), gx.f32('gather'), outer, n, m, inner);
+    backend().gatherBackward(I, g.storageF32('gather'), gx.storageF32('gather'), outer, n, m, inner);
     return [gx];
   });
 }

@@ -6,7 +6,7 @@ import { transpose } from './shape.ts';
 import { empty } from './util.ts';
 
 function softmaxOp(op: 'softmax' | 'logSoftmax', x: Tensor, axis: number): Tensor {
-  const X = x.f32(op);
+  const X = x.storageF32(op);
   const ax = normalizeAxis(op, axis, x.rank, x.shape);
   // The kernel works on contiguous rows; another axis is moved last and back.
   if (ax !== x.rank - 1) return transpose(softmaxOp(op, transpose(x, ax, -1), -1), ax, -1);
@@ -14,11 +14,11 @@ function softmaxOp(op: 'softmax' | 'logSoftmax', x: Tensor, axis: number): Tenso
   const rows = n === 0 ? 0 : x.size / n;
   const log = op === 'logSoftmax';
   const out = empty(x.shape);
-  const Y = out.f32(op);
+  const Y = out.storageF32(op);
   backend().softmax(X, Y, rows, n, log);
   return record(out, op, [x], (g) => {
     const gx = empty(x.shape);
-    backend().softmaxBackward(Y, g.f32(op), gx.f32(op), rows, n, log);
+    backend().softmaxBackward(Y, g.storageF32(op), gx.storageF32(op), rows, n, log);
     return [gx];
   });
 }

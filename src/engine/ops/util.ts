@@ -1,10 +1,15 @@
 import { backend } from '../runtime.ts';
 import { broadcastStrides, contiguousStrides, numel, sameShape, type Shape } from '../shape.ts';
-import { Tensor } from '../tensor.ts';
+import { Tensor, type DType } from '../tensor.ts';
 
-/** A fresh f32 tensor to write an op's output into. */
+/** A fresh f32 tensor, in storage the backend allocates, to write an op's output into. */
 export function empty(shape: Shape): Tensor {
-  return new Tensor(new Float32Array(numel(shape)), shape);
+  return Tensor.fromStorage(backend().alloc(numel(shape)), shape);
+}
+
+/** A fresh tensor of either dtype (for the ops that move values without computing on them). */
+export function emptyOf(dtype: DType, shape: Shape): Tensor {
+  return dtype === 'f32' ? empty(shape) : Tensor.fromStorageI32(backend().allocI32(numel(shape)), shape);
 }
 
 /** Product of dims in [from, to). */
@@ -18,12 +23,12 @@ export function prod(shape: Shape, from = 0, to = shape.length): number {
 export function sumTo(g: Tensor, shape: Shape): Tensor {
   if (sameShape(g.shape, shape)) return g;
   const be = backend();
-  let cur = g.f32('sumTo');
+  let cur = g.storageF32('sumTo');
   let curShape = [...g.shape];
   const lead = curShape.length - shape.length;
   if (lead > 0) {
     const inner = prod(curShape, lead);
-    const out = new Float32Array(inner);
+    const out = be.alloc(inner);
     be.reduce('sum', cur, 1, prod(curShape, 0, lead), inner, out, null);
     cur = out;
     curShape = curShape.slice(lead);
@@ -32,19 +37,19 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
     if (shape[d] === 1 && curShape[d] !== 1) {
       const outer = prod(curShape, 0, d);
       const inner = prod(curShape, d + 1);
-      const out = new Float32Array(outer * inner);
+      const out = be.alloc(outer * inner);
       be.reduce('sum', cur, outer, curShape[d]!, inner, out, null);
       cur = out;
       curShape[d] = 1;
     }
   }
-  return new Tensor(cur, shape);
+  return Tensor.fromStorage(cur, shape);
 }
 
 /** Broadcasts g (of a shape broadcast-compatible with `shape`) to a new contiguous tensor of `shape`. */
 export function expandTo(g: Tensor, shape: Shape): Tensor {
   const out = empty(shape);
-  backend().copyStrided(g.f32('expand'), 0, broadcastStrides(g.shape, shape), out.f32('expand'), 0,
+  backend().copyStrided(g.storageF32('expand'), 0, broadcastStrides(g.shape, shape), out.storageF32('expand'), 0,
     contiguousStrides(shape), shape);
   return out;
 }

@@ -1,3 +1,4 @@
+import type { F32 } from '../backend.ts';
 import { backend } from '../runtime.ts';
 import type { Tensor } from '../tensor.ts';
 import { Optimizer, type OptimizerState } from './optimizer.ts';
@@ -17,8 +18,8 @@ export class AdamW extends Optimizer {
   beta2: number;
   eps: number;
   weightDecay: number;
-  private m: Float32Array[];
-  private v: Float32Array[];
+  private m: F32[];
+  private v: F32[];
 
   constructor(params: readonly Tensor[], options: AdamWOptions = {}) {
     super('AdamW', params, options.lr ?? 1e-3);
@@ -26,8 +27,9 @@ export class AdamW extends Optimizer {
     this.beta2 = options.beta2 ?? 0.999;
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0.01;
-    this.m = params.map((p) => new Float32Array(p.size));
-    this.v = params.map((p) => new Float32Array(p.size));
+    const be = backend();
+    this.m = params.map((p) => be.alloc(p.size));
+    this.v = params.map((p) => be.alloc(p.size));
   }
 
   update(): void {
@@ -38,15 +40,16 @@ export class AdamW extends Optimizer {
     };
     const be = backend();
     this.params.forEach((p, i) => {
-      if (p.grad) be.adamw(p.f32('AdamW'), p.grad.f32('AdamW'), this.m[i]!, this.v[i]!, args);
+      if (p.grad) be.adamw(p.storageF32('AdamW'), p.grad.storageF32('AdamW'), this.m[i]!, this.v[i]!, args);
     });
   }
 
   state(): OptimizerState {
+    const be = backend();
     const buffers: Record<string, Float32Array> = {};
     this.params.forEach((_, i) => {
-      buffers[`m.${i}`] = new Float32Array(this.m[i]!);
-      buffers[`v.${i}`] = new Float32Array(this.v[i]!);
+      buffers[`m.${i}`] = new Float32Array(be.toHost(this.m[i]!));
+      buffers[`v.${i}`] = new Float32Array(be.toHost(this.v[i]!));
     });
     return {
       kind: 'AdamW', step: this.step, buffers,
@@ -56,8 +59,9 @@ export class AdamW extends Optimizer {
 
   loadState(state: OptimizerState): void {
     this.checkKind('AdamW', state);
-    const m = this.params.map((p, i) => this.restoreBuffer('AdamW', state, `m.${i}`, p));
-    const v = this.params.map((p, i) => this.restoreBuffer('AdamW', state, `v.${i}`, p));
+    const be = backend();
+    const m = this.params.map((p, i) => be.fromHost(this.restoreBuffer('AdamW', state, `m.${i}`, p)));
+    const v = this.params.map((p, i) => be.fromHost(this.restoreBuffer('AdamW', state, `v.${i}`, p)));
     this.m = m;
     this.v = v;
     this.step = state.step;

@@ -8,13 +8,13 @@ import type { Tensor } from '../tensor.ts';
 export function clipGradNorm(params: readonly Tensor[], maxNorm: number): number {
   const be = backend();
   let sq = 0;
-  for (const p of params) if (p.grad) sq += be.sumSquares(p.grad.f32('clipGradNorm'));
+  for (const p of params) if (p.grad) sq += be.sumSquares(p.grad.storageF32('clipGradNorm'));
   const norm = Math.sqrt(sq);
   const coef = maxNorm / (norm + 1e-6);
   if (coef < 1) {
     for (const p of params) {
       if (p.grad) {
-        const g = p.grad.f32('clipGradNorm');
+        const g = p.grad.storageF32('clipGradNorm');
         be.unary('scale', g, g, coef);
       }
     }

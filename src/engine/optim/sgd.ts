@@ -1,3 +1,4 @@
+import type { F32 } from '../backend.ts';
 import { backend } from '../runtime.ts';
 import type { Tensor } from '../tensor.ts';
 import { Optimizer, type OptimizerState } from './optimizer.ts';
@@ -13,7 +14,7 @@ export interface SGDOptions {
 export class SGD extends Optimizer {
   momentum: number;
   weightDecay: number;
-  private buf: (Float32Array | null)[];
+  private buf: (F32 | null)[];
 
   constructor(params: readonly Tensor[], options: SGDOptions = {}) {
     super('SGD', params, options.lr ?? 1e-2);
@@ -27,16 +28,17 @@ export class SGD extends Optimizer {
     const be = backend();
     this.params.forEach((p, i) => {
       if (!p.grad) return;
-      const w = p.f32('SGD');
-      let g = p.grad.f32('SGD');
+      const w = p.storageF32('SGD');
+      let g = p.grad.storageF32('SGD');
+      const copy = (x: F32): F32 => be.fromHost(new Float32Array(be.toHost(x)));
       if (this.weightDecay !== 0) {
-        g = new Float32Array(g);
+        g = copy(g);
         be.axpy(this.weightDecay, w, g);
       }
       if (this.momentum !== 0) {
         let b = this.buf[i];
         if (!b) {
-          b = new Float32Array(g);
+          b = copy(g);
           this.buf[i] = b;
         } else {
           be.unary('scale', b, b, this.momentum);
@@ -49,16 +51,18 @@ export class SGD extends Optimizer {
   }
 
   state(): OptimizerState {
+    const be = backend();
     const buffers: Record<string, Float32Array> = {};
     this.buf.forEach((b, i) => {
-      if (b) buffers[`momentum.${i}`] = new Float32Array(b);
+      if (b) buffers[`momentum.${i}`] = new Float32Array(be.toHost(b));
     });
     return { kind: 'SGD', step: this.step, buffers, hyper: { lr: this.lr, momentum: this.momentum, weightDecay: this.weightDecay } };
   }
 
   loadState(state: OptimizerState): void {
     this.checkKind('SGD', state);
-    this.buf = this.params.map((p, i) => (state.buffers[`momentum.${i}`] ? this.restoreBuffer('SGD', state, `momentum.${i}`, p) : null));
+    const be = backend();
+    this.buf = this.params.map((p, i) => (state.buffers[`momentum.${i}`] ? be.fromHost(this.restoreBuffer('SGD', state, `momentum.${i}`, p)) : null));
     this.step = state.step;
     this.lr = state.hyper['lr'] ?? this.lr;
     this.momentum = state.hyper['momentum'] ?? this.momentum;

@@ -136,6 +136,5 @@ export function countNonFiniteEncoded(dtype: 'F32' | 'F16' | 'BF16', bytes: Uint
 /** Rounds f32 values in place to what `dtype` stores (identity for F32): the weights exactly as a reader gets them. */
 export function roundToDType(dtype: 'F32' | 'F16' | 'BF16', values: Float32Array): void {
   if (dtype === 'F32') return;
-  const stored = decode(dtype, encodeFloat(dtype, values), 'round-trip') as Float32Array;
-  values.set(stored);
+  values.set(decode(dtype, encodeFloat(dtype, values), 'round-trip'));
 }

@@ -31,8 +31,8 @@ export function saveSafetensors(path: string, tensors: ReadonlyMap<string, Tenso
     if (name === '__metadata__') throw new Error(`${path}: "__metadata__" is reserved and cannot name a tensor`);
     const bytes = t.dtype === 'i32'
       ? new Uint8Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength))
-      : encodeFloat(dtype, t.data as Float32Array);
-    if (t.dtype !== 'i32' && !options.allowNonFinite) refuseNonFinite(path, name, dtype, t.data as Float32Array, bytes);
+      : encodeFloat(dtype, t.f32('saveSafetensors'));
+    if (t.dtype !== 'i32' && !options.allowNonFinite) refuseNonFinite(path, name, dtype, t.f32('saveSafetensors'), bytes);
     header[name] = { dtype: t.dtype === 'i32' ? 'I32' : dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes.byteLength] };
     blobs.push(bytes);
     offset += bytes.byteLength;

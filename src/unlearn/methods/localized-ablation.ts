@@ -68,7 +68,7 @@ export function gateGradients(model: CausalLM, batch: AnswerBatch, modules: read
   } finally {
     params.forEach((p, i) => (p.requiresGrad = was[i]!));
   }
-  return new Map([...gates].map(([m, g]) => [m, g.grad!.data as Float32Array]));
+  return new Map([...gates].map(([m, g]) => [m, g.grad!.f32('localized-ablation')]));
 }
 
 /**
@@ -129,7 +129,7 @@ export function ablateUnits(model: CausalLM, units: readonly Unit[], action: 'ze
   // Each weight's std before any of its units changed, so the order of units does not matter.
   const stds = new Map<string, number>();
   for (const name of new Set(units.map((u) => u.module))) {
-    const w = modules.get(name)!.weight.data as Float32Array;
+    const w = modules.get(name)!.weight.f32('localized-ablation');
     let s = 0;
     let s2 = 0;
     for (const v of w) (s += v), (s2 += v * v);
@@ -138,7 +138,7 @@ export function ablateUnits(model: CausalLM, units: readonly Unit[], action: 'ze
   const rng = new Rng(seed);
   for (const u of units) {
     const m = modules.get(u.module)!;
-    const w = m.weight.data as Float32Array;
+    const w = m.weight.f32('localized-ablation');
     const std = stds.get(u.module)!;
     for (let i = u.from; i < u.to; i++) {
       for (let o = 0; o < m.outFeatures; o++) {

@@ -1,4 +1,4 @@
-import type { AttentionDims, F32 } from '../../backend.ts';
+import type { F32, HostAttentionDims as AttentionDims } from '../host.ts';
 
 /**
  * Causal attention, one query row at a time, keeping only the row's logsumexp for the backward (as flash

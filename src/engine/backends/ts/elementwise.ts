@@ -1,4 +1,5 @@
-import type { BinaryOp, F32, UnaryOp } from '../../backend.ts';
+import type { BinaryOp, UnaryOp } from '../../backend.ts';
+import type { F32 } from '../host.ts';
 
 const GELU_C = Math.sqrt(2 / Math.PI);
 const GELU_A = 0.044715;

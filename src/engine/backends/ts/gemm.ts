@@ -1,4 +1,4 @@
-import type { GemmArgs } from '../../backend.ts';
+import type { HostGemmArgs as GemmArgs } from '../host.ts';
 
 /**
  * Reference GEMM: straightforward loops with float64 accumulation, so it serves as the oracle for the native

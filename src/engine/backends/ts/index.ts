@@ -1,4 +1,5 @@
-import type { Backend } from '../../backend.ts';
+import type { HostBackend } from '../../backend.ts';
+import { hostStorage } from '../host.ts';
 import { attention, attentionBackward } from './attention.ts';
 import { binary, unary, unaryBackward } from './elementwise.ts';
 import { gemm } from './gemm.ts';
@@ -10,9 +11,10 @@ import {
 import { reduce } from './reduce.ts';
 
 /** The reference backend: plain TypeScript, runs anywhere (Node or a browser), and is the oracle in tests. */
-export const tsBackend: Backend = {
+export const tsBackend: HostBackend = {
   name: 'ts',
   threads: 1,
+  ...hostStorage,
   gemm, unary, unaryBackward, binary, reduce, copyStrided, softmax, softmaxBackward, layerNorm, layerNormBackward,
   rmsNorm, rmsNormBackward, crossEntropy, crossEntropyBackward, embedding, embeddingBackward, gather,
   gatherBackward, rope, attention, attentionBackward, adamw, axpy, sumSquares, hasNonFinite,

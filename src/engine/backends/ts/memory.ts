@@ -1,4 +1,5 @@
-import type { AdamWArgs, F32, I32 } from '../../backend.ts';
+import type { AdamWArgs } from '../../backend.ts';
+import type { F32, I32 } from '../host.ts';
 
 /** Copies an N-d block between two strided layouts (used by permute, slice, concat, broadcast). */
 export function copyStrided(src: F32 | I32, srcOffset: number, srcStrides: readonly number[], dst: F32 | I32,

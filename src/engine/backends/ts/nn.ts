@@ -1,4 +1,4 @@
-import type { F32, I32 } from '../../backend.ts';
+import type { F32, I32 } from '../host.ts';
 
 export function softmax(x: F32, out: F32, rows: number, n: number, log: boolean): void {
   for (let r = 0; r < rows; r++) {

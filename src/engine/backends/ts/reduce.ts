@@ -1,4 +1,5 @@
-import type { F32, I32, ReduceOp } from '../../backend.ts';
+import type { ReduceOp } from '../../backend.ts';
+import type { F32, I32 } from '../host.ts';
 
 /** Reduces x viewed as [outer, n, inner] over the middle axis. */
 export function reduce(op: ReduceOp, x: F32, outer: number, n: number, inner: number, out: F32,
