@@ -79,7 +79,7 @@ export function generate(model: CausalLM, prompts: readonly (readonly number[])[
         if (eos.has(token)) {
           r.finishReason = 'eos';
           done[b] = true;
-        } else if (options.stopStrings && options.tokenizer && hitsStop(options.tokenizer.decode(r.tokens), options.stopStrings)) {
+        } else if (options.stopStrings && options.tokenizer && hitsStop(continuationText(options.tokenizer, prompts[b]!, r.tokens, false), options.stopStrings)) {
           r.finishReason = 'stop';
           done[b] = true;
         }
@@ -91,13 +91,25 @@ export function generate(model: CausalLM, prompts: readonly (readonly number[])[
   });
 
   if (options.tokenizer) {
-    for (const r of results) {
-      let text = options.tokenizer.decode(r.tokens, { skipSpecialTokens: true });
+    for (const [b, r] of results.entries()) {
+      let text = continuationText(options.tokenizer, prompts[b]!, r.tokens, true);
       if (r.finishReason === 'stop') text = cutAtStop(text, options.stopStrings!);
       r.text = text;
     }
   }
   return results;
+}
+
+/**
+ * The text the new tokens add after the prompt: decode(prompt + new) minus decode(prompt), as transformers' streamers
+ * do. Decoding the new tokens alone drops a leading space on SentencePiece vocabularies ("shining" + "▁and" decodes
+ * to "and", not " and"), because the decoder strips the first token's word-start marker.
+ */
+export function continuationText(tokenizer: Tokenizer, prompt: readonly number[], tokens: readonly number[], skipSpecialTokens: boolean): string {
+  const head = tokenizer.decode(prompt, { skipSpecialTokens });
+  const full = tokenizer.decode([...prompt, ...tokens], { skipSpecialTokens });
+  // A prompt ending inside a multi-byte character decodes differently alone; then the tokens alone are the best guess.
+  return full.startsWith(head) ? full.slice(head.length) : tokenizer.decode(tokens, { skipSpecialTokens });
 }
 
 function hitsStop(text: string, stops: readonly string[]): boolean {

