@@ -5,6 +5,18 @@ export const FORGET_QUALITY_BAR = 0.05;
 /** Model utility kept, as a fraction of the target's, for "keeps utility". */
 export const UTILITY_BAR = 0.9;
 
+/** Utility above this fraction of the target's is reported as higher, not as "kept" (run-to-run noise is below it). */
+const UTILITY_ABOVE = 1.05;
+
+/**
+ * The target already forgets like the retain model (answers no more often than twice as likely, or truth ratios that
+ * cannot be told apart): then no unlearning run on it can show forgetting, and a verdict must not claim any.
+ */
+function targetNeverKnew(target: ModelEvaluation, reference: ModelEvaluation): boolean {
+  return target.forget.probability <= 2 * reference.forget.probability
+    || (target.forgetQuality !== null && target.forgetQuality >= FORGET_QUALITY_BAR);
+}
+
 const pct = (x: number): string => `${Math.round(x * 100)}%`;
 const fmtP = (p: number): string => (p < 1e-3 ? p.toExponential(1) : p.toFixed(3));
 
@@ -13,15 +25,23 @@ const fmtP = (p: number): string => (p < 1e-3 ? p.toExponential(1) : p.toFixed(3
  * it cost, and does the evidence from attacks (relearning, probing) contradict the output metrics?
  */
 export function verdictFor(m: ModelEvaluation, target: ModelEvaluation, reference: ModelEvaluation): string {
-  if (m.role === 'target') return `before unlearning: answers the forget questions (probability ${m.forget.probability.toFixed(2)})`;
+  const nothingToForget = targetNeverKnew(target, reference);
+  const knew = `probability ${target.forget.probability.toFixed(2)} vs retain model ${reference.forget.probability.toFixed(2)}`;
+  if (m.role === 'target') {
+    return nothingToForget
+      ? `before unlearning: already does not answer the forget questions (${knew}): nothing to forget, so no run on it can show forgetting`
+      : `before unlearning: answers the forget questions (probability ${m.forget.probability.toFixed(2)})`;
+  }
   if (m.role === 'reference') return 'gold standard: never trained on the forget set';
   const parts: string[] = [];
   const fq = m.forgetQuality;
-  if (fq !== null && fq >= FORGET_QUALITY_BAR) parts.push(`FORGETS — indistinguishable from the retain model (forget quality ${fmtP(fq)})`);
+  if (nothingToForget) parts.push(`NOT JUDGED — the target never knew the forget set (${knew}), so this run shows nothing about forgetting`);
+  else if (fq !== null && fq >= FORGET_QUALITY_BAR) parts.push(`FORGETS — indistinguishable from the retain model (forget quality ${fmtP(fq)})`);
   else if (m.forget.probability <= 2 * reference.forget.probability) parts.push(`PARTLY — answers gone, but truth ratios differ from the retain model (forget quality ${fq === null ? '—' : fmtP(fq)})`);
   else parts.push(`FAILS — still answers (forget probability ${m.forget.probability.toFixed(2)} vs ${reference.forget.probability.toFixed(2)})`);
   const kept = m.modelUtility / target.modelUtility;
-  parts.push(kept >= UTILITY_BAR ? `keeps ${pct(kept)} of utility` : `loses utility (${pct(kept)} kept)`);
+  if (kept > UTILITY_ABOVE) parts.push(`utility ${pct(kept)} of the target's (higher than before unlearning)`);
+  else parts.push(kept >= UTILITY_BAR ? `keeps ${pct(kept)} of utility` : `loses utility (${pct(kept)} kept)`);
   const mine = m.relearn.find((r) => r.mode === 'forget-part');
   const ref = reference.relearn.find((r) => r.mode === 'forget-part');
   if (mine && ref && mine.steps50 !== null && (ref.steps50 === null || mine.steps50 < ref.steps50)) {

@@ -68,6 +68,15 @@ test('verdicts: forgets / partly / fails, utility, fast relearning and suppressi
   assert.match(fast, /country still decodable from layer 2 \(probe 60% vs retain model 5%\): suppression, not erasure/);
 });
 
+test('verdicts do not claim forgetting when the target never knew the forget set (issue 12 item 7)', () => {
+  const target = fake('target', 'target', { fp: 0.21, fq: 0.3, mu: 0.33 });
+  const reference = fake('retain', 'reference', { fp: 0.2, fq: null, mu: 0.68 });
+  assert.match(verdictFor(target, target, reference), /^before unlearning: already does not answer the forget questions \(probability 0\.21 vs retain model 0\.20\): nothing to forget/);
+  const v = verdictFor(fake('a', 'unlearned', { fp: 0.2, fq: 0.4, mu: 0.65 }), target, reference);
+  assert.match(v, /^NOT JUDGED — the target never knew the forget set \(probability 0\.21 vs retain model 0\.20\), so this run shows nothing about forgetting; utility 197% of the target's \(higher than before unlearning\)$/);
+  assert.doesNotMatch(v, /FORGETS|keeps/);
+});
+
 test('lethe eval writes metrics.json and report.html and prints the table', () => {
   const data = tofuFolder();
   const out = join(mkdtempSync(join(tmpdir(), 'lethe-eval-')), 'report');
