@@ -147,6 +147,10 @@ export function evaluateModel(input: EvaluateInput): ModelEvaluation {
   }
 
   let probe: ProbeSummary | null = null;
+  let probeSkipped: string | undefined;
+  if (!o.probe) probeSkipped = 'not requested (--no-probe)';
+  else if (!sets.attributes) probeSkipped = `the ${sets.format} data names no subject attributes to probe for (the persons format does)`;
+  else if (!sets.attributes.get(o.probe.attribute)) probeSkipped = `the data has no attribute "${o.probe.attribute}"`;
   if (o.probe && sets.attributes) {
     const values = sets.attributes.get(o.probe.attribute);
     if (values) {
@@ -166,7 +170,7 @@ export function evaluateModel(input: EvaluateInput): ModelEvaluation {
     name: input.name, role: input.role, dir: input.dir, forget, retain, world, modelUtility: utility, forgetQuality: fq,
     extractionStrength: memo.meanExtractionStrength, exactMemorisation: memo.meanExactMemorisation, mia,
     privLeak: input.reference ? privLeak(minKAuc, input.reference.minKAuc) : null,
-    relearn, probe,
+    relearn, probe, ...(probeSkipped ? { probeSkipped } : {}),
     samples: { forgetTruthRatios: Array.from(forgetTrs), lossForget: Array.from(f.loss!), lossHoldout: Array.from(h.loss!) },
     verdict: null, seconds: null,
   };

@@ -59,6 +59,8 @@ export interface ModelEvaluation {
   privLeak: number | null;
   relearn: RelearnSummary[];
   probe: ProbeSummary | null;
+  /** Why the probe did not run, when it did not (shown instead of a bare dash). */
+  probeSkipped?: string;
   /** Per-item scores kept for the charts: forget truth ratios and the LOSS attack's scores on forget and holdout. */
   samples: { forgetTruthRatios: number[]; lossForget: number[]; lossHoldout: number[] };
   /** One line: does it forget like the reference, and what did it cost? (set by the caller that knows the bars). */

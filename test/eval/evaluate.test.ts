@@ -38,6 +38,7 @@ test('a model evaluated against itself: every metric in range, PrivLeak 0, forge
   const e = evaluateModel({ name: 'tiny', role: 'unlearned', dir: TINY, model, tokenizer, sets, reference: baseline, options });
   for (const v of [e.forget.probability, e.forget.rougeRecall, e.retain.probability, e.modelUtility, e.extractionStrength, e.exactMemorisation]) assert.ok(v >= 0 && v <= 1, String(v));
   assert.equal(e.forgetQuality, 1, 'identical truth ratios: KS p-value 1');
+  assert.equal(e.probeSkipped, 'not requested (--no-probe)');
   assert.equal(e.privLeak, 0);
   assert.deepEqual(e.mia.map((m) => m.attack), ['loss', 'zlib', 'min-k', 'min-k++']);
   assert.deepEqual(e.relearn.map((r) => [r.mode, r.steps]), [['forget-part', [0, 2, 4]], ['related', [0, 2, 4]]]);
@@ -83,6 +84,8 @@ test('lethe eval writes metrics.json and report.html and prints the table', () =
   const r = spawnSync(process.execPath, [LETHE, 'eval', '--model', TINY, '--reference', TINY, '--target', TINY, '--data', data, '--split', 'forget01', '--out', out, '--no-relearn'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /gpt2-tiny/);
+  // TOFU data has no subject attributes: the probe's dash says why (issue 12 item 7).
+  assert.match(r.stdout, /\nprobe\/out —: the tofu data names no subject attributes to probe for \(the persons format does\)\n/);
   assert.ok(existsSync(join(out, 'report.html')));
   const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { models: ModelEvaluation[] };
   assert.deepEqual(metrics.models.map((m) => m.role), ['unlearned', 'target', 'reference']);

@@ -107,7 +107,7 @@ function summaryTable(report: EvalReport): string {
   const rows = report.models.map((m) => {
     const probeTitle = m.probe
       ? `attribute ${m.probe.attribute}, layer ${m.probe.layer}: probe ${m.probe.probeAccuracy}, output ${m.probe.outputAccuracy}, chance ${m.probe.chance}`
-      : undefined;
+      : m.probeSkipped ? `not run: ${m.probeSkipped}` : undefined;
     const cells = [
       td(m.name, 'name'),
       `<td><span class="role">${escapeHtml(ROLE_TEXT[m.role] ?? String(m.role))}</span></td>`,

@@ -55,5 +55,8 @@ export function formatComparisonTable(report: EvalReport): string {
     .join('  ')
     .trimEnd();
   const rule = widths.map((w, j) => '-'.repeat(j === last ? cols[j]!.head.length : w)).join('  ');
-  return [line(cols.map((c) => c.head)), rule, ...rows.map(line)].join('\n');
+  // A dash must not stand alone where a measurement could not be made: say why under the table.
+  const skipped = [...new Set(report.models.flatMap((m) => (m.probeSkipped ? [m.probeSkipped] : [])))];
+  const notes = skipped.map((why) => `probe/out ${DASH}: ${oneLine(why)}`);
+  return [line(cols.map((c) => c.head)), rule, ...rows.map(line), ...(notes.length > 0 ? ['', ...notes] : [])].join('\n');
 }
