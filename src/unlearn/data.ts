@@ -14,9 +14,15 @@ export interface UnlearnItem {
   question: string | null;
   /** Whom the record is about, when the file says. */
   subject: string | null;
+  /** Set when the record was longer than the model's context and was cut to fit (see tokenizeItems). */
+  truncated?: true;
 }
 
-/** The same tokenization as src/train/examples.ts (BOS + prompt | answer + EOS), cut to the model's context. */
+/**
+ * The same tokenization as src/train/examples.ts (BOS + prompt | answer + EOS), cut to the model's context: the
+ * answer loses its end, and a prompt that leaves no room for one answer token loses its start (the part farthest
+ * from the answer). Cut items are marked `truncated` so the run can say how many there were.
+ */
 export function tokenizeItems(records: readonly TrainingRecord[], tokenizer: Tokenizer, maxLength: number): UnlearnItem[] {
   const bos = tokenizer.bosId ?? tokenizer.eosId;
   const head = bos === null ? [] : [bos];
@@ -30,8 +36,11 @@ export function tokenizeItems(records: readonly TrainingRecord[], tokenizer: Tok
       answer = tokenizer.eosId === null ? body : [...body, tokenizer.eosId];
     }
     if (prompt.length === 0) throw new RangeError('the tokenizer has neither a BOS nor an EOS token to start a text record with');
-    const keep = Math.max(1, maxLength - prompt.length);
-    return { prompt, answer: answer.slice(0, keep), question: r.kind === 'qa' ? r.question : null, subject: r.subject ?? null };
+    const cutPrompt = prompt.length > maxLength - 1 ? prompt.slice(prompt.length - (maxLength - 1)) : prompt;
+    const keep = maxLength - cutPrompt.length;
+    const item: UnlearnItem = { prompt: cutPrompt, answer: answer.slice(0, keep), question: r.kind === 'qa' ? r.question : null, subject: r.subject ?? null };
+    if (cutPrompt.length < prompt.length || answer.length > keep) item.truncated = true;
+    return item;
   });
 }
 

@@ -55,12 +55,20 @@ export interface WrittenState {
   utility: UtilitySource;
 }
 
+export interface DataFileRecord {
+  path: string;
+  sha256: string;
+  records: number;
+  truncated: number;
+}
+
 /** What `unlearn.json` records next to the unlearned weights. */
 export interface UnlearnRecord {
   method: string;
   options: Record<string, unknown>;
   source: { model: string };
-  data: { forget: { path: string; sha256: string; records: number }; retain: { path: string; sha256: string; records: number } | null };
+  /** Per file: its hash, its records, and how many were longer than the model's context and cut to fit. */
+  data: { forget: DataFileRecord; retain: DataFileRecord | null };
   stopReason: UnlearnOutcome['stopReason'];
   /** The stop reason in words. */
   stopReasonText: string;
@@ -84,6 +92,8 @@ export interface OpenedContext {
   forgetRecords: number;
   retainRecords: number;
   utility: UtilitySource;
+  /** Items longer than the model's context, cut to fit (see tokenizeItems). */
+  truncated: { forget: number; retain: number };
 }
 
 /**
@@ -111,7 +121,11 @@ export function openContext(modelDir: string, forgetPath: string, retainPath?: s
     utility = { source: 'self-generated', path: null, items: ctx.utility.length };
   }
   const dtype = storedDType === 'F16' || storedDType === 'BF16' ? storedDType : 'F32';
-  return { ctx, storedDType: dtype, forgetRecords: forgetRecords.length, retainRecords: retainRecords.length, utility };
+  const cut = (items: readonly { truncated?: true }[]): number => items.filter((it) => it.truncated).length;
+  return {
+    ctx, storedDType: dtype, forgetRecords: forgetRecords.length, retainRecords: retainRecords.length, utility,
+    truncated: { forget: cut(ctx.forget), retain: cut(ctx.retain) },
+  };
 }
 
 export type SanitizeRequest = SanitizeOptions & { samples: number };
@@ -215,6 +229,9 @@ export function prepareUnlearning(req: Omit<UnlearnRequest, 'outDir' | 'force'>,
   if (method.retain === 'required' && !req.retainPath) throw new RangeError(`${method.name} needs a retain set (--retain)`);
   if (req.sanitize && !req.retainPath) throw new RangeError('--sanitize needs a retain set (--retain): its inputs define what must not change');
   const opened = openContext(req.modelDir, req.forgetPath, method.retain === 'none' ? undefined : req.retainPath, req.utilityPath);
+  for (const [role, n] of Object.entries(opened.truncated)) {
+    if (n > 0) hooks.onMessage?.(`${role}: ${n} record(s) are longer than the model's context of ${opened.ctx.model.config.maxPositions} tokens and were cut to fit (the prompt's start, the answer's end)`);
+  }
   if (opened.utility.source === 'self-generated') {
     hooks.onMessage?.(`no retain set: the damage guard reads ${opened.utility.items} texts the model generated before unlearning (or give --utility FILE)`);
   }
@@ -241,8 +258,10 @@ export function finishUnlearning(p: PreparedUnlearning, outcome: UnlearnOutcome,
     options: p.options,
     source: { model: resolve(req.modelDir) },
     data: {
-      forget: { path: resolve(req.forgetPath), sha256: sha256(req.forgetPath), records: opened.forgetRecords },
-      retain: hasRetain ? { path: resolve(req.retainPath!), sha256: sha256(req.retainPath!), records: opened.retainRecords } : null,
+      forget: { path: resolve(req.forgetPath), sha256: sha256(req.forgetPath), records: opened.forgetRecords, truncated: opened.truncated.forget },
+      retain: hasRetain
+        ? { path: resolve(req.retainPath!), sha256: sha256(req.retainPath!), records: opened.retainRecords, truncated: opened.truncated.retain }
+        : null,
     },
     stopReason: outcome.stopReason, stopReasonText: STOP_REASON_TEXT[outcome.stopReason], steps: outcome.steps, result,
     curve: outcome.curve, checks: outcome.checks, details: outcome.details, sanitize, wallSeconds,

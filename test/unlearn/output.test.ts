@@ -155,3 +155,20 @@ describe('guards and summaries describe the weights written (issue 11 item 2)', 
     assert.ok(Math.abs(record.result.after.forgetProb - record.checks[2]!.forgetProb) < 1e-6, 'the written weights are the last good check');
   });
 });
+
+describe('records longer than the context (issue 12 item 5)', () => {
+  test('are cut to fit, said in the log and counted in unlearn.json, never silently', () => {
+    const long = join(dir, 'long.jsonl');
+    const words = Array.from({ length: 400 }, (_, i) => `word${i}`).join(' ');
+    writeFileSync(long, [
+      JSON.stringify({ text: `A very long text: ${words}.` }),
+      JSON.stringify({ subject: 'Ann Vale', question: `After ${words}, where was Ann Vale born?`, answer: 'Ann Vale was born in Tarrow.' }),
+      JSON.stringify({ subject: 'Ann Vale', question: 'Born where?', answer: 'Tarrow.' }),
+    ].join('\n') + '\n');
+    const messages: string[] = [];
+    const result = runUnlearning(request('', { forgetPath: long, options: ['steps=1', 'batchSize=2'] }), { onMessage: (m) => messages.push(m) });
+    assert.equal(result.record.data.forget.records, 3);
+    assert.equal(result.record.data.forget.truncated, 2);
+    assert.ok(messages.includes('forget: 2 record(s) are longer than the model\'s context of 64 tokens and were cut to fit (the prompt\'s start, the answer\'s end)'), messages.join('\n'));
+  });
+});
