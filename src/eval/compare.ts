@@ -2,6 +2,7 @@ import { basename, resolve } from 'node:path';
 import type { CausalLM } from '../model/arch/types.ts';
 import { loadModel } from '../model/checkpoint.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
+import { checkSetsFitContext } from './context-fit.ts';
 import type { EvalSets } from './datasets.ts';
 import { evaluateModel, referenceBaseline, withRecovery, type EvaluateOptions } from './evaluate.ts';
 import type { EvalReport, ModelEvaluation } from './report-types.ts';
@@ -43,6 +44,7 @@ export function evaluateAgainstReference(input: ComparisonInput): EvalReport {
   const log = input.log ?? ((): void => {});
   const shared = input.options ?? {};
   const referenceModel = input.reference.model ?? loadModel(input.reference.dir).model;
+  checkSetsFitContext(input.sets, input.tokenizer, referenceModel.config.maxPositions);
   log(`evaluating the reference ${input.reference.dir}…`);
   const baseline = referenceBaseline(referenceModel, input.tokenizer, input.sets, shared);
   const one = (m: ModelToEvaluate, role: ModelEvaluation['role'], model?: CausalLM): ModelEvaluation => {

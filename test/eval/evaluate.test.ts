@@ -11,6 +11,7 @@ import { loadEvalSets } from '../../src/eval/datasets.ts';
 import { evaluateModel, referenceBaseline, withRecovery } from '../../src/eval/evaluate.ts';
 import type { ModelEvaluation } from '../../src/eval/report-types.ts';
 import { verdictFor } from '../../src/eval/verdict.ts';
+import { evaluateAgainstReference } from '../../src/eval/compare.ts';
 
 const TINY = new URL('../fixtures/models/gpt2-tiny', import.meta.url).pathname;
 const LETHE = new URL('../../bin/lethe.mjs', import.meta.url).pathname;
@@ -76,6 +77,17 @@ test('verdicts do not claim forgetting when the target never knew the forget set
   const v = verdictFor(fake('a', 'unlearned', { fp: 0.2, fq: 0.4, mu: 0.65 }), target, reference);
   assert.match(v, /^NOT JUDGED — the target never knew the forget set \(probability 0\.21 vs retain model 0\.20\), so this run shows nothing about forgetting; utility 197% of the target's \(higher than before unlearning\)$/);
   assert.doesNotMatch(v, /FORGETS|keeps/);
+});
+
+test('an item longer than the context is refused up front, naming the file and the item (issue 12 item 5)', () => {
+  const dir = tofuFolder();
+  const long = `Where, after ${Array.from({ length: 40 }, (_, i) => `w${i}`).join(' ')}, does Ann live?`;
+  const items = JSON.parse(readFileSync(join(dir, 'retain_perturbed.json'), 'utf8')) as { question: string }[];
+  items[2]!.question = long;
+  writeFileSync(join(dir, 'retain_perturbed.json'), JSON.stringify(items));
+  const sets = loadEvalSets(dir, 'forget01');
+  assert.throws(() => evaluateAgainstReference({ sets, tokenizer: Tokenizer.fromDir(TINY), reference: { dir: TINY }, unlearned: [], title: 't' }),
+    /retain_perturbed\.json: retain item 3 \("Where, after w0 w1 .*…"\) needs \d+ positions, more than the model's context of 64/);
 });
 
 test('lethe eval writes metrics.json and report.html and prints the table', () => {
