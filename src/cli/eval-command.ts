@@ -8,7 +8,7 @@ import { writeReport } from '../eval/report/write.ts';
 
 export interface EvalCliOptions {
   model: string[];
-  reference: string;
+  reference?: string;
   target?: string;
   data: string;
   split: string;
@@ -23,10 +23,11 @@ export interface EvalCliOptions {
  * persons or TOFU data folder; writes metrics.json and report.html and returns the printed table.
  */
 export async function evalCommand(o: EvalCliOptions): Promise<string> {
+  if (o.model.length === 0 && !o.reference && !o.target) throw new RangeError('nothing to evaluate: give --model, --target or --reference');
   const sets = loadEvalSets(o.data, o.split);
   const report = evaluateAgainstReference({
-    sets, tokenizer: Tokenizer.fromDir(o.model[0] ?? o.reference),
-    reference: { dir: o.reference }, target: o.target ? { dir: o.target } : undefined, unlearned: o.model.map((dir) => ({ dir })),
+    sets, tokenizer: Tokenizer.fromDir((o.model[0] ?? o.reference ?? o.target)!),
+    reference: o.reference ? { dir: o.reference } : undefined, target: o.target ? { dir: o.target } : undefined, unlearned: o.model.map((dir) => ({ dir })),
     options: {
       retainSample: o.retainSample,
       relearnModes: o.relearn ? DEFAULT_EVALUATE.relearnModes : [],

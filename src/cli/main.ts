@@ -145,7 +145,7 @@ program
   .command('eval')
   .description('measure forgetting: metrics against a retain (reference) model; writes metrics.json and report.html')
   .option('--model <dir>', 'an unlearned model to evaluate (repeatable)', collect, [])
-  .requiredOption('--reference <dir>', 'the retain model: trained without the forget set (the gold standard)')
+  .option('--reference <dir>', 'the retain model, trained without the forget set (the gold standard); without it, forget quality, PrivLeak and the never-learned bars are not measured')
   .option('--target <dir>', 'the model before unlearning (enables verdicts and relearning recovery steps)')
   .requiredOption('--data <dir>', 'a persons data folder (manifest.json) or a TOFU folder (forget10_perturbed.json, …)')
   .option('--split <name>', 'forget split', 'forget10')

@@ -4,7 +4,7 @@ import { loadModel } from '../model/checkpoint.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { checkSetsFitContext } from './context-fit.ts';
 import type { EvalSets } from './datasets.ts';
-import { evaluateModel, referenceBaseline, withRecovery, type EvaluateOptions } from './evaluate.ts';
+import { evaluateModel, referenceBaseline, withRecovery, type EvaluateOptions, type ReferenceBaseline } from './evaluate.ts';
 import type { EvalReport, ModelEvaluation } from './report-types.ts';
 import { verdictFor } from './verdict.ts';
 
@@ -23,8 +23,12 @@ export interface ModelToEvaluate {
 export interface ComparisonInput {
   sets: EvalSets;
   tokenizer: Tokenizer;
-  /** The retain model: trained without the forget set, the gold standard the others are compared with. */
-  reference: ModelToEvaluate;
+  /**
+   * The retain model: trained without the forget set, the gold standard the others are compared with. Real users
+   * rarely have one: without it, every metric that needs it (forget quality, PrivLeak, the never-learned bars) is
+   * left out and the verdicts say so.
+   */
+  reference?: ModelToEvaluate;
   /** The model before unlearning: with it, verdicts and relearning recovery steps. */
   target?: ModelToEvaluate;
   unlearned: readonly ModelToEvaluate[];
@@ -36,28 +40,40 @@ export interface ComparisonInput {
 }
 
 /**
- * The one evaluation entry point (`lethe eval`, the main job, the workflow worker): the reference baseline, then the
- * reference, the target and every unlearned model, each with the same metrics; with a target, recovery steps and a
+ * The one evaluation entry point (`lethe eval`, the main job, the workflow worker): the reference baseline (when there
+ * is a reference), then the reference, the target and every unlearned model, each with the same metrics; with a target, recovery steps and a
  * verdict per model. Models are loaded one at a time when not given, so only one is held besides the reference.
  */
 export function evaluateAgainstReference(input: ComparisonInput): EvalReport {
   const log = input.log ?? ((): void => {});
   const shared = input.options ?? {};
-  const referenceModel = input.reference.model ?? loadModel(input.reference.dir).model;
-  checkSetsFitContext(input.sets, input.tokenizer, referenceModel.config.maxPositions);
-  log(`evaluating the reference ${input.reference.dir}…`);
-  const baseline = referenceBaseline(referenceModel, input.tokenizer, input.sets, shared);
+  let checked = false;
+  const load = (m: ModelToEvaluate): CausalLM => {
+    const model = m.model ?? loadModel(m.dir).model;
+    if (!checked) checkSetsFitContext(input.sets, input.tokenizer, model.config.maxPositions);
+    checked = true;
+    return model;
+  };
+  const referenceModel = input.reference ? load(input.reference) : null;
+  let baseline: ReferenceBaseline | null = null;
+  if (input.reference && referenceModel) {
+    log(`evaluating the reference ${input.reference.dir}…`);
+    baseline = referenceBaseline(referenceModel, input.tokenizer, input.sets, shared);
+  } else {
+    log('no retain model: forget quality, PrivLeak and the never-learned bars are not measured');
+  }
   const one = (m: ModelToEvaluate, role: ModelEvaluation['role'], model?: CausalLM): ModelEvaluation => {
     log(`evaluating ${m.dir} (${role})…`);
     const e = evaluateModel({
-      name: m.name ?? basename(resolve(m.dir)), role, dir: m.dir, model: model ?? m.model ?? loadModel(m.dir).model, tokenizer: input.tokenizer,
+      name: m.name ?? basename(resolve(m.dir)), role, dir: m.dir, model: model ?? load(m), tokenizer: input.tokenizer,
       sets: input.sets, reference: baseline, options: { ...shared, ...m.options }, log,
     });
     return m.seconds === undefined ? e : { ...e, seconds: m.seconds };
   };
-  const reference = one(input.reference, 'reference', referenceModel);
+  const reference = input.reference && referenceModel ? one(input.reference, 'reference', referenceModel) : null;
   const target = input.target ? one(input.target, 'target') : null;
-  const models = [...input.unlearned.map((m) => one(m, 'unlearned')), ...(target ? [target] : []), reference];
+  const models = [...input.unlearned.map((m) => one(m, 'unlearned')), ...(target ? [target] : []), ...(reference ? [reference] : [])];
+  if (models.length === 0) throw new RangeError('nothing to evaluate: give a model, a target or a reference');
   if (target) {
     withRecovery(models, target);
     for (const m of models) m.verdict = verdictFor(m, target, reference);
@@ -65,7 +81,10 @@ export function evaluateAgainstReference(input: ComparisonInput): EvalReport {
   return {
     title: input.title,
     created: new Date().toISOString(),
-    data: { ...input.sets.sources, reference: input.reference.dir, ...(input.target ? { target: input.target.dir } : {}), ...input.data },
+    data: {
+      ...input.sets.sources, ...(input.reference ? { reference: input.reference.dir } : {}), ...(input.target ? { target: input.target.dir } : {}),
+      ...input.data,
+    },
     models,
   };
 }

@@ -24,7 +24,8 @@ const fmtP = (p: number): string => (p < 1e-3 ? p.toExponential(1) : p.toFixed(3
  * One line a data-protection officer can read: did the model forget like a model that never saw the data, what did
  * it cost, and does the evidence from attacks (relearning, probing) contradict the output metrics?
  */
-export function verdictFor(m: ModelEvaluation, target: ModelEvaluation, reference: ModelEvaluation): string {
+export function verdictFor(m: ModelEvaluation, target: ModelEvaluation, reference: ModelEvaluation | null): string {
+  if (!reference) return verdictWithoutReference(m, target);
   const nothingToForget = targetNeverKnew(target, reference);
   const knew = `probability ${target.forget.probability.toFixed(2)} vs retain model ${reference.forget.probability.toFixed(2)}`;
   if (m.role === 'target') {
@@ -39,9 +40,7 @@ export function verdictFor(m: ModelEvaluation, target: ModelEvaluation, referenc
   else if (fq !== null && fq >= FORGET_QUALITY_BAR) parts.push(`FORGETS — indistinguishable from the retain model (forget quality ${fmtP(fq)})`);
   else if (m.forget.probability <= 2 * reference.forget.probability) parts.push(`PARTLY — answers gone, but truth ratios differ from the retain model (forget quality ${fq === null ? '—' : fmtP(fq)})`);
   else parts.push(`FAILS — still answers (forget probability ${m.forget.probability.toFixed(2)} vs ${reference.forget.probability.toFixed(2)})`);
-  const kept = m.modelUtility / target.modelUtility;
-  if (kept > UTILITY_ABOVE) parts.push(`utility ${pct(kept)} of the target's (higher than before unlearning)`);
-  else parts.push(kept >= UTILITY_BAR ? `keeps ${pct(kept)} of utility` : `loses utility (${pct(kept)} kept)`);
+  parts.push(utilityText(m, target));
   const mine = m.relearn.find((r) => r.mode === 'forget-part');
   const ref = reference.relearn.find((r) => r.mode === 'forget-part');
   if (mine && ref && mine.steps50 !== null && (ref.steps50 === null || mine.steps50 < ref.steps50)) {
@@ -50,5 +49,30 @@ export function verdictFor(m: ModelEvaluation, target: ModelEvaluation, referenc
   if (m.probe && reference.probe && m.probe.probeAccuracy >= reference.probe.probeAccuracy + 0.2 && m.probe.outputAccuracy < m.probe.probeAccuracy) {
     parts.push(`${m.probe.attribute} still decodable from layer ${m.probe.layer} (probe ${pct(m.probe.probeAccuracy)} vs retain model ${pct(reference.probe.probeAccuracy)}): suppression, not erasure`);
   }
+  return parts.join('; ');
+}
+
+function utilityText(m: ModelEvaluation, target: ModelEvaluation): string {
+  // Utility is a harmonic mean: one zero part makes it 0, and then no ratio means anything.
+  if (!(target.modelUtility > 0)) return `utility ${m.modelUtility.toFixed(3)} (the target's is ${target.modelUtility.toFixed(3)}, so no ratio)`;
+  const kept = m.modelUtility / target.modelUtility;
+  if (kept > UTILITY_ABOVE) return `utility ${pct(kept)} of the target's (higher than before unlearning)`;
+  return kept >= UTILITY_BAR ? `keeps ${pct(kept)} of utility` : `loses utility (${pct(kept)} kept)`;
+}
+
+/**
+ * Without a retain model only what the evidence at hand shows: the forget probability against the target's, how well
+ * membership inference tells forget items from non-members (the holdout set), utility, and relearning; forget quality
+ * and the "never learned" bars are named as not judged, never guessed.
+ */
+function verdictWithoutReference(m: ModelEvaluation, target: ModelEvaluation): string {
+  const auc = m.mia.find((a) => a.attack === 'loss')?.auc;
+  const mia = auc === undefined || !Number.isFinite(auc) ? '' : `; membership AUC ${auc.toFixed(2)} against non-members (0.5: indistinguishable)`;
+  if (m.role === 'target') return `before unlearning: forget probability ${m.forget.probability.toFixed(2)}${mia}`;
+  const parts = [`NO RETAIN MODEL — forget probability ${m.forget.probability.toFixed(2)} (target ${target.forget.probability.toFixed(2)})${mia}; `
+    + 'forget quality and the never-learned bars not judged (they need a retain model)'];
+  parts.push(utilityText(m, target));
+  const mine = m.relearn.find((r) => r.mode === 'forget-part');
+  if (mine && mine.steps50 !== null) parts.push(`50% of the forget answers back after ${mine.steps50} relearning steps`);
   return parts.join('; ');
 }

@@ -90,6 +90,24 @@ test('an item longer than the context is refused up front, naming the file and t
     /retain_perturbed\.json: retain item 3 \("Where, after w0 w1 .*…"\) needs \d+ positions, more than the model's context of 64/);
 });
 
+test('lethe eval without a retain model: every metric that does not need one, and verdicts that say what was not judged (issue 12 item 8)', () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'lethe-eval-noref-')), 'report');
+  const r = spawnSync(process.execPath, [LETHE, 'eval', '--model', TINY, '--target', TINY, '--data', tofuFolder(), '--split', 'forget01', '--out', out, '--no-relearn'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { models: ModelEvaluation[] };
+  assert.deepEqual(metrics.models.map((m) => m.role), ['unlearned', 'target']);
+  const [unlearned] = metrics.models;
+  assert.equal(unlearned!.forgetQuality, null);
+  assert.equal(unlearned!.privLeak, null);
+  assert.ok(unlearned!.mia.length > 0 && unlearned!.modelUtility >= 0, 'the metrics that need no retain model are there');
+  assert.match(unlearned!.verdict!, /^NO RETAIN MODEL — forget probability \S+ \(target \S+\); membership AUC \S+ against non-members \(0\.5: indistinguishable\); forget quality and the never-learned bars not judged \(they need a retain model\); utility \S+ \(the target's is 0\.000, so no ratio\)$/);
+  assert.doesNotMatch(unlearned!.verdict!, /FORGETS|PARTLY|FAILS/);
+  assert.ok(existsSync(join(out, 'report.html')));
+  const none = spawnSync(process.execPath, [LETHE, 'eval', '--data', tofuFolder(), '--split', 'forget01', '--out', out], { encoding: 'utf8' });
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /^lethe: nothing to evaluate: give --model, --target or --reference\n$/);
+});
+
 test('lethe eval writes metrics.json and report.html and prints the table', () => {
   const data = tofuFolder();
   const out = join(mkdtempSync(join(tmpdir(), 'lethe-eval-')), 'report');
