@@ -74,6 +74,7 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
   let lastGood = model.params.snapshot();
   let stopReason: StopReason = 'completed';
   let step = 0;
+  let warnedMemorising = false;
 
   const check = (): CheckEvent => {
     const c = sample.check(model, step);
@@ -117,6 +118,13 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
 
       if (guards && (step % o.checkEvery === 0 || step === o.steps)) {
         const c = check();
+        // A retain NLL far below its start means the run memorises the retain set it trains on: its guard then
+        // rewards that and misses general damage. Said once; the utility guard is what catches the damage.
+        if (!warnedMemorising && c.retainLoss !== null && start!.retainLoss !== null && o.maxRetainLossRise > 0 && start!.retainLoss - c.retainLoss > o.maxRetainLossRise) {
+          warnedMemorising = true;
+          hooks.onMessage?.(`${phase}: retain NLL fell from ${start!.retainLoss.toFixed(4)} to ${c.retainLoss.toFixed(4)}: the run is memorising the retain set, `
+            + 'so the retain guard no longer reflects general damage (give --utility FILE with held-out text to guard that)');
+        }
         const breach = damageBreach(start!, c, o);
         if (breach) {
           stopReason = breach;

@@ -37,6 +37,16 @@ describe('guards', () => {
     assert.ok(Math.abs(recheck.retainLoss! - before.retainLoss!) < 1e-5, `${recheck.retainLoss} vs ${before.retainLoss}`);
   });
 
+  test('a retain NLL falling far below its start is reported once as memorising the retain set (issue 12 item 2)', () => {
+    const ctx = tinyContext();
+    const messages: string[] = [];
+    const out = runLossLoop(ctx, loopDefaults({ steps: 12, lr: 1e-2, alpha: 1, checkEvery: 3, batchSize: 2 }), { forget: (b, t) => scale(answerNll(t.model, b), 0) }, { onMessage: (m) => messages.push(m) });
+    assert.ok(out.checks.at(-1)!.retainLoss! < out.checks[0]!.retainLoss! - 1, 'the retain NLL did fall by more than the bound');
+    const warnings = messages.filter((m) => /the run is memorising the retain set/.test(m));
+    assert.equal(warnings.length, 1, messages.join('\n'));
+    assert.match(warnings[0]!, /^unlearn: retain NLL fell from \d+\.\d{4} to \d+\.\d{4}: the run is memorising the retain set, so the retain guard no longer reflects general damage/);
+  });
+
   test('a non-finite loss is never applied: the run stops with the last good weights, all finite', () => {
     const ctx = tinyContext();
     let calls = 0;

@@ -150,6 +150,16 @@ for (const backendName of backendsUnderTest()) {
         }
       }
 
+      test(`${name}: c is a multiple of the measured activation norm by default, absolute when given (issue 12 item 2)`, () => withBackend(backendName, () => {
+        const relative = rmu.run(context(name), options({ steps: 1, batchSize: 3, coefficientScale: 2, checkSamples: 2, maxRetainLossRise: 0 }), {}).details;
+        const norm = relative['forgetActivationNorm'] as number;
+        assert.ok(norm > 0);
+        assert.equal(relative['coefficient'], 2 * norm);
+        const absolute = rmu.run(context(name), options({ steps: 1, batchSize: 3, coefficient: 7, checkSamples: 2, maxRetainLossRise: 0 }), {}).details;
+        assert.equal(absolute['coefficient'], 7);
+        assert.equal(absolute['coefficientScale'], null);
+      }));
+
       test(`${name}: a layer the model does not have is an option error`, () => withBackend(backendName, () => {
         const ctx = context(name);
         assert.throws(() => rmu.run(ctx, options({ layer: 2, steps: 1 }), {}), (e: Error) => e instanceof OptionError && /layers 0\.\.1/.test(e.message));

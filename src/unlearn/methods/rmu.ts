@@ -16,7 +16,9 @@ const { retainLoss: _r, ...shared } = loopOptionShape({ steps: 200, lr: 3e-3, al
 export const RmuOptions = z.object({
   ...shared,
   layer: z.number().int().min(-1).default(-1).describe('layer ℓ whose residual stream is steered (−1 = the middle layer, ⌊layers/2⌋)'),
-  coefficient: z.number().positive().default(100).describe('norm c of the random control vector the forget activations are pushed to'),
+  coefficientScale: z.number().positive().default(0.8443)
+    .describe('c as a multiple of the mean activation norm ‖h_ℓ‖ measured on forget data, so the default transfers across models (0.8443 × 118.44 = 100 on the embedded model)'),
+  coefficient: z.number().positive().optional().describe('norm c of the random control vector, absolute (overrides coefficientScale)'),
   trainedLayers: z.number().int().positive().default(3).describe('how many layers up to ℓ are trained (ℓ−n+1..ℓ, clipped at 0)'),
   modules: z.enum(['mlp-out', 'mlp', 'block']).default('mlp-out')
     .describe('what is trained in those layers: the MLP down-projection, every MLP projection, or every block parameter'),
@@ -113,13 +115,15 @@ export const rmu = defineMethod({
   run: (ctx, o, hooks) => {
     const layer = resolveLayer(ctx.model.config, o.layer);
     const trainable = rmuTrainable(ctx.model, layer, o.trainedLayers, o.modules);
-    // Its own stream off the seed, so the control vector does not share draws with the batch order.
-    const control = controlVector(ctx.model.config.hiddenSize, o.coefficient, o.seed ^ 0x5eed_0c0);
-    // The activations' own size at ℓ, reported because c only means something relative to it.
+    // The activations' own size at ℓ: c only means something relative to it (a fixed c that suits one model is
+    // many times another's norm), so by default c is a multiple of it.
     const norm = meanTokenNorm(ctx.model, makeBatch(evenSample(ctx.forget, o.batchSize), ctx.padId), layer);
-    hooks.onMessage?.(`rmu: steering layer ${layer} (mean ‖h‖ on forget data ${norm.toFixed(2)}) to a control vector of norm ${o.coefficient}; `
-      + `training ${trainable.length} tensors (${o.modules})`);
+    const coefficient = o.coefficient ?? o.coefficientScale * norm;
+    // Its own stream off the seed, so the control vector does not share draws with the batch order.
+    const control = controlVector(ctx.model.config.hiddenSize, coefficient, o.seed ^ 0x5eed_0c0);
+    hooks.onMessage?.(`rmu: steering layer ${layer} (mean ‖h‖ on forget data ${norm.toFixed(2)}) to a control vector of norm ${coefficient.toFixed(2)}`
+      + `${o.coefficient === undefined ? ` (${o.coefficientScale} × ‖h‖)` : ' (coefficient)'}; training ${trainable.length} tensors (${o.modules})`);
     const outcome = runLossLoop(ctx, o, rmuSpec(layer, control, trainable), hooks);
-    return { ...outcome, details: { layer, coefficient: o.coefficient, forgetActivationNorm: norm, modules: o.modules, trained: trainable } };
+    return { ...outcome, details: { layer, coefficient, coefficientScale: o.coefficient === undefined ? o.coefficientScale : null, forgetActivationNorm: norm, modules: o.modules, trained: trainable } };
   },
 });
