@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { jsonTooDeep, MAX_JSON_DEPTH } from '../util/json-depth.ts';
 import { MAX_TEXT_BYTES, readUtf8File } from '../util/text-file.ts';
-import { QaRecordSchema, TextRecordSchema, type TrainingRecord } from './schema.ts';
+import { TextRecordSchema, TrainingQaSchema, type TrainingRecord } from './schema.ts';
 
 /**
  * A problem with a data file. The message names the file, the 1-based line and the field, so the user can go
@@ -115,16 +115,25 @@ export function readJsonl<S extends z.ZodType>(path: string, schema: S): z.infer
  * (it has "text"), and tags each with its kind.
  */
 function parseTrainingRecords(content: string, file: string): TrainingRecord[] {
-  return parseLines(content, file, (raw): TrainingRecord => {
+  const one = (raw: RawLine, item: number | null): TrainingRecord => {
     const v = raw.value;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-      if ('question' in v || 'answer' in v) return { ...validate(QaRecordSchema, raw, file), kind: 'qa' };
-      if ('text' in v) return { ...validate(TextRecordSchema, raw, file), kind: 'text' };
-      throw new DataError(file, raw.line, undefined,
-        'expected a QA record (fields "question" and "answer") or a text record (field "text")');
+    const where = item === null ? '' : `item ${item + 1} of the array: `;
+    try {
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+        if ('question' in v || 'answer' in v) return { ...validate(TrainingQaSchema, raw, file), kind: 'qa' };
+        if ('text' in v) return { ...validate(TextRecordSchema, raw, file), kind: 'text' };
+        throw new DataError(file, raw.line, undefined, 'expected a QA record (fields "question" and "answer") or a text record (field "text")');
+      }
+      throw new DataError(file, raw.line, undefined, `expected a JSON object${item === null ? ' or an array of them' : ''}, got ${kindOf(v)}`);
+    } catch (err) {
+      if (!(err instanceof DataError) || item === null) throw err;
+      throw new DataError(file, raw.line, err.field, `${where}${err.message.slice(`${file}:${raw.line}: `.length)}`);
     }
-    throw new DataError(file, raw.line, undefined, `expected a JSON object, got ${kindOf(v)}`);
-  });
+  };
+  // A line may also hold a JSON array of records: TOFU's full.json and retain*.json are batches of 1,000 per line.
+  const records = parseLines(content, file, (raw) => (Array.isArray(raw.value) ? raw.value.map((value, k) => one({ line: raw.line, value }, k)) : [one(raw, null)])).flat();
+  if (records.length === 0) throw new DataError(file, undefined, undefined, 'the file has no records');
+  return records;
 }
 
 export function readTrainingRecords(path: string): TrainingRecord[] {

@@ -32,5 +32,12 @@ export const TextRecordSchema = z.looseObject({
 export type QaRecord = z.infer<typeof QaRecordSchema>;
 export type TextRecord = z.infer<typeof TextRecordSchema>;
 
-/** A line of a training file: either kind, tagged. `kind` is added by the reader, not read from the file. */
-export type TrainingRecord = ({ kind: 'qa' } & QaRecord) | ({ kind: 'text' } & TextRecord);
+/**
+ * A QA record in a user's training, forget or retain file: the subject is optional there (TOFU's files as published
+ * carry only question and answer); Lethe's own evaluation sets require it (QaRecordSchema).
+ */
+export const TrainingQaSchema = QaRecordSchema.extend({ subject: text.optional() });
+export type TrainingQa = z.infer<typeof TrainingQaSchema>;
+
+/** A record of a training file: either kind, tagged. `kind` is added by the reader, not read from the file. */
+export type TrainingRecord = ({ kind: 'qa' } & TrainingQa) | ({ kind: 'text' } & TextRecord);

@@ -1,7 +1,7 @@
 // The JSONL reader: valid files come back typed with extra fields kept, and every kind of bad input is rejected
 // with a message that names the file, the 1-based line and the field.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -123,5 +123,24 @@ describe('readTrainingRecords', () => {
     rejects(() => readTrainingRecords(half), 'half.jsonl:2: field "answer" is missing', 2, 'answer');
     const badText = file('bad-text.jsonl', '{"text": 3}');
     rejects(() => readTrainingRecords(badText), 'bad-text.jsonl:1: field "text" must be a string, got a number', 1, 'text');
+  });
+
+  test('TOFU as published: QA without a subject, and lines that are arrays of records (issue 12 item 4)', () => {
+    const batches = file('retain.json', `${JSON.stringify([{ question: 'q1?', answer: 'a1' }, { question: 'q2?', answer: 'a2' }])}\n${JSON.stringify([{ question: 'q3?', answer: 'a3' }])}\n`);
+    const rows = readTrainingRecords(batches);
+    assert.deepEqual(rows.map((r) => (r.kind === 'qa' ? [r.question, r.subject] : null)), [['q1?', undefined], ['q2?', undefined], ['q3?', undefined]]);
+    const bad = file('bad-batch.json', JSON.stringify([{ question: 'q1?', answer: 'a1' }, { question: 'q2?' }]));
+    rejects(() => readTrainingRecords(bad), 'bad-batch.json:1: item 2 of the array: field "answer" is missing', 1, 'answer');
+    rejects(() => readTrainingRecords(file('nested.json', '[[{"text": "x"}]]')), 'nested.json:1: item 1 of the array: expected a JSON object, got an array', 1);
+    rejects(() => readTrainingRecords(file('empty-batch.json', '[]')), 'empty-batch.json: the file has no records');
+  });
+
+  const tofu = new URL('../../../shared/data/tofu/', import.meta.url).pathname;
+  test('TOFU\'s own forget10.json, retain90.json and full.json read with the published counts', { skip: !existsSync(tofu) && 'no TOFU folder beside the repository' }, () => {
+    for (const [name, n] of [['forget10.json', 400], ['retain90.json', 3600], ['full.json', 4000]] as const) {
+      const rows = readTrainingRecords(join(tofu, name));
+      assert.equal(rows.length, n, name);
+      assert.ok(rows.every((r) => r.kind === 'qa'));
+    }
   });
 });

@@ -1,6 +1,6 @@
 // Independent readers the fuzz cases compare Lethe against. They share no code with src/ beyond the published
 // limits (bounds are policy, not parsing) and the record schemas (the JSONL format's definition).
-import { QaRecordSchema, TextRecordSchema } from '../../src/data/schema.ts';
+import { QaRecordSchema, TextRecordSchema, TrainingQaSchema } from '../../src/data/schema.ts';
 import { FIELD_CAPS } from '../../src/model/limits.ts';
 import { MAX_HEADER_BYTES, MAX_TENSORS } from '../../src/model/safetensors/header.ts';
 
@@ -169,17 +169,21 @@ export function expectJsonl(bytes: Uint8Array, mode: JsonlMode): Verdict<unknown
       return { ok: false, why: 'json', line: i + 1 };
     }
     if (nestingDepth(s) > 64) return { ok: false, why: 'too deep', line: i + 1 };
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return { ok: false, why: 'not an object', line: i + 1 };
     if (mode === 'qa') {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return { ok: false, why: 'not an object', line: i + 1 };
       const r = QaRecordSchema.safeParse(v);
       if (!r.success) return { ok: false, why: 'schema', line: i + 1 };
       out.push(r.data);
     } else {
-      const isQa = 'question' in v || 'answer' in v;
-      if (!isQa && !('text' in v)) return { ok: false, why: 'kind', line: i + 1 };
-      const r = (isQa ? QaRecordSchema : TextRecordSchema).safeParse(v);
-      if (!r.success) return { ok: false, why: 'schema', line: i + 1 };
-      out.push({ ...r.data, kind: isQa ? 'qa' : 'text' });
+      // Training files: a line is a record, or an array of records (TOFU's batches); QA records need no subject.
+      for (const e of Array.isArray(v) ? v : [v]) {
+        if (typeof e !== 'object' || e === null || Array.isArray(e)) return { ok: false, why: 'not an object', line: i + 1 };
+        const isQa = 'question' in e || 'answer' in e;
+        if (!isQa && !('text' in e)) return { ok: false, why: 'kind', line: i + 1 };
+        const r = (isQa ? TrainingQaSchema : TextRecordSchema).safeParse(e);
+        if (!r.success) return { ok: false, why: 'schema', line: i + 1 };
+        out.push({ ...r.data, kind: isQa ? 'qa' : 'text' });
+      }
     }
   }
   if (out.length === 0) return { ok: false, why: 'no records' };
