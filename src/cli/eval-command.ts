@@ -1,6 +1,7 @@
 import { basename, resolve } from 'node:path';
 import { Tokenizer } from '../model/tokenizer.ts';
 import { evaluateAgainstReference } from '../eval/compare.ts';
+import type { TooLong } from '../eval/context-fit.ts';
 import { loadEvalSets } from '../eval/datasets.ts';
 import { DEFAULT_EVALUATE } from '../eval/evaluate.ts';
 import { formatComparisonTable } from '../eval/report/table.ts';
@@ -16,6 +17,7 @@ export interface EvalCliOptions {
   relearn: boolean;
   probe: boolean;
   retainSample: number;
+  tooLong: TooLong;
 }
 
 /**
@@ -33,6 +35,7 @@ export async function evalCommand(o: EvalCliOptions): Promise<string> {
       relearnModes: o.relearn ? DEFAULT_EVALUATE.relearnModes : [],
       probe: o.probe ? DEFAULT_EVALUATE.probe : null,
     },
+    tooLong: o.tooLong,
     title: `Lethe evaluation: ${o.split} of ${basename(resolve(o.data))}`,
     log: (line) => process.stderr.write(`${line}\n`),
   });

@@ -153,6 +153,7 @@ program
   .option('--no-relearn', 'skip the relearning attacks')
   .option('--no-probe', 'skip the hidden-state probe')
   .option('--retain-sample <n>', 'retain items scored', number('int', 1), 400)
+  .addOption(new Option('--too-long <what>', 'items longer than the model\'s context: refuse (naming the item) or skip (left out and counted in the report)').choices(['refuse', 'skip']).default('refuse'))
   .action(async (o: EvalCliOptions) => {
     console.log(await evalCommand(o));
   });

@@ -2,7 +2,7 @@ import { basename, resolve } from 'node:path';
 import type { CausalLM } from '../model/arch/types.ts';
 import { loadModel } from '../model/checkpoint.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
-import { checkSetsFitContext } from './context-fit.ts';
+import { fitSetsToContext, type FittedSets, type TooLong } from './context-fit.ts';
 import type { EvalSets } from './datasets.ts';
 import { evaluateModel, referenceBaseline, withRecovery, type EvaluateOptions, type ReferenceBaseline } from './evaluate.ts';
 import type { EvalReport, ModelEvaluation } from './report-types.ts';
@@ -33,6 +33,8 @@ export interface ComparisonInput {
   target?: ModelToEvaluate;
   unlearned: readonly ModelToEvaluate[];
   options?: Partial<EvaluateOptions>;
+  /** Items longer than the model's context: refuse (the default, naming the item) or leave out and count them. */
+  tooLong?: TooLong;
   title: string;
   /** Extra provenance for the report's data section (the sets' sources are always there). */
   data?: Record<string, string>;
@@ -47,26 +49,31 @@ export interface ComparisonInput {
 export function evaluateAgainstReference(input: ComparisonInput): EvalReport {
   const log = input.log ?? ((): void => {});
   const shared = input.options ?? {};
-  let checked = false;
+  // The sets as they fit the context of the first model loaded (the models of one comparison share a context).
+  const fit: { result: FittedSets | null } = { result: null };
   const load = (m: ModelToEvaluate): CausalLM => {
     const model = m.model ?? loadModel(m.dir).model;
-    if (!checked) checkSetsFitContext(input.sets, input.tokenizer, model.config.maxPositions);
-    checked = true;
+    if (!fit.result) {
+      fit.result = fitSetsToContext(input.sets, input.tokenizer, model.config.maxPositions, input.tooLong);
+      for (const [name, n] of Object.entries(fit.result.skipped)) if (n > 0) log(`${name}: left out ${n} item(s) longer than the model's context of ${model.config.maxPositions}`);
+    }
     return model;
   };
+  const setsOf = (): EvalSets => fit.result?.sets ?? input.sets;
   const referenceModel = input.reference ? load(input.reference) : null;
   let baseline: ReferenceBaseline | null = null;
   if (input.reference && referenceModel) {
     log(`evaluating the reference ${input.reference.dir}…`);
-    baseline = referenceBaseline(referenceModel, input.tokenizer, input.sets, shared);
+    baseline = referenceBaseline(referenceModel, input.tokenizer, setsOf(), shared);
   } else {
     log('no retain model: forget quality, PrivLeak and the never-learned bars are not measured');
   }
   const one = (m: ModelToEvaluate, role: ModelEvaluation['role'], model?: CausalLM): ModelEvaluation => {
     log(`evaluating ${m.dir} (${role})…`);
+    const loaded = model ?? load(m);
     const e = evaluateModel({
-      name: m.name ?? basename(resolve(m.dir)), role, dir: m.dir, model: model ?? load(m), tokenizer: input.tokenizer,
-      sets: input.sets, reference: baseline, options: { ...shared, ...m.options }, log,
+      name: m.name ?? basename(resolve(m.dir)), role, dir: m.dir, model: loaded, tokenizer: input.tokenizer,
+      sets: setsOf(), reference: baseline, options: { ...shared, ...m.options }, log,
     });
     return m.seconds === undefined ? e : { ...e, seconds: m.seconds };
   };
@@ -82,7 +89,9 @@ export function evaluateAgainstReference(input: ComparisonInput): EvalReport {
     title: input.title,
     created: new Date().toISOString(),
     data: {
-      ...input.sets.sources, ...(input.reference ? { reference: input.reference.dir } : {}), ...(input.target ? { target: input.target.dir } : {}),
+      ...input.sets.sources,
+      ...Object.fromEntries(Object.entries(fit.result?.skipped ?? {}).filter(([, n]) => n > 0)
+        .map(([name, n]) => [`${name}_skipped`, `${n} item(s) longer than the model's context, left out`])), ...(input.reference ? { reference: input.reference.dir } : {}), ...(input.target ? { target: input.target.dir } : {}),
       ...input.data,
     },
     models,

@@ -87,7 +87,16 @@ test('an item longer than the context is refused up front, naming the file and t
   writeFileSync(join(dir, 'retain_perturbed.json'), JSON.stringify(items));
   const sets = loadEvalSets(dir, 'forget01');
   assert.throws(() => evaluateAgainstReference({ sets, tokenizer: Tokenizer.fromDir(TINY), reference: { dir: TINY }, unlearned: [], title: 't' }),
-    /retain_perturbed\.json: retain item 3 \("Where, after w0 w1 .*…"\) needs \d+ positions, more than the model's context of 64/);
+    /retain_perturbed\.json: retain item 3 \("Where, after w0 w1 .*…"\) needs \d+ positions, more than the model's context of 64 \(shorten it, leave it out, or pass --too-long skip\)/);
+  // Or left out and counted, by option.
+  const lines: string[] = [];
+  const report = evaluateAgainstReference({
+    sets, tokenizer: Tokenizer.fromDir(TINY), reference: { dir: TINY }, unlearned: [], title: 't', tooLong: 'skip', log: (l) => lines.push(l),
+    options: { relearnModes: [], probe: null },
+  });
+  assert.equal(report.models[0]!.retain.items, items.length - 1);
+  assert.equal(report.data['retain_skipped'], '1 item(s) longer than the model\'s context, left out');
+  assert.ok(lines.includes('retain: left out 1 item(s) longer than the model\'s context of 64'));
 });
 
 test('lethe eval without a retain model: every metric that does not need one, and verdicts that say what was not judged (issue 12 item 8)', () => {
