@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor } from '../engine/index.ts';
 import { GPT2 } from './arch/gpt2.ts';
@@ -6,7 +6,7 @@ import { Llama } from './arch/llama.ts';
 import type { CausalLM } from './arch/types.ts';
 import { readConfig, type ModelConfig } from './config.ts';
 import { closeCheckpoint, openCheckpoint, saveCheckpoint } from './safetensors/index.ts';
-import { atomicWrite, copyFileAtomic } from './io/atomic-file.ts';
+import { atomicWrite, copyFileAtomic, lstatOrNull } from './io/atomic-file.ts';
 import { writeFolder, type WriteFolderOptions } from './io/output-folder.ts';
 import type { SaveDType } from './safetensors/write.ts';
 import type { SafetensorsDType } from './safetensors/dtype.ts';
@@ -110,17 +110,8 @@ export function saveModel(model: CausalLM, dir: string, options: SaveModelOption
     for (const f of SIDE_FILES) {
       const src = join(options.copyFrom, f);
       // lstat, not exists: a dangling link must be refused too, not skipped. copyFileAtomic never follows a link.
-      if (lstatExists(src)) copyFileAtomic(src, join(dir, f));
+      if (lstatOrNull(src)) copyFileAtomic(src, join(dir, f));
     }
-  }
-}
-
-function lstatExists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

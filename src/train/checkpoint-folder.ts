@@ -1,6 +1,6 @@
 import { lstatSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createExclusive, durableMkdir, durableRemove, durableRename, fsyncDir } from '../model/io/atomic-file.ts';
+import { createExclusive, durableMkdir, durableRemove, durableRename, fsyncDir, lstatOrNull } from '../model/io/atomic-file.ts';
 import { faultPoint } from '../model/io/faults.ts';
 import { OutputError } from '../model/io/output-folder.ts';
 
@@ -35,15 +35,6 @@ export interface CheckpointPaths {
 export function checkpointPaths(dir: string): CheckpointPaths {
   const d = dir.replace(/[\\/]+$/, '') || dir;
   return { dir: d, partial: `${d}.partial`, old: `${d}.old` };
-}
-
-function lstatOrNull(path: string) {
-  try {
-    return lstatSync(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
 }
 
 /** A trainer_state.json written before the marker existed: Lethe's own fields, not e.g. Hugging Face Trainer's. */

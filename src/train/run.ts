@@ -1,10 +1,9 @@
-import { lstatSync } from 'node:fs';
 import { readTrainingRecords } from '../data/jsonl.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import { createModel, loadModel, writeModelFolder } from '../model/checkpoint.ts';
 import { parseConfig } from '../model/config.ts';
 import { initWeights } from '../model/init.ts';
-import { checkOutputAgainstInputs, OutputError } from '../model/io/output-folder.ts';
+import { checkOutputAgainstInputs, checkOutputFolder, OutputError } from '../model/io/output-folder.ts';
 import type { SaveDType } from '../model/safetensors/write.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
 import { checkpointPaths, checkpointStep, inspectCheckpoint, newestComplete } from './checkpoint-folder.ts';
@@ -81,10 +80,7 @@ function checkPaths(spec: TrainingSpec, checkpointDir: string): Input[] {
   inspectCheckpoint(checkpointDir);
   for (const path of [ck.dir, ck.partial, ck.old]) checkOutputAgainstInputs(path, inputs);
   const checkpoints = [ck.dir, ck.partial, ck.old].map((path) => ({ path, what: 'checkpoint folder' }));
-  checkOutputAgainstInputs(spec.out, [...inputs, ...checkpoints]);
-  const existing = lstatOrNull(spec.out);
-  if (existing && !existing.isDirectory()) throw new OutputError(spec.out, 'exists and is not a folder');
-  if (existing && !spec.force) throw new OutputError(spec.out, 'already exists; pass --force to replace it (it is replaced whole, when training ends)');
+  checkOutputFolder(spec.out, [...inputs, ...checkpoints], spec.force);
   const found = newestComplete(checkpointDir);
   if (spec.resume && !found) throw new Error(`${ck.dir}: nothing to resume (no complete checkpoint there, nor as ${ck.partial} or ${ck.old})`);
   if (!spec.resume && found && !spec.force) {
@@ -92,14 +88,6 @@ function checkPaths(spec: TrainingSpec, checkpointDir: string): Input[] {
     throw new OutputError(found, `holds the checkpoint of an earlier run${step === null ? '' : ` (step ${step})`}; pass --resume to continue it, or --force to start over (it is replaced at the first save)`);
   }
   return [...inputs, ...checkpoints];
-}
-
-function lstatOrNull(path: string) {
-  try {
-    return lstatSync(path);
-  } catch {
-    return null;
-  }
 }
 
 /**

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readTrainingRecords } from '../data/jsonl.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import { loadModel, writeModelFolder } from '../model/checkpoint.ts';
 import { readRegularFile } from '../model/io/atomic-file.ts';
-import { checkOutputAgainstInputs, OutputError } from '../model/io/output-folder.ts';
+import { checkOutputFolder } from '../model/io/output-folder.ts';
 import { countNonFiniteEncoded, encodeFloat, MAX_FINITE, roundToDType } from '../model/safetensors/dtype.ts';
 import type { SaveDType } from '../model/safetensors/write.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
@@ -292,13 +292,6 @@ export function writeUnlearned(result: UnlearnResult, outDir: string, o: { force
     dtype: result.record.result.dtype, copyFrom: result.sourceDir, metadata: { lethe_method: result.record.method },
     extraFiles: { 'unlearn.json': JSON.stringify(result.record, null, 2) + '\n' }, force: o.force, inputs: o.inputs,
   });
-}
-
-/** Refuses an output that cannot be written before any work is done (it exists without --force, or overlaps an input). */
-function checkOutputFolder(outDir: string, inputs: readonly { path: string; what: string }[], force = false): void {
-  checkOutputAgainstInputs(outDir, inputs);
-  if (existsSync(outDir) && !force) throw new OutputError(outDir, 'already exists; pass --force to replace it (it is replaced whole)');
-  if (existsSync(outDir) && !lstatSync(outDir).isDirectory()) throw new OutputError(outDir, 'exists and is not a folder');
 }
 
 /**

@@ -1,6 +1,16 @@
-import { closeSync, constants, fstatSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, lstatSync, type Stats, fstatSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { faultPoint } from './faults.ts';
+
+/** lstat without following a link; null when nothing is there (other errors, e.g. EACCES, are thrown). */
+export function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
 
 /** fsyncs a folder so that renames and creations inside it survive a power loss. */
 export function fsyncDir(dir: string): void {

@@ -1,7 +1,7 @@
-import { existsSync, lstatSync, readdirSync, realpathSync, renameSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, renameSync, rmdirSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createExclusive, durableMkdir, durableRemove, durableRename, fsyncDir } from './atomic-file.ts';
+import { createExclusive, durableMkdir, durableRemove, durableRename, fsyncDir, lstatOrNull } from './atomic-file.ts';
 
 export class OutputError extends Error {
   constructor(where: string, message: string) {
@@ -33,7 +33,7 @@ function inside(child: string, parent: string): boolean {
  * pointing at the source model is caught), and an output path that is itself a symbolic link.
  */
 export function checkOutputAgainstInputs(out: string, inputs: readonly { path: string; what: string }[]): void {
-  if (isLink(out)) throw new OutputError(out, 'is a symbolic link; give the output folder\'s real path');
+  if (lstatOrNull(out)?.isSymbolicLink()) throw new OutputError(out, 'is a symbolic link; give the output folder\'s real path');
   const realOut = realPathOf(out);
   for (const input of inputs) {
     // An input that does not exist yet (a checkpoint folder to be made) is compared by the real path it would have.
@@ -45,19 +45,27 @@ export function checkOutputAgainstInputs(out: string, inputs: readonly { path: s
   }
 }
 
-function isLink(path: string): boolean {
-  try {
-    return lstatSync(path).isSymbolicLink();
-  } catch {
-    return false;
-  }
-}
-
 export interface WriteFolderOptions {
   /** Replace an existing folder at the target, whole. Without it an existing target is refused. */
   force?: boolean;
   /** Inputs the output must not be, contain or lie inside. */
   inputs?: readonly { path: string; what: string }[];
+}
+
+/**
+ * Refuses an output folder that cannot be written — a link, an overlap with an input, something that is not a folder,
+ * an existing folder without `force` — after putting back what a crashed forced replacement left aside. Commands call
+ * it before their long work as well, so a run is not wasted on an output it may not write. Returns whether the target
+ * exists.
+ */
+export function checkOutputFolder(target: string, inputs: readonly { path: string; what: string }[], force = false): boolean {
+  checkOutputAgainstInputs(target, inputs);
+  const parent = dirname(realPathOf(target));
+  if (existsSync(parent)) recoverStaleFolders(parent, basename(resolve(target)));
+  const st = lstatOrNull(target);
+  if (st && !st.isDirectory()) throw new OutputError(target, 'exists and is not a folder');
+  if (st && !force) throw new OutputError(target, 'already exists; pass --force to replace it (it is replaced whole)');
+  return st !== null;
 }
 
 /** Marks a temp folder as Lethe's own, so a later run may remove it after a crash left it behind. */
@@ -72,15 +80,9 @@ const REPLACED_INFIX = '.lethe-replaced-';
  * forced replacement, absent) and never half-written. Nothing Lethe did not create is deleted.
  */
 export function writeFolder(target: string, build: (dir: string) => void, options: WriteFolderOptions = {}): void {
-  checkOutputAgainstInputs(target, options.inputs ?? []);
+  const exists = checkOutputFolder(target, options.inputs ?? [], options.force);
   const parent = dirname(realPathOf(target));
   const name = basename(resolve(target));
-  if (existsSync(parent)) recoverStaleFolders(parent, name);
-  const exists = existsSync(target);
-  if (exists) {
-    if (!lstatSync(target).isDirectory()) throw new OutputError(target, 'exists and is not a folder');
-    if (!options.force) throw new OutputError(target, 'already exists; pass --force to replace it (it is replaced whole)');
-  }
   durableMkdir(parent);
   const tmp = join(parent, `.${name}${PARTIAL_INFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
   const final = join(parent, name);
