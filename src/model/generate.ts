@@ -100,14 +100,19 @@ export function generate(model: CausalLM, prompts: readonly (readonly number[])[
   return results;
 }
 
+const CONTEXT_TOKENS = 8;
+
 /**
  * The text the new tokens add after the prompt: decode(prompt + new) minus decode(prompt), as transformers' streamers
  * do. Decoding the new tokens alone drops a leading space on SentencePiece vocabularies ("shining" + "▁and" decodes
  * to "and", not " and"), because the decoder strips the first token's word-start marker.
  */
 export function continuationText(tokenizer: Tokenizer, prompt: readonly number[], tokens: readonly number[], skipSpecialTokens: boolean): string {
-  const head = tokenizer.decode(prompt, { skipSpecialTokens });
-  const full = tokenizer.decode([...prompt, ...tokens], { skipSpecialTokens });
+  // The prompt's last few tokens are context enough for the decoder, and keep the per-step stop-string check from
+  // decoding the whole prompt again at every step.
+  const context = prompt.slice(-CONTEXT_TOKENS);
+  const head = tokenizer.decode(context, { skipSpecialTokens });
+  const full = tokenizer.decode([...context, ...tokens], { skipSpecialTokens });
   // A prompt ending inside a multi-byte character decodes differently alone; then the tokens alone are the best guess.
   return full.startsWith(head) ? full.slice(head.length) : tokenizer.decode(tokens, { skipSpecialTokens });
 }
