@@ -74,8 +74,13 @@ export function unlearnCommand(o: UnlearnCliOptions): UnlearnRecord {
   }, hooks);
 }
 
+/** Four decimals, or three significant digits below 0.001, so that 2.5e-6 → 5.1e-6 does not print as 0.0000 → 0.0000. */
+function fmt(v: number): string {
+  return v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential(2) : v.toFixed(4);
+}
+
 function formatCheck(c: CheckEvent): string {
-  return [`forget probability ${c.forgetProb.toFixed(4)}`,
+  return [`forget probability ${fmt(c.forgetProb)}`,
     ...(c.retainLoss === null ? [] : [`retain NLL ${c.retainLoss.toFixed(4)}`]),
     ...(c.utilityLoss == null ? [] : [`utility NLL ${c.utilityLoss.toFixed(4)}`])].join(', ');
 }
@@ -87,7 +92,7 @@ function formatCheck(c: CheckEvent): string {
 export function formatUnlearnSummary(r: UnlearnRecord, out: string): string {
   const { before, after, changedTensors, totalTensors, utility } = r.result;
   const pair = (name: string, b: number | null | undefined, a: number | null | undefined): string[] =>
-    b == null || a == null ? [] : [`${name} ${b.toFixed(4)} → ${a.toFixed(4)}`];
+    b == null || a == null ? [] : [`${name} ${fmt(b)} → ${fmt(a)}`];
   const measured = [
     ...pair('forget probability', before.forgetProb, after.forgetProb),
     ...pair('retain NLL', before.retainLoss, after.retainLoss),
