@@ -1,4 +1,4 @@
-import { qaAnswer, qaPrompt } from '../model/qa-format.ts';
+import { qaTokens } from '../model/qa-format.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 
 /** A tokenized training sequence; loss is taken on tokens whose mask is 1 (predicted from the previous token). */
@@ -22,11 +22,9 @@ export function buildExamples(records: readonly ExampleSource[], tokenizer: Toke
     let ids: number[];
     let mask: number[];
     if (r.kind === 'qa') {
-      const prompt = tokenizer.encode(qaPrompt(r.question), { addSpecialTokens: false });
-      const answer = tokenizer.encode(qaAnswer(r.answer), { addSpecialTokens: false });
-      const tail = eos === null ? answer : [...answer, eos];
-      ids = [...(bos === null ? [] : [bos]), ...prompt, ...tail];
-      mask = ids.map((_, i) => (i >= ids.length - tail.length ? 1 : 0));
+      const { prompt, answer } = qaTokens(tokenizer, r.question, r.answer);
+      ids = [...prompt, ...answer];
+      mask = ids.map((_, i) => (i >= prompt.length ? 1 : 0));
     } else {
       const body = tokenizer.encode(r.text, { addSpecialTokens: false });
       ids = [...(bos === null ? [] : [bos]), ...body, ...(eos === null ? [] : [eos])];
