@@ -5,20 +5,26 @@ import { SanitizeOptionsSchema } from '../unlearn/sanitize.ts';
 import { Progress } from '../util/progress.ts';
 import type { CheckEvent, UnlearnHooks } from '../unlearn/types.ts';
 
+/** One option as `name=default  type  description`; an option without a default is derived at run time. */
+function optionLine(opt: ReturnType<typeof describeOptions>[number]): string {
+  const value = opt.default === undefined ? '(derived)' : JSON.stringify(opt.default);
+  return `    ${`${opt.name}=${value}`.padEnd(28)} ${opt.type.padEnd(10)} ${opt.description}`;
+}
+
 /** `lethe methods`: every method with its options, defaults and documentation (from the same schemas that validate). */
 export function formatMethods(): string {
   const lines: string[] = [];
   for (const m of METHODS) {
     lines.push(`${m.name} — ${m.summary}${m.retain === 'required' ? ' [needs --retain]' : ''}`);
     for (const opt of describeOptions(m.options)) {
-      lines.push(`    ${`${opt.name}=${JSON.stringify(opt.default)}`.padEnd(28)} ${opt.type.padEnd(10)} ${opt.description}`);
+      lines.push(optionLine(opt));
     }
     lines.push('');
   }
   lines.push('--sanitize hard|soft (after any method)');
   for (const opt of describeOptions(SanitizeOptionsSchema)) {
     if (opt.name === 'mode') continue;
-    lines.push(`    ${`${opt.name}=${JSON.stringify(opt.default)}`.padEnd(28)} ${opt.type.padEnd(10)} ${opt.description}`);
+    lines.push(optionLine(opt));
   }
   return lines.join('\n');
 }

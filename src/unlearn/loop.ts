@@ -5,7 +5,7 @@ import { ItemStream, type UnlearnBatch } from './batches.ts';
 import { allFinite, damageBreach, GuardSample } from './checks.ts';
 import type { UnlearnItem } from './data.ts';
 import { answerNll, klToReference } from './losses.ts';
-import type { LoopOptions } from './options.ts';
+import { resolveSchedule, type LoopOptions } from './options.ts';
 
 /** The loop's options; methods without a retain term (gradient ascent) leave alpha and retainLoss out. */
 export type LoopOptionsIn = Omit<LoopOptions, 'alpha' | 'retainLoss'> & Partial<Pick<LoopOptions, 'alpha' | 'retainLoss'>>;
@@ -52,6 +52,7 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
   let ref: CausalLM | null = null;
   const tools: LossTools = { model, reference: () => (ref ??= frozenModel(model, ctx.original)) };
   const forgetItems = run.forget ?? ctx.forget;
+  const { steps, lr: peakLr } = resolveSchedule(o, model.config.hiddenSize, forgetItems.length);
   const alpha = o.alpha ?? 0;
   const useRetain = ctx.retain.length > 0 && alpha > 0;
   const retainTerm = spec.retain ?? (o.retainLoss === 'kl'
@@ -65,7 +66,7 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
   const frozen = trainable ? all.filter((p) => !params.includes(p)) : [];
   for (const p of frozen) p.requiresGrad = false;
 
-  const optimizer = new AdamW(params, { lr: o.lr, weightDecay: o.weightDecay });
+  const optimizer = new AdamW(params, { lr: peakLr, weightDecay: o.weightDecay });
   const forgetStream = new ItemStream(forgetItems, o.batchSize, o.seed, ctx.padId);
   const retainStream = useRetain ? new ItemStream(ctx.retain, o.retainBatchSize || o.batchSize, o.seed + 7919, ctx.padId) : null;
   const sample = new GuardSample(ctx, o.checkSamples);
@@ -85,7 +86,7 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
   const start = guards ? check() : null;
 
   try {
-    while (step < o.steps) {
+    while (step < steps) {
       const fb = forgetStream.next();
       const lf = spec.forget(fb, tools);
       const parts: Record<string, number> = { forget: lf.item(), ...(spec.parts?.() ?? {}) };
@@ -107,16 +108,16 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
         stopReason = 'non-finite';
         break;
       }
-      const lr = learningRate(step, { lr: o.lr, minLr: o.lr, warmupSteps: o.warmupSteps, totalSteps: o.steps });
+      const lr = learningRate(step, { lr: peakLr, minLr: peakLr, warmupSteps: o.warmupSteps, totalSteps: steps });
       optimizer.lr = lr;
       optimizer.update();
       optimizer.zeroGrad();
       step++;
-      const event: StepEvent = { phase, step, totalSteps: o.steps, loss: value, parts, lr, gradNorm };
+      const event: StepEvent = { phase, step, totalSteps: steps, loss: value, parts, lr, gradNorm };
       curve.push(event);
       hooks.onStep?.(event);
 
-      if (guards && (step % o.checkEvery === 0 || step === o.steps)) {
+      if (guards && (step % o.checkEvery === 0 || step === steps)) {
         const c = check();
         // A retain NLL far below its start means the run memorises the retain set it trains on: its guard then
         // rewards that and misses general damage. Said once; the utility guard is what catches the damage.

@@ -1,8 +1,13 @@
 import { z } from 'zod';
 
-/** Defaults a method chooses for the shared optimisation options (tuned per method on the persons model). */
+/**
+ * Defaults a method chooses for the shared optimisation options, tuned per method on the embedded persons model
+ * (d_model 256, forget10 = 400 items). They are stated relative to the model and the data so that they carry over
+ * to other models: the learning rate is given for width 256 and scaled by 256/d_model, and `epochs` are passes over
+ * whatever forget set is given.
+ */
 export interface LoopDefaults {
-  steps: number;
+  epochs: number;
   lr: number;
   batchSize?: number;
   retainBatchSize?: number;
@@ -11,14 +16,19 @@ export interface LoopDefaults {
   retainLoss?: 'nll' | 'kl';
 }
 
+/** The width the methods' learning rates were tuned at (the embedded models' d_model). */
+export const REFERENCE_WIDTH = 256;
+
 /**
  * The options every optimisation-based method shares: schedule, batching, the γ·forget + α·retain weights, the
  * retain term and the guards. Each method spreads this into its own schema with its tuned defaults.
  */
 export function loopOptionShape(d: LoopDefaults) {
   return {
-    steps: z.number().int().positive().default(d.steps).describe('optimizer steps'),
-    lr: z.number().positive().default(d.lr).describe('peak learning rate (AdamW; linear warmup, then constant)'),
+    steps: z.number().int().positive().optional().describe('optimizer steps (default: ⌈epochs × forget items / batchSize⌉)'),
+    epochs: z.number().positive().default(d.epochs).describe('passes over the forget set, used when steps is not given'),
+    lr: z.number().positive().optional().describe(`peak learning rate (AdamW; linear warmup, then constant); default: baseLr × ${REFERENCE_WIDTH} / d_model`),
+    baseLr: z.number().positive().default(d.lr).describe(`the learning rate at width ${REFERENCE_WIDTH}; without lr it is scaled by ${REFERENCE_WIDTH}/d_model (Adam's update of hidden weights scales as 1/width, as in μP; ÷16 on a 4096-wide 7B model)`),
     batchSize: z.number().int().positive().default(d.batchSize ?? 16).describe('forget items per step (each forget batch is paired with a retain batch)'),
     retainBatchSize: z.number().int().min(0).default(d.retainBatchSize ?? 0).describe('retain items per step (0 = as many as batchSize)'),
     warmupSteps: z.number().int().min(0).default(0).describe('steps of linear learning-rate warmup'),
@@ -37,6 +47,30 @@ export function loopOptionShape(d: LoopDefaults) {
 }
 
 export type LoopOptions = z.infer<z.ZodObject<ReturnType<typeof loopOptionShape>>>;
+
+/** Steps and learning rate as a run uses them, and whether each was given or derived from the model and data. */
+export interface Schedule {
+  steps: number;
+  lr: number;
+  /** How each was chosen, in words (unlearn.json and the log say it). */
+  rule: { steps: string; lr: string };
+}
+
+/**
+ * The run's steps and learning rate: as given, else derived — steps from the epochs over `forgetItems`, lr from
+ * baseLr scaled to the model's width (d_model).
+ */
+export function resolveSchedule(o: Pick<LoopOptions, 'steps' | 'epochs' | 'lr' | 'baseLr' | 'batchSize'>, width: number, forgetItems: number): Schedule {
+  const steps = o.steps ?? Math.max(1, Math.ceil((o.epochs * forgetItems) / o.batchSize));
+  const lr = o.lr ?? (o.baseLr * REFERENCE_WIDTH) / width;
+  return {
+    steps, lr,
+    rule: {
+      steps: o.steps === undefined ? `${o.epochs} epochs × ${forgetItems} forget items / batch ${o.batchSize}` : 'given',
+      lr: o.lr === undefined ? `baseLr ${o.baseLr} × ${REFERENCE_WIDTH}/d_model ${width}` : 'given',
+    },
+  };
+}
 
 export class OptionError extends Error {
   constructor(message: string) {

@@ -12,7 +12,7 @@ import { Tokenizer } from '../model/tokenizer.ts';
 import { damageBreach, GuardSample, type DamageBounds } from './checks.ts';
 import { readUnlearnRecords, tokenizeItems } from './data.ts';
 import { evenSample } from '../util/sample.ts';
-import { parseOptions } from './options.ts';
+import { parseOptions, resolveSchedule, type LoopOptions, type Schedule } from './options.ts';
 import { frozenModel } from './reference.ts';
 import { getMethod } from './registry.ts';
 import { collectInputGrams, sanitizeUpdate, type SanitizeOptions, type SanitizeReport } from './sanitize.ts';
@@ -66,6 +66,8 @@ export interface DataFileRecord {
 export interface UnlearnRecord {
   method: string;
   options: Record<string, unknown>;
+  /** How steps and lr (in options) were chosen: given, or derived from the forget set's size and the model's width. */
+  schedule: Schedule['rule'] | null;
   source: { model: string };
   /** Per file: its hash, its records, and how many were longer than the model's context and cut to fit. */
   data: { forget: DataFileRecord; retain: DataFileRecord | null };
@@ -219,6 +221,7 @@ export interface PreparedUnlearning {
   req: Omit<UnlearnRequest, 'outDir' | 'force'>;
   method: UnlearnMethod;
   options: Record<string, unknown>;
+  schedule: Schedule['rule'] | null;
   opened: OpenedContext;
 }
 
@@ -235,7 +238,17 @@ export function prepareUnlearning(req: Omit<UnlearnRequest, 'outDir' | 'force'>,
   if (opened.utility.source === 'self-generated') {
     hooks.onMessage?.(`no retain set: the damage guard reads ${opened.utility.items} texts the model generated before unlearning (or give --utility FILE)`);
   }
-  return { req, method, options, opened };
+  // Loop-based methods: steps and lr not given are derived from this forget set and this model's width, and written
+  // into the options, so that unlearn.json states the values the run used.
+  let schedule: Schedule['rule'] | null = null;
+  if (typeof options['epochs'] === 'number' && typeof options['baseLr'] === 'number') {
+    const s = resolveSchedule(options as Pick<LoopOptions, 'steps' | 'epochs' | 'lr' | 'baseLr' | 'batchSize'>, opened.ctx.model.config.hiddenSize, opened.ctx.forget.length);
+    options['steps'] = s.steps;
+    options['lr'] = s.lr;
+    schedule = s.rule;
+    hooks.onMessage?.(`schedule: ${s.steps} steps (${s.rule.steps}), lr ${s.lr.toExponential(2)} (${s.rule.lr})`);
+  }
+  return { req, method, options, schedule, opened };
 }
 
 /**
@@ -256,6 +269,7 @@ export function finishUnlearning(p: PreparedUnlearning, outcome: UnlearnOutcome,
   const record: UnlearnRecord = {
     method: p.method.name,
     options: p.options,
+    schedule: p.schedule,
     source: { model: resolve(req.modelDir) },
     data: {
       forget: { path: resolve(req.forgetPath), sha256: sha256(req.forgetPath), records: opened.forgetRecords, truncated: opened.truncated.forget },

@@ -27,7 +27,11 @@ describe('lethe unlearn', () => {
     assert.equal(record['method'], 'npo');
     assert.equal(record['options']['steps'], 3);
     assert.equal(record['options']['beta'], 0.2);
-    assert.equal(record['options']['lr'], JSON.parse(lethe('methods', '--json').stdout).find((m: { name: string }) => m.name === 'npo').options.find((o: { name: string }) => o.name === 'lr').default);
+    // lr not given: NPO's baseLr (from `lethe methods --json`) scaled by 256 / the model's width.
+    const baseLr = JSON.parse(lethe('methods', '--json').stdout).find((m: { name: string }) => m.name === 'npo').options.find((o: { name: string }) => o.name === 'baseLr').default;
+    const width = (JSON.parse(readFileSync(join(TINY, 'config.json'), 'utf8')) as { n_embd: number }).n_embd;
+    assert.equal(record['options']['lr'], (baseLr * 256) / width);
+    assert.deepEqual(record['schedule'], { steps: 'given', lr: `baseLr ${baseLr} × 256/d_model ${width}` });
     assert.match(record['data']['forget']['sha256'], /^[0-9a-f]{64}$/);
     assert.equal(record['data']['retain']['records'], RETAIN_RECORDS.length);
     assert.equal(record['curve'].length, 3);

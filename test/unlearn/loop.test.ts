@@ -11,7 +11,7 @@ import { neg } from '../../src/engine/index.ts';
 import { z } from 'zod';
 import { tinyContext } from './fixtures.ts';
 
-const loopDefaults = (over: Partial<LoopOptions>): LoopOptions => ({ ...z.object(loopOptionShape({ steps: 5, lr: 1e-3 })).parse({}), batchSize: 4, checkEvery: 1, ...over });
+const loopDefaults = (over: Partial<LoopOptions>): LoopOptions => ({ ...z.object(loopOptionShape({ epochs: 1, lr: 1e-3 })).parse({}), steps: 5, lr: 1e-3, batchSize: 4, checkEvery: 1, ...over });
 const ascent = { forget: (b: Parameters<typeof answerNll>[1], t: { model: Parameters<typeof answerNll>[0] }) => neg(answerNll(t.model, b)) };
 
 describe('guards', () => {
@@ -109,7 +109,7 @@ describe('options and registry', () => {
     assert.ok(METHODS.length >= 7);
     for (const m of METHODS) {
       const o = parseOptions(m.options, [], m.name) as Record<string, unknown>;
-      assert.equal(typeof o['steps'] === 'number' || typeof o['topK'] === 'number', true, m.name);
+      assert.equal(typeof o['epochs'] === 'number' || typeof o['topK'] === 'number', true, m.name);
     }
   });
 

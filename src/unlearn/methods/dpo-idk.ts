@@ -29,7 +29,7 @@ export const dpoIdk = defineMethod({
   retain: 'required',
   options: z.object({
     // Tuned on the embedded persons model (docs/unlearning.md); no setting reached the forget bar there.
-    ...loopOptionShape({ steps: 150, lr: 1e-3, retainBatchSize: 48 }),
+    ...loopOptionShape({ epochs: 6, lr: 1e-3, retainBatchSize: 48 }),
     beta: z.number().positive().default(0.1).describe('inverse temperature β'),
   }),
   run: (ctx, o, hooks) => {

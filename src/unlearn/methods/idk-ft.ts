@@ -15,7 +15,7 @@ export const idkFt = defineMethod({
   summary: 'fine-tune forget questions toward refusal answers ("I don\'t know") plus a retain term',
   retain: 'required',
   // Tuned on the embedded persons model (docs/unlearning.md).
-  options: z.object(loopOptionShape({ steps: 150, lr: 1e-3, retainBatchSize: 48 })),
+  options: z.object(loopOptionShape({ epochs: 6, lr: 1e-3, retainBatchSize: 48 })),
   run: (ctx, o, hooks) => {
     const refusals = ctx.forget.map((it) => {
       if (it.question === null) throw new RangeError('idk-ft needs question–answer forget records (a text record has no question to refuse)');

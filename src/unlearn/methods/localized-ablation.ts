@@ -149,7 +149,7 @@ export function ablateUnits(model: CausalLM, units: readonly Unit[], action: 'ze
 }
 
 // Repair is retain-only training: its steps and lr are the repair options, the forget term is off.
-const { steps: _s, lr: _l, gamma: _g, alpha: _a, targetForgetProb: _t, ...repairShape } = loopOptionShape({ steps: 1, lr: 1e-4 });
+const { steps: _s, epochs: _e, lr: _l, baseLr: _b, gamma: _g, alpha: _a, targetForgetProb: _t, ...repairShape } = loopOptionShape({ epochs: 1, lr: 1e-4 });
 
 export const LocalizedAblationOptions = z.object({
   topK: z.number().int().positive().default(512).describe('units to ablate (the highest-scoring ones with a positive score)'),
@@ -158,7 +158,7 @@ export const LocalizedAblationOptions = z.object({
   contrast: z.boolean().default(true).describe('score = forget attribution − retain attribution (per token), so units the retain set needs are spared'),
   attributionItems: z.number().int().positive().default(400).describe('forget (and retain) items the attribution is computed on'),
   repairSteps: z.number().int().min(0).default(50).describe('retain-only training steps after the ablation (0 = none)'),
-  repairLr: z.number().positive().default(1e-4).describe('learning rate of the repair steps'),
+  repairLr: z.number().positive().default(1e-4).describe('learning rate of the repair steps at width 256, scaled by 256/d_model like every method\'s baseLr'),
   ...repairShape,
   batchSize: z.number().int().positive().default(16).describe('items per attribution batch and per repair step'),
   seed: z.number().int().min(0).default(0).describe('seed of re-initialisation and of the repair batch order'),
@@ -198,7 +198,7 @@ export const localizedAblation = defineMethod({
     if (o.repairSteps > 0 && hasRetain) {
       // γ = 0 and a constant forget term: the loop still pairs batches, checks and guards, but only the retain
       // term has a gradient. Its first check (the rollback point) is the ablated model.
-      const repair = runLossLoop(ctx, { ...o, steps: o.repairSteps, lr: o.repairLr, gamma: 0, alpha: 1, targetForgetProb: 0 },
+      const repair = runLossLoop(ctx, { ...o, steps: o.repairSteps, epochs: 1, baseLr: o.repairLr, gamma: 0, alpha: 1, targetForgetProb: 0 },
         { forget: () => scalar(0) }, hooks, { phase: 'repair' });
       return { ...repair, details };
     }

@@ -24,7 +24,7 @@ export const npo = defineMethod({
   retain: 'required',
   options: z.object({
     // Tuned on the embedded persons model, forget10 vs retain90 (docs/unlearning.md).
-    ...loopOptionShape({ steps: 200, lr: 3e-4, alpha: 10, retainBatchSize: 48 }),
+    ...loopOptionShape({ epochs: 8, lr: 3e-4, alpha: 10, retainBatchSize: 48 }),
     beta: z.number().positive().default(0.1).describe('inverse temperature β of the preference loss'),
   }),
   run: (ctx, o, hooks) => runLossLoop(ctx, o, {

@@ -11,7 +11,7 @@ import { defineMethod } from '../types.ts';
 
 // RMU's retain term is its own activation-matching term, so the shared NLL/KL choice does not apply.
 // Defaults tuned on the embedded persons model (docs/unlearning.md); WMDP's α = 1200, c = 6.5 were for a 7B model.
-const { retainLoss: _r, ...shared } = loopOptionShape({ steps: 200, lr: 3e-3, alpha: 2, retainBatchSize: 48 });
+const { retainLoss: _r, ...shared } = loopOptionShape({ epochs: 8, lr: 3e-3, alpha: 2, retainBatchSize: 48 });
 
 export const RmuOptions = z.object({
   ...shared,

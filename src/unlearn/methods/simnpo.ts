@@ -20,7 +20,7 @@ export const simNpo = defineMethod({
   retain: 'required',
   options: z.object({
     // Tuned on the embedded persons model (docs/unlearning.md): the paper's γ = 0.125 barely moves it.
-    ...loopOptionShape({ steps: 150, lr: 1e-3, gamma: 2, alpha: 5, retainBatchSize: 48 }),
+    ...loopOptionShape({ epochs: 6, lr: 1e-3, gamma: 2, alpha: 5, retainBatchSize: 48 }),
     beta: z.number().positive().default(4.5).describe('inverse temperature β'),
     delta: z.number().default(0).describe('reward margin δ'),
   }),
