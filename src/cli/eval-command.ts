@@ -1,9 +1,13 @@
 import { basename, resolve } from 'node:path';
+import { parseFieldMap } from '../data/fields.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
 import { evaluateAgainstReference } from '../eval/compare.ts';
 import type { TooLong } from '../eval/context-fit.ts';
-import { loadEvalSets } from '../eval/datasets.ts';
+import { detectEvalFormat, loadEvalSets } from '../eval/datasets.ts';
 import { DEFAULT_EVALUATE } from '../eval/evaluate.ts';
+import { evaluateMuseAgainstReference } from '../eval/muse-compare.ts';
+import { loadMuseSets } from '../eval/muse-data.ts';
+import { formatMuseTable, writeMuseReport } from '../eval/muse-report.ts';
 import { formatComparisonTable } from '../eval/report/table.ts';
 import { writeReport } from '../eval/report/write.ts';
 
@@ -18,18 +22,37 @@ export interface EvalCliOptions {
   probe: boolean;
   retainSample: number;
   tooLong: TooLong;
+  /** `--field lethe_name=file_name,…` (repeatable). */
+  field?: string[];
+  /** MUSE knowmem: MUSE's few-shot prompt from the _icl files. */
+  knowmemIcl?: boolean;
 }
 
 /**
  * `lethe eval`: evaluates unlearned models against the reference (retain) model, and the target when given, on a
- * persons or TOFU data folder; writes metrics.json and report.html and returns the printed table.
+ * persons, TOFU or MUSE data folder; writes metrics.json and report.html and returns the printed table.
  */
 export async function evalCommand(o: EvalCliOptions): Promise<string> {
   if (o.model.length === 0 && !o.reference && !o.target) throw new RangeError('nothing to evaluate: give --model, --target or --reference');
-  const sets = loadEvalSets(o.data, o.split);
-  const report = evaluateAgainstReference({
-    sets, tokenizer: Tokenizer.fromDir((o.model[0] ?? o.reference ?? o.target)!),
+  const fields = parseFieldMap(o.field ?? []);
+  const format = detectEvalFormat(o.data, o.split);
+  const tokenizer = Tokenizer.fromDir((o.model[0] ?? o.reference ?? o.target)!);
+  const models = {
     reference: o.reference ? { dir: o.reference } : undefined, target: o.target ? { dir: o.target } : undefined, unlearned: o.model.map((dir) => ({ dir })),
+  };
+  const log = (line: string): void => {
+    process.stderr.write(`${line}\n`);
+  };
+  if (format === 'muse') {
+    const report = evaluateMuseAgainstReference({
+      sets: loadMuseSets(o.data, { fields }), tokenizer, ...models, options: { icl: o.knowmemIcl ?? false }, tooLong: o.tooLong,
+      title: `Lethe evaluation (MUSE metrics) of ${basename(resolve(o.data))}`, log,
+    });
+    writeMuseReport(o.out, report);
+    return `${formatMuseTable(report)}\nwrote ${o.out}/metrics.json and ${o.out}/report.html`;
+  }
+  const report = evaluateAgainstReference({
+    sets: loadEvalSets(o.data, o.split, { fields }), tokenizer, ...models,
     options: {
       retainSample: o.retainSample,
       relearnModes: o.relearn ? DEFAULT_EVALUATE.relearnModes : [],
@@ -37,7 +60,7 @@ export async function evalCommand(o: EvalCliOptions): Promise<string> {
     },
     tooLong: o.tooLong,
     title: `Lethe evaluation: ${o.split} of ${basename(resolve(o.data))}`,
-    log: (line) => process.stderr.write(`${line}\n`),
+    log,
   });
   await writeReport(o.out, report);
   return `${formatComparisonTable(report)}\nwrote ${o.out}/metrics.json and ${o.out}/report.html`;

@@ -3,7 +3,9 @@ import { engineInfo } from './engine-info.ts';
 import { formatInfo, generateCommand, modelInfo } from './model-commands.ts';
 import { runTraining } from '../train/run.ts';
 import { evalCommand, type EvalCliOptions } from './eval-command.ts';
+import { TOO_LONG } from '../eval/context-fit.ts';
 import { runMainJob } from './main-job.ts';
+import { requestCommand } from './workflow-commands.ts';
 import { formatMethods, formatUnlearnSummary, methodsJson, unlearnCommand, type UnlearnCliOptions } from './unlearn-commands.ts';
 
 function number(kind: 'int' | 'float', min: number, max = Infinity) {
@@ -147,13 +149,15 @@ program
   .option('--model <dir>', 'an unlearned model to evaluate (repeatable)', collect, [])
   .option('--reference <dir>', 'the retain model, trained without the forget set (the gold standard); without it, forget quality, PrivLeak and the never-learned bars are not measured')
   .option('--target <dir>', 'the model before unlearning (enables verdicts and relearning recovery steps)')
-  .requiredOption('--data <dir>', 'a persons data folder (manifest.json) or a TOFU folder (forget10_perturbed.json, …)')
-  .option('--split <name>', 'forget split', 'forget10')
+  .requiredOption('--data <dir>', 'a persons data folder (manifest.json), a TOFU folder (forget10_perturbed.json, …; JSON arrays or JSON Lines) or a MUSE corpus folder (raw/, knowmem/, verbmem/, privleak/: scored with MUSE\'s VerbMem, KnowMem and PrivLeak)')
+  .option('--split <name>', 'forget split (persons and TOFU)', 'forget10')
+  .option('--field <map>', 'read the data files\' fields under other names: lethe_name=file_name, comma-separated or repeated (e.g. question=q,answer=a)', collect, [])
+  .option('--knowmem-icl', 'MUSE data: prefix each knowmem question with the _icl few-shot examples, as MUSE does (needs a context that holds them)')
   .requiredOption('--out <dir>', 'where metrics.json and report.html are written')
   .option('--no-relearn', 'skip the relearning attacks')
   .option('--no-probe', 'skip the hidden-state probe')
   .option('--retain-sample <n>', 'retain items scored', number('int', 1), 400)
-  .addOption(new Option('--too-long <what>', 'items longer than the model\'s context: refuse (naming the item) or skip (left out and counted in the report)').choices(['refuse', 'skip']).default('refuse'))
+  .addOption(new Option('--too-long <what>', 'items longer than the model\'s context: refuse (naming the item), skip (left out and counted in the report) or truncate-left (keep the answer, drop prompt tokens from the left after the BOS; counted)').choices([...TOO_LONG]).default('refuse'))
   .action(async (o: EvalCliOptions) => {
     console.log(await evalCommand(o));
   });
@@ -166,6 +170,8 @@ program
     console.log(table);
     console.log(`\nreport: ${reportPath}`);
   });
+
+program.addCommand(requestCommand());
 
 try {
   await program.parseAsync(process.argv);

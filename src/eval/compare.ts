@@ -33,7 +33,7 @@ export interface ComparisonInput {
   target?: ModelToEvaluate;
   unlearned: readonly ModelToEvaluate[];
   options?: Partial<EvaluateOptions>;
-  /** Items longer than the model's context: refuse (the default, naming the item) or leave out and count them. */
+  /** Items longer than the model's context: refuse (the default, naming the item), leave out, or cut the question from the left; counted. */
   tooLong?: TooLong;
   title: string;
   /** Extra provenance for the report's data section (the sets' sources are always there). */
@@ -56,6 +56,7 @@ export function evaluateAgainstReference(input: ComparisonInput): EvalReport {
     if (!fit.result) {
       fit.result = fitSetsToContext(input.sets, input.tokenizer, model.config.maxPositions, input.tooLong);
       for (const [name, n] of Object.entries(fit.result.skipped)) if (n > 0) log(`${name}: left out ${n} item(s) longer than the model's context of ${model.config.maxPositions}`);
+      for (const [name, n] of Object.entries(fit.result.truncated)) if (n > 0) log(`${name}: ${n} item(s) truncated (question cut from the left) to fit the model's context of ${model.config.maxPositions}`);
     }
     return model;
   };
@@ -91,7 +92,9 @@ export function evaluateAgainstReference(input: ComparisonInput): EvalReport {
     data: {
       ...input.sets.sources,
       ...Object.fromEntries(Object.entries(fit.result?.skipped ?? {}).filter(([, n]) => n > 0)
-        .map(([name, n]) => [`${name}_skipped`, `${n} item(s) longer than the model's context, left out`])), ...(input.reference ? { reference: input.reference.dir } : {}), ...(input.target ? { target: input.target.dir } : {}),
+        .map(([name, n]) => [`${name}_skipped`, `${n} item(s) longer than the model's context, left out`])),
+      ...Object.fromEntries(Object.entries(fit.result?.truncated ?? {}).filter(([, n]) => n > 0)
+        .map(([name, n]) => [`${name}_truncated`, `${n} item(s) truncated: question cut from the left to fit the model's context`])), ...(input.reference ? { reference: input.reference.dir } : {}), ...(input.target ? { target: input.target.dir } : {}),
       ...input.data,
     },
     models,

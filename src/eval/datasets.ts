@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { DataError, readJsonl } from '../data/jsonl.ts';
+import { DataError, readJsonl, readRecords } from '../data/jsonl.ts';
+import type { FieldMap } from '../data/fields.ts';
 import { readUtf8File } from '../util/text-file.ts';
 import { QaRecordSchema } from '../data/schema.ts';
+import { isMuseFolder } from '../data/muse.ts';
 
 /** A QA item as the metrics need it: the answer, and for the truth ratio a paraphrased and perturbed answers. */
 export interface EvalQa {
@@ -92,39 +94,56 @@ export function loadPersonsSets(dir: string, split: string): EvalSets {
   };
 }
 
-/** TOFU's JSON arrays as published: `perturbed_answer` is a list, and holdout sets carry no evaluation fields. */
+/**
+ * A TOFU item as published, in either layout (a JSON array per file or line, as in ../shared/data/tofu, or JSON Lines,
+ * as on Hugging Face): `perturbed_answer` is a list (Lethe's own name `perturbed_answers` is read too), and holdout
+ * sets carry no evaluation fields.
+ */
 const TofuItem = z.looseObject({
   question: z.string().min(1),
   answer: z.string().min(1),
   paraphrased_answer: z.string().min(1).optional(),
-  perturbed_answer: z.array(z.string().min(1)).optional(),
+  perturbed_answer: z.array(z.string().min(1)).min(1).optional(),
+  perturbed_answers: z.array(z.string().min(1)).min(1).optional(),
 });
 
-function readTofu(path: string): EvalQa[] {
-  const raw = readJson(path);
-  const parsed = z.array(TofuItem).safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new RangeError(`${path}: item ${String(issue.path[0])}: ${issue.path.slice(1).join('.') || 'value'} ${issue.message}`);
-  }
-  return parsed.data.map((r) => ({
-    question: r.question, answer: r.answer, paraphrasedAnswer: r.paraphrased_answer ?? null, perturbedAnswers: r.perturbed_answer ?? [],
-    subject: null, attribute: null,
+export interface EvalReadOptions {
+  /** Lethe's field names → the files' (`--field question=q,answer=a`). */
+  fields?: FieldMap;
+}
+
+/** A TOFU-layout QA file (JSON array or JSON Lines, told apart by content) as evaluation items. */
+export function readTofuItems(path: string, options: EvalReadOptions = {}): EvalQa[] {
+  return readRecords(path, TofuItem, { fields: options.fields }).map((r) => ({
+    question: r.question, answer: r.answer, paraphrasedAnswer: r.paraphrased_answer ?? null,
+    perturbedAnswers: r.perturbed_answer ?? r.perturbed_answers ?? [], subject: null, attribute: null,
   }));
 }
 
 /** TOFU's files for a split (forget10 → forget10_perturbed, retain_perturbed, holdout10, world_facts_perturbed). */
-export function loadTofuSets(dir: string, split: string): EvalSets {
+export function loadTofuSets(dir: string, split: string, options: EvalReadOptions = {}): EvalSets {
   const m = /^forget(\d\d)$/.exec(split);
   if (!m) throw new RangeError(`TOFU split "${split}" must be forget01, forget05 or forget10`);
   const files = { forget: `${split}_perturbed.json`, retain: 'retain_perturbed.json', holdout: `holdout${m[1]}.json`, world: 'world_facts_perturbed.json' };
-  const sets = Object.fromEntries(Object.entries(files).map(([k, f]) => [k, readTofu(join(dir, f))])) as Record<keyof typeof files, EvalQa[]>;
+  const sets = Object.fromEntries(Object.entries(files).map(([k, f]) => [k, readTofuItems(join(dir, f), options)])) as Record<keyof typeof files, EvalQa[]>;
   return { ...sets, sources: { ...Object.fromEntries(Object.entries(files).map(([k, f]) => [k, join(dir, f)])), split }, format: 'tofu' };
 }
 
-/** A persons folder (has manifest.json) or a TOFU folder (has <split>_perturbed.json). */
-export function loadEvalSets(dir: string, split: string): EvalSets {
-  if (existsSync(join(dir, 'manifest.json'))) return loadPersonsSets(dir, split);
-  if (existsSync(join(dir, `${split}_perturbed.json`))) return loadTofuSets(dir, split);
-  throw new RangeError(`${dir}: neither a persons data folder (manifest.json) nor a TOFU folder (${split}_perturbed.json)`);
+/** The layout of an evaluation data folder: Lethe's persons corpus, TOFU's files, or a MUSE corpus. */
+export type EvalFormat = 'persons' | 'tofu' | 'muse';
+
+/** Tells a persons folder (manifest.json), a TOFU folder (<split>_perturbed.json) and a MUSE folder (raw/, knowmem/, …) apart. */
+export function detectEvalFormat(dir: string, split: string): EvalFormat {
+  if (existsSync(join(dir, 'manifest.json'))) return 'persons';
+  if (existsSync(join(dir, `${split}_perturbed.json`))) return 'tofu';
+  if (isMuseFolder(dir)) return 'muse';
+  throw new RangeError(`${dir}: neither a persons data folder (manifest.json), a TOFU folder (${split}_perturbed.json) nor a MUSE folder (raw/, knowmem/, verbmem/, privleak/)`);
+}
+
+/** A persons folder (has manifest.json) or a TOFU folder (has <split>_perturbed.json); MUSE folders: loadMuseSets. */
+export function loadEvalSets(dir: string, split: string, options: EvalReadOptions = {}): EvalSets {
+  const format = detectEvalFormat(dir, split);
+  if (format === 'persons') return loadPersonsSets(dir, split);
+  if (format === 'tofu') return loadTofuSets(dir, split, options);
+  throw new RangeError(`${dir}: a MUSE folder is scored with MUSE's metrics (loadMuseSets), not as QA sets`);
 }

@@ -131,7 +131,7 @@ describe('readTrainingRecords', () => {
     assert.deepEqual(rows.map((r) => (r.kind === 'qa' ? [r.question, r.subject] : null)), [['q1?', undefined], ['q2?', undefined], ['q3?', undefined]]);
     const bad = file('bad-batch.json', JSON.stringify([{ question: 'q1?', answer: 'a1' }, { question: 'q2?' }]));
     rejects(() => readTrainingRecords(bad), 'bad-batch.json:1: item 2 of the array: field "answer" is missing', 1, 'answer');
-    rejects(() => readTrainingRecords(file('nested.json', '[[{"text": "x"}]]')), 'nested.json:1: item 1 of the array: expected a JSON object, got an array', 1);
+    rejects(() => readTrainingRecords(file('nested.json', '[[{"text": "x"}]]')), 'nested.json:1: item 1 of the array: expected a JSON object or a string, got an array', 1);
     rejects(() => readTrainingRecords(file('empty-batch.json', '[]')), 'empty-batch.json: the file has no records');
   });
 

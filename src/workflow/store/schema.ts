@@ -1,0 +1,109 @@
+/**
+ * The workflow's tables as Kysely sees them. Types are chosen to mean the same on SQLite and PostgreSQL: ids and
+ * timestamps are text (ISO 8601, UTC, so they sort as they compare), structured fields are JSON text, counters are
+ * integers. No auto-increment column: sequences that must be gap-free (history, audit) are assigned inside the
+ * transaction that writes them, which the store serialises.
+ */
+export interface RequestsTable {
+  id: string;
+  idempotency_key: string | null;
+  /** JSON: SubjectIdentifiers. Personal data: it stays in this row and is never logged. */
+  subject: string;
+  /** JSON: RequestScope. */
+  scope: string;
+  legal_ground: string;
+  requester: string;
+  state: string;
+  /** The state a paused request returns to. */
+  paused_from: string | null;
+  received_at: string;
+  /** Whether the controller asked for proof of identity (the deadline then runs from its receipt). */
+  identity_requested: number;
+  identity_verified_at: string | null;
+  /** YYYY-MM-DD, null while the clock waits for identity. */
+  due_at: string | null;
+  extension_until: string | null;
+  extension_reason: string | null;
+  decision: string | null;
+  decision_reason: string | null;
+  decision_text: string | null;
+  created_at: string;
+  updated_at: string;
+  /** Bumped by every write, for optimistic checks by callers that read then write. */
+  version: number;
+}
+
+export interface RequestHistoryTable {
+  request_id: string;
+  seq: number;
+  from_state: string | null;
+  to_state: string;
+  at: string;
+  actor: string;
+  reason: string | null;
+}
+
+export interface AuditEntriesTable {
+  seq: number;
+  at: string;
+  request_id: string | null;
+  kind: string;
+  /** JSON without personal data: ids, states, reason codes, hashes. */
+  payload: string;
+}
+
+export interface JobsTable {
+  id: string;
+  request_id: string;
+  kind: string;
+  state: string;
+  attempts: number;
+  max_attempts: number;
+  lease_until: string | null;
+  fencing_token: number;
+  worker: string | null;
+  heartbeat_at: string | null;
+  last_error: string | null;
+  /** JSON: what the job needs (paths, options), fixed when the job is made. */
+  input: string;
+  /** JSON: what it produced. */
+  result: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Idempotency keys of job steps: a step that is done is never redone, whatever attempt reaches it again. */
+export interface JobStepsTable {
+  job_id: string;
+  step: string;
+  attempt: number;
+  done_at: string;
+  output: string | null;
+}
+
+export interface CorporaTable {
+  id: string;
+  path: string;
+  sha256: string;
+  records: number;
+  /** Path of the index file under the data directory. */
+  index_path: string;
+  added_at: string;
+}
+
+export interface AssessmentsTable {
+  request_id: string;
+  /** JSON: the assessment (matches, models, costs, recommendation). */
+  result: string;
+  created_at: string;
+}
+
+export interface Database {
+  requests: RequestsTable;
+  request_history: RequestHistoryTable;
+  audit_entries: AuditEntriesTable;
+  jobs: JobsTable;
+  job_steps: JobStepsTable;
+  corpora: CorporaTable;
+  assessments: AssessmentsTable;
+}
