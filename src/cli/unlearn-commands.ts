@@ -1,3 +1,4 @@
+import { parseFieldMap } from '../data/fields.ts';
 import { describeOptions } from '../unlearn/options.ts';
 import { METHODS } from '../unlearn/registry.ts';
 import { unlearn, type UnlearnRecord } from '../unlearn/run.ts';
@@ -38,6 +39,7 @@ export interface UnlearnCliOptions {
   forget: string;
   retain?: string;
   utility?: string;
+  field: string[];
   method: string;
   opt: string[];
   sanitize?: 'hard' | 'soft';
@@ -75,7 +77,7 @@ export function unlearnCommand(o: UnlearnCliOptions): UnlearnRecord {
     ? { ...SanitizeOptionsSchema.parse({ mode: o.sanitize, energy: o.sanitizeEnergy, strength: o.sanitizeStrength, others: o.sanitizeOthers }), samples: o.sanitizeSamples }
     : undefined;
   return unlearn({
-    modelDir: o.model, forgetPath: o.forget, retainPath: o.retain, utilityPath: o.utility, method: o.method, options: o.opt, sanitize,
+    modelDir: o.model, forgetPath: o.forget, retainPath: o.retain, utilityPath: o.utility, fields: parseFieldMap(o.field), method: o.method, options: o.opt, sanitize,
     outDir: o.out, force: o.force, allowNoop: o.allowNoop,
   }, hooks);
 }

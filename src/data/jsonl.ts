@@ -170,17 +170,23 @@ function isDirectory(path: string): boolean {
 }
 
 /**
+ * The file a training, forget or retain path stands for: the path itself, or for a MUSE corpus folder its raw forget
+ * or retain1 texts (by `role`). What unlearn.json hashes.
+ */
+export function trainingDataFile(path: string, role?: 'forget' | 'retain'): string {
+  if (!isDirectory(path)) return path;
+  if (!isMuseFolder(path)) throw new DataError(path, undefined, undefined, 'is a folder: give a data file (JSON Lines, JSON or .txt) or a MUSE corpus folder (raw/, knowmem/, verbmem/, privleak/)');
+  if (!role) throw new DataError(path, undefined, undefined, 'a MUSE folder: give the file to read, e.g. raw/forget.json');
+  return museTrainingFile(path, role);
+}
+
+/**
  * Reads a training, forget or retain set: a file in any accepted layout (QA and text records in any mix), or a MUSE
  * corpus folder (its raw forget or retain1 texts, by `role`). Errors name the file, line, item and field; with
  * `fields`, the file's field names are renamed first and named as the file spells them.
  */
 export function readTrainingRecords(path: string, options: TrainingReadOptions = {}): TrainingRecord[] {
-  let file = path;
-  if (isDirectory(path)) {
-    if (!isMuseFolder(path)) throw new DataError(path, undefined, undefined, 'is a folder: give a data file (JSON Lines, JSON or .txt) or a MUSE corpus folder (raw/, knowmem/, verbmem/, privleak/)');
-    if (!options.role) throw new DataError(path, undefined, undefined, 'a MUSE folder: give the file to read, e.g. raw/forget.json');
-    file = museTrainingFile(path, options.role);
-  }
+  const file = trainingDataFile(path, options.role);
   return readLocatedValues(file, (loc) => trainingRecord(loc, file, options.fields));
 }
 

@@ -1,5 +1,6 @@
 import type { TrainingRecord } from '../data/schema.ts';
 import { readTrainingRecords } from '../data/jsonl.ts';
+import type { FieldMap } from '../data/fields.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { qaTokens } from '../model/qa-format.ts';
 
@@ -49,9 +50,12 @@ export function withAnswer(item: UnlearnItem, answerText: string, tokenizer: Tok
   return { ...item, answer: qaTokens(tokenizer, item.question ?? '', answerText).answer };
 }
 
-/** Reads a forget or retain JSONL file; an empty file is an error that names it (there is nothing to unlearn). */
-export function readUnlearnRecords(path: string, role: 'forget' | 'retain'): TrainingRecord[] {
-  const records = readTrainingRecords(path);
+/**
+ * Reads a forget or retain set (any layout readTrainingRecords accepts, a MUSE folder by its raw texts for `role`);
+ * an empty set is an error that names it (there is nothing to unlearn).
+ */
+export function readUnlearnRecords(path: string, role: 'forget' | 'retain', fields?: FieldMap): TrainingRecord[] {
+  const records = readTrainingRecords(path, { role, ...(fields ? { fields } : {}) });
   if (records.length === 0) throw new RangeError(`${path}: the ${role} set is empty`);
   return records;
 }

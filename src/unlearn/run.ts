@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readTrainingRecords } from '../data/jsonl.ts';
+import { readTrainingRecords, trainingDataFile } from '../data/jsonl.ts';
+import type { FieldMap } from '../data/fields.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import { loadModel, writeModelFolder } from '../model/checkpoint.ts';
 import { readRegularFile } from '../model/io/atomic-file.ts';
@@ -25,6 +26,8 @@ export interface UnlearnRequest {
   retainPath?: string;
   /** Held-out general text (JSONL, text or QA records) for the utility guard; else the model's own text without a retain set. */
   utilityPath?: string;
+  /** Lethe's field names → the data files' (`--field question=q,answer=a`), for forget, retain and utility files. */
+  fields?: FieldMap;
   method: string;
   /** `key=value` pairs, validated against the method's options. */
   options?: readonly string[];
@@ -103,12 +106,12 @@ export interface OpenedContext {
  * guard's text is the given file, else (with no retain set to guard) text the model generates itself now, before
  * unlearning, so that a run without any held-out data still has a damage guard.
  */
-export function openContext(modelDir: string, forgetPath: string, retainPath?: string, utilityPath?: string): OpenedContext {
+export function openContext(modelDir: string, forgetPath: string, retainPath?: string, utilityPath?: string, fields?: FieldMap): OpenedContext {
   if (!existsSync(join(modelDir, 'tokenizer.json'))) throw new RangeError(`${modelDir}: no tokenizer.json (the forget set must be tokenized as the model was trained)`);
   const { model, storedDType } = loadModel(modelDir);
   const tokenizer = Tokenizer.fromDir(modelDir);
-  const forgetRecords = readUnlearnRecords(forgetPath, 'forget');
-  const retainRecords = retainPath ? readUnlearnRecords(retainPath, 'retain') : [];
+  const forgetRecords = readUnlearnRecords(forgetPath, 'forget', fields);
+  const retainRecords = retainPath ? readUnlearnRecords(retainPath, 'retain', fields) : [];
   const maxLength = model.config.maxPositions;
   const ctx: UnlearnContext = {
     model, tokenizer, forget: tokenizeItems(forgetRecords, tokenizer, maxLength), retain: tokenizeItems(retainRecords, tokenizer, maxLength),
@@ -116,7 +119,7 @@ export function openContext(modelDir: string, forgetPath: string, retainPath?: s
   };
   let utility: UtilitySource = { source: 'none', path: null, items: 0 };
   if (utilityPath) {
-    ctx.utility = tokenizeItems(readTrainingRecords(utilityPath), tokenizer, maxLength);
+    ctx.utility = tokenizeItems(readTrainingRecords(utilityPath, fields ? { fields } : {}), tokenizer, maxLength);
     utility = { source: 'file', path: resolve(utilityPath), items: ctx.utility.length };
   } else if (ctx.retain.length === 0) {
     ctx.utility = selfGeneratedText(model, tokenizer, SELF_TEXT);
@@ -231,7 +234,7 @@ export function prepareUnlearning(req: Omit<UnlearnRequest, 'outDir' | 'force'>,
   const options = parseOptions(method.options, req.options ?? [], method.name) as Record<string, unknown>;
   if (method.retain === 'required' && !req.retainPath) throw new RangeError(`${method.name} needs a retain set (--retain)`);
   if (req.sanitize && !req.retainPath) throw new RangeError('--sanitize needs a retain set (--retain): its inputs define what must not change');
-  const opened = openContext(req.modelDir, req.forgetPath, method.retain === 'none' ? undefined : req.retainPath, req.utilityPath);
+  const opened = openContext(req.modelDir, req.forgetPath, method.retain === 'none' ? undefined : req.retainPath, req.utilityPath, req.fields);
   for (const [role, n] of Object.entries(opened.truncated)) {
     if (n > 0) hooks.onMessage?.(`${role}: ${n} record(s) are longer than the model's context of ${opened.ctx.model.config.maxPositions} tokens and were cut to fit (the prompt's start, the answer's end)`);
   }
@@ -265,16 +268,18 @@ export function finishUnlearning(p: PreparedUnlearning, outcome: UnlearnOutcome,
   }
   const result = assessResult(ctx, opened.storedDType, p.options, outcome, opened.utility, { allowNoop: req.allowNoop });
   const wallSeconds = (performance.now() - started) / 1000;
-  const hasRetain = req.retainPath !== undefined && p.method.retain !== 'none';
+  // The files actually read (a MUSE folder stands for its raw texts), so the hashes identify the data.
+  const forgetFile = trainingDataFile(req.forgetPath, 'forget');
+  const retainFile = req.retainPath !== undefined && p.method.retain !== 'none' ? trainingDataFile(req.retainPath, 'retain') : null;
   const record: UnlearnRecord = {
     method: p.method.name,
     options: p.options,
     schedule: p.schedule,
     source: { model: resolve(req.modelDir) },
     data: {
-      forget: { path: resolve(req.forgetPath), sha256: sha256(req.forgetPath), records: opened.forgetRecords, truncated: opened.truncated.forget },
-      retain: hasRetain
-        ? { path: resolve(req.retainPath!), sha256: sha256(req.retainPath!), records: opened.retainRecords, truncated: opened.truncated.retain }
+      forget: { path: resolve(forgetFile), sha256: sha256(forgetFile), records: opened.forgetRecords, truncated: opened.truncated.forget },
+      retain: retainFile !== null
+        ? { path: resolve(retainFile), sha256: sha256(retainFile), records: opened.retainRecords, truncated: opened.truncated.retain }
         : null,
     },
     stopReason: outcome.stopReason, stopReasonText: STOP_REASON_TEXT[outcome.stopReason], steps: outcome.steps, result,
