@@ -44,6 +44,12 @@ export class Tokenizer {
   readonly padToken: string | null;
   /** Number of ids the tokenizer can produce (largest vocabulary or added-token id + 1). */
   readonly vocabSize: number;
+  /**
+   * Whether decode applies the old "clean up tokenization spaces" pass (" ," → ","). transformers (v5) never does
+   * for BPE models, whatever the config says, and defaults it off for the rest; the JS library would apply it when
+   * the config says true or says nothing. Lethe decodes as transformers does (checked by the golden fixtures).
+   */
+  private readonly cleanUp: boolean;
 
   constructor(tokenizerJson: unknown, config: Record<string, unknown> = {}, where = 'tokenizer.json', configWhere = 'tokenizer_config.json') {
     this.where = where;
@@ -59,6 +65,7 @@ export class Tokenizer {
       throw new TokenizerError(where, `cannot build the tokenizer (${(err as Error).message})`);
     }
     this.config = config;
+    this.cleanUp = (tokenizerJson as { model?: { type?: string } }).model?.type !== 'BPE' && config['clean_up_tokenization_spaces'] === true;
     this.bosToken = tokenText(config['bos_token']);
     this.eosToken = tokenText(config['eos_token']);
     this.padToken = tokenText(config['pad_token']);
@@ -105,7 +112,7 @@ export class Tokenizer {
   decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
     if (ids.length === 0) return '';
     try {
-      return this.hf.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false });
+      return this.hf.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false, clean_up_tokenization_spaces: this.cleanUp });
     } catch (err) {
       throw new TokenizerError(this.where, `cannot decode ids (${(err as Error).message})`);
     }
