@@ -49,6 +49,8 @@ export class NotFoundError extends Error {
 /** What the request functions need besides the store: the clock, the audit sink, the deadline policy. */
 export interface WorkflowEnv {
   store: Store;
+  /** Where corpus indexes and job outputs live (default: as the embedded store's, LETHE_HOME or ./.lethe). */
+  dataDir?: string;
   now?: () => Date;
   audit?: AuditSink;
   deadlines?: DeadlinePolicy;
