@@ -5,7 +5,7 @@ import { runTraining } from '../train/run.ts';
 import { evalCommand, type EvalCliOptions } from './eval-command.ts';
 import { TOO_LONG } from '../eval/context-fit.ts';
 import { runMainJob } from './main-job.ts';
-import { requestCommand } from './workflow-commands.ts';
+import { assessCommand, corpusCommand, requestCommand, workerCommand } from './workflow-commands.ts';
 import { formatMethods, formatUnlearnSummary, methodsJson, unlearnCommand, type UnlearnCliOptions } from './unlearn-commands.ts';
 
 function number(kind: 'int' | 'float', min: number, max = Infinity) {
@@ -173,6 +173,9 @@ program
   });
 
 program.addCommand(requestCommand());
+program.addCommand(assessCommand());
+program.addCommand(corpusCommand());
+program.addCommand(workerCommand());
 
 try {
   await program.parseAsync(process.argv);

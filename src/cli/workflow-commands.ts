@@ -3,8 +3,13 @@ import { userInfo } from 'node:os';
 import { Command, Option } from 'commander';
 import { parseDays } from '../workflow/requests/deadlines.ts';
 import { RequestInputError } from '../workflow/requests/request-input.ts';
+import { assessRequest, type Assessment } from '../workflow/assess/assess.ts';
+import { decideMatches } from '../workflow/assess/confirm.ts';
+import { addCorpus, listCorpora } from '../workflow/assess/corpora.ts';
+import { loadAssessment } from '../workflow/jobs/handlers.ts';
+import { DEFAULT_LEASE_MS, runWorker } from '../workflow/jobs/worker.ts';
 import {
-  approveRequest, cancelRequest, createRequest, denyRequest, extendRequest, getRequest, listRequests, pauseRequest,
+  approveRequest, cancelRequest, retryRequest, createRequest, denyRequest, extendRequest, getRequest, listRequests, pauseRequest,
   requestHistory, resumeRequest, verifyIdentity, type ErasureRequest, type WorkflowEnv,
 } from '../workflow/requests/service.ts';
 import { CLOSE_REASONS, REQUEST_STATES } from '../workflow/requests/states.ts';
@@ -32,7 +37,7 @@ function defaultActor(): string {
 async function withEnv<T>(o: StoreCliOptions, fn: (env: WorkflowEnv, actor: string) => Promise<T>): Promise<T> {
   const store = await openStore({ ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.db ? { url: o.db } : {}) });
   try {
-    return await fn({ store }, o.actor ?? defaultActor());
+    return await fn({ store, ...(o.dataDir ? { dataDir: o.dataDir } : {}) }, o.actor ?? defaultActor());
   } finally {
     await store.close();
   }
@@ -167,6 +172,7 @@ export function requestCommand(): Command {
   simple('verify-identity', 'the subject\'s identity is confirmed: the deadline starts if it waited, and the request awaits approval', verifyIdentity);
   simple('approve', 'approve a request whose identity is verified', approveRequest);
   simple('resume', 'resume a paused request', resumeRequest);
+  simple('retry', 'send a failed request back to work (erasure resumes from its recorded steps)', retryRequest);
 
   for (const [name, fn, what] of [['deny', denyRequest, 'deny a request'], ['cancel', cancelRequest, 'cancel a request that is not closed']] as const) {
     storeOptions(request.command(name).argument('<id>'))
@@ -200,4 +206,83 @@ export function requestCommand(): Command {
     });
 
   return request;
+}
+
+/** The assessment as text: what was found where (positions and hashes, no identifiers), the models, the costs. */
+export function formatAssessment(a: Assessment, stored: boolean): string {
+  const lines = [`${a.requestId}: ${stored ? 'assessment' : 'preview (not stored; the worker assesses an approved request)'}: ${a.outcome}`];
+  for (const c of a.corpora) {
+    const exact = c.matches.filter((m) => m.score >= a.threshold).length;
+    lines.push(`  ${c.corpus.path}: ${new Set(c.matches.map((m) => m.record)).size} of ${c.corpus.records} records match (${exact} exact, ${c.matches.length - exact} to confirm)`);
+    for (const m of c.matches.filter((x) => x.score < a.threshold)) lines.push(`    to confirm: line ${m.line}${m.item === null ? '' : ` item ${m.item}`}, ${m.identifier.kind} #${m.identifier.index + 1}, score ${m.score.toFixed(3)}, ${m.hash}`);
+  }
+  for (const f of a.unavailable) lines.push(`  not searched: ${f.path} (named by ${f.from} of ${f.model}; the file is missing)`);
+  for (const m of a.models) {
+    lines.push(`  model ${m.model}: ${m.recordsFound} records; recommended ${m.recommendation.method} (${m.recommendation.kind}): ${m.recommendation.why}`);
+    if (m.stepSeconds !== null) lines.push(`    measured pass ${m.stepSeconds.toFixed(3)} s; estimated: ${m.costs.map((c) => `${c.method} ${c.steps} steps ≈ ${Math.ceil(c.seconds)} s`).join(', ')}`);
+  }
+  return lines.join('\n');
+}
+
+/** `lethe assess ID`: the stored assessment, or a preview; --confirm decides the fuzzy matches. */
+export function assessCommand(): Command {
+  return storeOptions(new Command('assess').argument('<id>'))
+    .description('show what an erasure request affects: records found, models, cost per method, the recommended method')
+    .option('--confirm <hashes>', 'for a request that requires input: confirm these fuzzy matches (record hashes, comma-separated, or all); the others are left out')
+    .option('--reject-all', 'for a request that requires input: confirm none of the fuzzy matches')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: StoreCliOptions & { confirm?: string; rejectAll?: boolean }) => {
+      await withEnv(o, async (env, actor) => {
+        if (o.confirm !== undefined || o.rejectAll) {
+          const r = await decideMatches(env, id, actor, o.rejectAll ? [] : o.confirm === 'all' ? 'all' : o.confirm!.split(',').map((h) => h.trim()).filter(Boolean));
+          print(o, r, `${r.id}: ${r.state}`);
+          return;
+        }
+        const stored = await loadAssessment(env.store.db, id);
+        const a = stored ?? (await assessRequest(env, await getRequest(env, id)));
+        print(o, { stored: stored !== null, ...a }, formatAssessment(a, stored !== null));
+      });
+    });
+}
+
+/** `lethe corpus add|list`: training-data files registered and indexed for assessment. */
+export function corpusCommand(): Command {
+  const corpus = new Command('corpus').description('training-data files indexed for impact assessment');
+  storeOptions(corpus.command('add').argument('<files...>'))
+    .description('register and index training-data files (once per content)')
+    .option('--json', 'print JSON')
+    .action(async (files: string[], o: StoreCliOptions) => {
+      const out = await withEnv(o, async (env) => {
+        const added = [];
+        for (const f of files) added.push(await addCorpus(env, f));
+        return added;
+      });
+      print(o, out, out.map((a) => `${a.created ? 'indexed' : 'already indexed'}: ${a.corpus.id} ${a.corpus.path} (${a.corpus.records} records)`).join('\n'));
+    });
+  storeOptions(corpus.command('list'))
+    .description('registered corpora')
+    .option('--json', 'print JSON')
+    .action(async (o: StoreCliOptions) => {
+      const cs = await withEnv(o, (env) => listCorpora(env));
+      print(o, cs, cs.length === 0 ? 'no corpora' : cs.map((c) => `${c.id}  ${c.records} records  ${c.path}`).join('\n'));
+    });
+  return corpus;
+}
+
+/** `lethe worker`: runs queued jobs (assessment, erasure, verification) with leases and heartbeats. */
+export function workerCommand(): Command {
+  return storeOptions(new Command('worker'))
+    .description('run erasure jobs: claims them with a lease, heartbeats, resumes what a dead worker left')
+    .option('--once', 'stop when no job is left (else keep polling)')
+    .option('--concurrency <n>', 'jobs at a time', (v) => Math.max(1, Number.parseInt(v, 10) || 1), 1)
+    .option('--lease <seconds>', 'lease length (heartbeat every third)', (v) => Math.max(1, Number(v) || 0), DEFAULT_LEASE_MS / 1000)
+    .action(async (o: StoreCliOptions & { once?: boolean; concurrency: number; lease: number }) => {
+      const controller = new AbortController();
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort());
+      const { jobs } = await withEnv(o, (env) => runWorker(env, {
+        once: o.once ?? false, concurrency: o.concurrency, leaseMs: o.lease * 1000, signal: controller.signal,
+        log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+      }));
+      console.log(`worker: ${jobs} job(s) run`);
+    });
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tableAuditSink, type AuditSink } from '../audit/audit-sink.ts';
+import { enqueueJob, type JobKind } from '../jobs/queue.ts';
 import type { Store, Tx } from '../store/open-store.ts';
 import type { RequestsTable } from '../store/schema.ts';
 import { checkExtension, daysLeft, dueDate, GDPR_DEADLINES, type DeadlinePolicy, type IsoDate } from './deadlines.ts';
@@ -55,6 +56,9 @@ export interface WorkflowEnv {
   audit?: AuditSink;
   deadlines?: DeadlinePolicy;
 }
+
+/** The job that does the work of each working state. */
+const JOB_FOR_STATE: Readonly<Record<'assessing' | 'erasing' | 'verifying', JobKind>> = { assessing: 'assess', erasing: 'erase', verifying: 'verify' };
 
 const nowOf = (env: WorkflowEnv): Date => (env.now ? env.now() : new Date());
 const auditOf = (env: WorkflowEnv): AuditSink => env.audit ?? tableAuditSink(env.store.dialect);
@@ -232,7 +236,10 @@ export async function approveRequest(env: WorkflowEnv, id: string, actor: string
   return env.store.write(async (tx) => {
     const row = await readRow(tx, env.store, id, true);
     if (row.identity_verified_at === null) throw new TransitionError(`request ${id}: the subject's identity is not verified; verify it before approving`);
-    return toRequest(await moveRequest(env, tx, id, 'approved', { actor }), nowOf(env));
+    const moved = await moveRequest(env, tx, id, 'approved', { actor });
+    // The assessment job is made in the same transaction: an approved request always has its next step queued.
+    await enqueueJob(tx, { requestId: id, kind: 'assess', now: nowOf(env) });
+    return toRequest(moved, nowOf(env));
   });
 }
 
@@ -279,6 +286,24 @@ export async function resumeRequest(env: WorkflowEnv, id: string, actor: string)
   return env.store.write(async (tx) => {
     const row = await readRow(tx, env.store, id, true);
     if (row.state !== 'paused' || row.paused_from === null) throw new TransitionError(`request ${id} is ${row.state}: only a paused request can be resumed`);
-    return toRequest(await moveRequest(env, tx, id, row.paused_from as RequestState, { actor, changes: { paused_from: null } }), nowOf(env));
+    const to = row.paused_from as RequestState;
+    const moved = await moveRequest(env, tx, id, to, { actor, changes: { paused_from: null } });
+    // A job that found its request paused ended without working; the work of the state resumed is queued again.
+    await enqueueJob(tx, { requestId: id, kind: JOB_FOR_STATE[to as 'assessing' | 'erasing' | 'verifying'], now: nowOf(env) });
+    return toRequest(moved, nowOf(env));
+  });
+}
+
+/**
+ * A failed request back to work, by an operator: to the erasure queue when it was assessed (the erasure resumes from
+ * its recorded steps), else to assessment again.
+ */
+export async function retryRequest(env: WorkflowEnv, id: string, actor: string): Promise<ErasureRequest> {
+  return env.store.write(async (tx) => {
+    const assessed = await tx.selectFrom('assessments').select('request_id').where('request_id', '=', id).executeTakeFirst();
+    const to = assessed ? 'queued' : 'assessing';
+    const moved = await moveRequest(env, tx, id, to, { actor, expect: ['failed'], reason: 'retry' });
+    await enqueueJob(tx, { requestId: id, kind: assessed ? 'erase' : 'assess', now: nowOf(env) });
+    return toRequest(moved, nowOf(env));
   });
 }

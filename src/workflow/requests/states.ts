@@ -3,6 +3,7 @@
  *
  *   received → identity_unverified → pending_approval → approved → assessing → queued → erasing → verifying → completed
  *                                          ↘ denied (reason)                                  ↘ failed (error)
+ *   assessing → denied (no_match) when the subject has no records in scope
  *   any non-final state → canceled (reason); assessing/erasing/verifying ⇄ paused; assessing → requires_input
  */
 export const REQUEST_STATES = [
@@ -21,14 +22,15 @@ const NEXT: Readonly<Record<RequestState, readonly RequestState[]>> = {
   received: ['identity_unverified', 'pending_approval'],
   identity_unverified: ['pending_approval', 'denied'],
   pending_approval: ['approved', 'denied'],
-  approved: ['assessing'],
-  assessing: ['queued', 'requires_input', 'paused', 'failed'],
+  approved: ['assessing', 'failed'],
+  // denied from assessing: the subject has no records in scope (reason no_match, as the Data Rights Protocol).
+  assessing: ['queued', 'requires_input', 'denied', 'paused', 'failed'],
   requires_input: ['assessing', 'denied'],
-  queued: ['erasing'],
+  queued: ['erasing', 'failed'],
   erasing: ['verifying', 'paused', 'failed', 'queued'],
   verifying: ['completed', 'failed', 'paused'],
-  // A failed request can be retried by an operator: back to the queue.
-  failed: ['queued'],
+  // A failed request can be retried by an operator: back to the queue, or to assessment when that is what failed.
+  failed: ['queued', 'assessing'],
   paused: ['assessing', 'erasing', 'verifying'],
   completed: [],
   denied: [],

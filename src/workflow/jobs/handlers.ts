@@ -1,0 +1,154 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { formatJsonl, readTrainingRecords } from '../../data/jsonl.ts';
+import { atomicWrite } from '../../model/io/atomic-file.ts';
+import { evenSample } from '../../util/sample.ts';
+import { assessRequest, forgetPositions, type Assessment } from '../assess/assess.ts';
+import { getRequest, moveRequest, type ErasureRequest, type WorkflowEnv } from '../requests/service.ts';
+import type { RequestState } from '../requests/states.ts';
+import { dataDirOf, type Tx } from '../store/open-store.ts';
+import { assertLease, enqueueJob, finishJob, recordStep, stepOutput, type Claim } from './queue.ts';
+import { runInThread } from './thread.ts';
+
+/** What a job handler reports as it goes: ids, states, counts — never the subject's identifiers. */
+export type JobLog = (line: string) => void;
+
+/** Retain records given to the erasure: an even sample of the corpus records that are not the subject's. */
+const RETAIN_SAMPLE = 400;
+
+const now = (env: WorkflowEnv): Date => (env.now ? env.now() : new Date());
+const jobDir = (env: WorkflowEnv, requestId: string): string => join(dataDirOf(env.dataDir ? { dataDir: env.dataDir } : {}), 'jobs', requestId);
+const artifactDir = (env: WorkflowEnv, requestId: string): string => join(dataDirOf(env.dataDir ? { dataDir: env.dataDir } : {}), 'artifacts', requestId);
+
+/** Moves the request under the job's lease (a worker that lost it changes nothing). */
+async function fencedMove(env: WorkflowEnv, c: Claim, to: RequestState, reason?: string): Promise<void> {
+  await env.store.write(async (tx) => {
+    await assertLease(tx, c, now(env));
+    await moveRequest(env, tx, c.job.requestId, to, { actor: c.worker, reason: reason ?? null });
+  });
+}
+
+/** Ends a job that has nothing to do because its request moved on (canceled, paused, already past this step). */
+async function skip(env: WorkflowEnv, c: Claim, r: ErasureRequest, log: JobLog): Promise<void> {
+  log(`job ${c.job.id}: request ${r.id} is ${r.state}; nothing for a ${c.job.kind} job to do`);
+  await finishJob(env.store, c, { skipped: r.state }, now(env), async () => undefined);
+}
+
+export async function loadAssessment(tx: Tx | WorkflowEnv['store']['db'], requestId: string): Promise<(Assessment & { confirmed?: string[] }) | null> {
+  const row = await tx.selectFrom('assessments').select('result').where('request_id', '=', requestId).executeTakeFirst();
+  return row ? (JSON.parse(row.result) as Assessment & { confirmed?: string[] }) : null;
+}
+
+async function saveAssessment(tx: Tx, a: Assessment, at: string): Promise<void> {
+  await tx.deleteFrom('assessments').where('request_id', '=', a.requestId).execute();
+  await tx.insertInto('assessments').values({ request_id: a.requestId, result: JSON.stringify(a), created_at: at }).execute();
+}
+
+async function runAssess(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void> {
+  let r = await getRequest(env, c.job.requestId);
+  if (r.state === 'approved') {
+    await fencedMove(env, c, 'assessing');
+    r = await getRequest(env, r.id);
+  }
+  if (r.state !== 'assessing') return skip(env, c, r, log);
+  const a = await assessRequest(env, r);
+  const found = a.models.reduce((n, m) => n + m.recordsFound, 0);
+  log(`job ${c.job.id}: request ${r.id} assessed: ${a.outcome}, ${found} records, ${a.toConfirm} to confirm, ${a.unavailable.length} lineage files unavailable`);
+  await finishJob(env.store, c, { outcome: a.outcome, recordsFound: found }, now(env), async (tx) => {
+    const at = now(env).toISOString();
+    await saveAssessment(tx, a, at);
+    if (a.outcome === 'no_match') {
+      await moveRequest(env, tx, r.id, 'denied', { actor: c.worker, reason: 'no_match', changes: { decision: 'denied', decision_reason: 'no_match', decision_text: 'no records of the subject in the models\' training data' } });
+    } else if (a.outcome === 'needs_confirmation') {
+      await moveRequest(env, tx, r.id, 'requires_input', { actor: c.worker, reason: `${a.toConfirm} matches need confirmation` });
+    } else {
+      await moveRequest(env, tx, r.id, 'queued', { actor: c.worker });
+      await enqueueJob(tx, { requestId: r.id, kind: 'erase', now: now(env) });
+    }
+  });
+}
+
+/** Writes the forget and retain sets of the erasure (deterministic, so a rewrite after a crash is the same file). */
+function writeErasureData(env: WorkflowEnv, a: Assessment & { confirmed?: string[] }, requestId: string): { forget: string; retain: string | null; forgetRecords: number } {
+  const positions = forgetPositions(a, new Set(a.confirmed ?? []));
+  const forget: object[] = [];
+  const retainPool: { key: string; rec: object }[] = [];
+  const seen = new Set<string>();
+  for (const c of a.corpora) {
+    const records = readTrainingRecords(c.corpus.path);
+    const keep = new Set(positions.get(c.corpus.path) ?? []);
+    if (keep.size === 0 && !c.matches.length) continue;
+    records.forEach((full, i) => {
+      const { kind: _k, ...rec } = full;
+      // The same record sits in several files of a lineage with different extra fields: one by its trained content.
+      const key = full.kind === 'qa' ? `${full.question}\n${full.answer}` : full.text;
+      if (keep.has(i)) {
+        if (!seen.has(key)) forget.push(rec);
+        seen.add(key);
+      } else retainPool.push({ key, rec });
+    });
+  }
+  const dir = jobDir(env, requestId);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const forgetPath = join(dir, 'forget.jsonl');
+  atomicWrite(forgetPath, [new TextEncoder().encode(formatJsonl(forget))]);
+  const retain = evenSample(retainPool.filter((r) => !seen.has(r.key)).map((r) => r.rec), RETAIN_SAMPLE);
+  let retainPath: string | null = null;
+  if (retain.length > 0) {
+    retainPath = join(dir, 'retain.jsonl');
+    atomicWrite(retainPath, [new TextEncoder().encode(formatJsonl(retain))]);
+  }
+  return { forget: forgetPath, retain: retainPath, forgetRecords: forget.length };
+}
+
+async function runErase(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void> {
+  let r = await getRequest(env, c.job.requestId);
+  if (r.state === 'queued') {
+    await fencedMove(env, c, 'erasing');
+    r = await getRequest(env, r.id);
+  }
+  if (r.state !== 'erasing') return skip(env, c, r, log);
+  const a = await loadAssessment(env.store.db, r.id);
+  if (!a) throw new Error(`request ${r.id} has no assessment; retry it to assess again`);
+  let data = (await stepOutput(env.store, c.job.id, 'data')) as { forget: string; retain: string | null; forgetRecords: number } | undefined;
+  if (!data || !existsSync(data.forget)) {
+    data = writeErasureData(env, a, r.id);
+    if (!(await stepOutput(env.store, c.job.id, 'data'))) await recordStep(env.store, c, 'data', data, now(env));
+    log(`job ${c.job.id}: forget set of ${data.forgetRecords} records written`);
+  }
+  const outputs: Record<string, unknown>[] = [];
+  for (const [i, m] of a.models.entries()) {
+    if (m.recordsFound === 0) continue;
+    const step = `unlearn:${i}`;
+    let out = await stepOutput(env.store, c.job.id, step);
+    if (!out) {
+      const outDir = join(artifactDir(env, r.id), `${i}-${basename(m.model)}`);
+      const method = m.recommendation.method;
+      log(`job ${c.job.id}: unlearning model ${i} with ${method} (attempt ${c.job.attempts})`);
+      out = { model: m.model, method, ...(await runInThread('erase', { modelDir: m.model, forgetPath: data.forget, retainPath: data.retain, method, options: [], outDir })) };
+      await recordStep(env.store, c, step, out, now(env));
+    }
+    outputs.push(out);
+  }
+  await finishJob(env.store, c, { outputs }, now(env), async (tx) => {
+    await moveRequest(env, tx, r.id, 'verifying', { actor: c.worker });
+    await enqueueJob(tx, { requestId: r.id, kind: 'verify', now: now(env) });
+  });
+  log(`job ${c.job.id}: request ${r.id} erased in ${outputs.length} model(s); verifying`);
+}
+
+/** Verification is a pass-through until the evidence issue lands, and says so in the job's result. */
+async function runVerify(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void> {
+  const r = await getRequest(env, c.job.requestId);
+  if (r.state !== 'verifying') return skip(env, c, r, log);
+  await finishJob(env.store, c, { verification: 'not performed: verification against a bar is not built yet (pass-through)' }, now(env), async (tx) => {
+    await moveRequest(env, tx, r.id, 'completed', { actor: c.worker, reason: 'verification not performed (pass-through)' });
+  });
+  log(`job ${c.job.id}: request ${r.id} completed (verification not performed: pass-through)`);
+}
+
+export async function runJob(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void> {
+  if (c.job.kind === 'assess') return runAssess(env, c, log);
+  if (c.job.kind === 'erase') return runErase(env, c, log);
+  return runVerify(env, c, log);
+}

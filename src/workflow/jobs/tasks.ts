@@ -1,0 +1,38 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runUnlearning, writeUnlearned } from '../../unlearn/run.ts';
+
+/** The heavy work a job hands to a thread (thread.ts): plain JSON in and out. */
+export interface TaskArgs {
+  erase: { modelDir: string; forgetPath: string; retainPath: string | null; method: string; options: string[]; outDir: string };
+}
+
+export interface TaskResult {
+  erase: { outDir: string; modelSha256: string; reused: boolean; steps: number | null; stopReason: string | null };
+}
+
+export type TaskName = keyof TaskArgs;
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/**
+ * Unlearns one model into `outDir`. The folder is written whole or not at all (writeUnlearned), so a complete
+ * folder found there is the result of an earlier attempt that died before recording it: it is taken as done,
+ * not redone — the step's visible effect happens once.
+ */
+function erase(a: TaskArgs['erase']): TaskResult['erase'] {
+  if (existsSync(join(a.outDir, 'unlearn.json'))) {
+    return { outDir: a.outDir, modelSha256: sha256(join(a.outDir, 'model.safetensors')), reused: true, steps: null, stopReason: null };
+  }
+  const result = runUnlearning({ modelDir: a.modelDir, forgetPath: a.forgetPath, ...(a.retainPath ? { retainPath: a.retainPath } : {}), method: a.method, options: a.options });
+  writeUnlearned(result, a.outDir, { inputs: [{ path: a.modelDir, what: 'model' }] });
+  return { outDir: a.outDir, modelSha256: sha256(join(a.outDir, 'model.safetensors')), reused: false, steps: result.record.steps, stopReason: result.record.stopReason };
+}
+
+export async function runTask<T extends TaskName>(task: T, args: TaskArgs[T]): Promise<TaskResult[T]> {
+  if (task === 'erase') return erase(args as TaskArgs['erase']) as TaskResult[T];
+  throw new Error(`unknown task ${String(task)}`);
+}

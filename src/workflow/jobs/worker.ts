@@ -1,0 +1,90 @@
+import { hostname } from 'node:os';
+import type { WorkflowEnv } from '../requests/service.ts';
+import { moveRequest } from '../requests/service.ts';
+import { runJob, type JobLog } from './handlers.ts';
+import { claimJob, failAttempt, heartbeat, LeaseLost, type Claim } from './queue.ts';
+
+export interface WorkerOptions {
+  /** Run until no job is left, then return (else poll for new jobs until `signal` aborts). */
+  once?: boolean;
+  /** Jobs run at the same time by this process. */
+  concurrency?: number;
+  /** Lease length; a heartbeat renews it every third of it. */
+  leaseMs?: number;
+  /** Wait between polls when the queue is empty. */
+  pollMs?: number;
+  /** This worker's name in leases and history (default host:pid). */
+  name?: string;
+  log?: JobLog;
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_LEASE_MS = 120_000;
+
+/** One line for an error, without a stack: what the job's last_error and the request's history keep. */
+function oneLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 500);
+}
+
+/** Runs one claimed job with heartbeats; a failure goes back to the queue, or fails the request past the retry cap. */
+async function runClaimed(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void> {
+  const now = () => (env.now ? env.now() : new Date());
+  let lost = false;
+  const beat = setInterval(() => {
+    heartbeat(env.store, c, now()).catch((e: unknown) => {
+      if (e instanceof LeaseLost) lost = true;
+    });
+  }, Math.max(10, Math.floor(c.leaseMs / 3)));
+  try {
+    await runJob(env, c, log);
+  } catch (e) {
+    if (e instanceof LeaseLost || lost) {
+      log(`job ${c.job.id}: lease lost; left to the worker that holds it`);
+      return;
+    }
+    const error = oneLine(e);
+    const final = await failAttempt(env.store, c, error, now(), async (tx) => {
+      await moveRequest(env, tx, c.job.requestId, 'failed', { actor: c.worker, reason: error });
+    }).catch((e2: unknown) => {
+      if (e2 instanceof LeaseLost) return null;
+      throw e2;
+    });
+    log(`job ${c.job.id} (${c.job.kind}, attempt ${c.job.attempts}/${c.job.maxAttempts}) failed: ${error}${final ? '; request failed' : final === false ? '; queued again' : ''}`);
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+/**
+ * A worker: claims jobs (oldest first), runs them, and keeps their leases alive. Expired leases of dead workers are
+ * claimed like queued jobs; a job whose retries are used up fails with its request.
+ */
+export async function runWorker(env: WorkflowEnv, o: WorkerOptions = {}): Promise<{ jobs: number }> {
+  const name = o.name ?? `${hostname()}:${process.pid}`;
+  const leaseMs = o.leaseMs ?? DEFAULT_LEASE_MS;
+  const log = o.log ?? (() => undefined);
+  const now = () => (env.now ? env.now() : new Date());
+  let jobs = 0;
+  const lane = async (k: number): Promise<void> => {
+    const worker = (o.concurrency ?? 1) > 1 ? `${name}#${k}` : name;
+    while (!o.signal?.aborted) {
+      const got = await claimJob(env.store, { worker, leaseMs, now: now() });
+      if (got === null) {
+        if (o.once) return;
+        await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
+        continue;
+      }
+      if ('exhausted' in got) {
+        const j = got.exhausted;
+        await env.store.write((tx) => moveRequest(env, tx, j.requestId, 'failed', { actor: worker, reason: j.lastError ?? 'retries used up' })).catch(() => undefined);
+        log(`job ${j.id} (${j.kind}) failed for good after ${j.attempts} attempts`);
+        continue;
+      }
+      jobs++;
+      log(`job ${got.claim.job.id} (${got.claim.job.kind}, attempt ${got.claim.job.attempts}) claimed by ${worker}`);
+      await runClaimed(env, got.claim, log);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 1) }, (_, k) => lane(k)));
+  return { jobs };
+}
