@@ -27,7 +27,7 @@ const OPTIMIZER = 'optimizer.safetensors';
  * Writes a checkpoint folder (model in F32, optimizer buffers, trainer state) as `dir.partial` and swaps it in (the
  * protocol is in checkpoint-folder.ts), so a kill at any moment leaves the previous complete checkpoint or the new one.
  */
-export function saveTrainingCheckpoint(dir: string, model: CausalLM, optimizer: OptimizerState, state: TrainerState, copyFrom?: string): void {
+export function saveTrainingCheckpoint<S extends object = TrainerState>(dir: string, model: CausalLM, optimizer: OptimizerState, state: S, copyFrom?: string): void {
   const tmp = beginCheckpoint(dir);
   saveModel(model, tmp, { dtype: 'F32', copyFrom });
   const buffers = new Map(Object.entries(optimizer.buffers).map(([k, v]) => [k, new Tensor(v, [v.length])]));
@@ -39,21 +39,21 @@ export function saveTrainingCheckpoint(dir: string, model: CausalLM, optimizer: 
   commitCheckpoint(dir);
 }
 
-export interface LoadedTrainingCheckpoint {
+export interface LoadedTrainingCheckpoint<S extends object = TrainerState> {
   model: CausalLM;
   optimizer: OptimizerState;
-  state: TrainerState;
+  state: S;
 }
 
 /**
  * Reads the newest complete checkpoint, first moving it to `dir` if a kill mid-swap left it as `dir.partial` or
  * `dir.old` (recoverCheckpoint).
  */
-export function loadTrainingCheckpoint(dir: string): LoadedTrainingCheckpoint {
+export function loadTrainingCheckpoint<S extends object = TrainerState>(dir: string): LoadedTrainingCheckpoint<S> {
   const p = checkpointPaths(dir);
   if (!recoverCheckpoint(dir)) throw new Error(`${p.dir}: nothing to resume (no complete checkpoint there, nor as ${p.partial} or ${p.old})`);
   const statePath = join(dir, STATE_FILE);
-  const state = JSON.parse(readFileSync(statePath, 'utf8')) as TrainerState;
+  const state = JSON.parse(readFileSync(statePath, 'utf8')) as S & { step?: number };
   const { model } = loadModel(dir);
   const optPath = join(dir, OPTIMIZER);
   const tensors = loadSafetensors(optPath);

@@ -6,6 +6,7 @@ import { allFinite, damageBreach, GuardSample } from './checks.ts';
 import type { UnlearnItem } from './data.ts';
 import { answerNll, klToReference } from './losses.ts';
 import { resolveSchedule, type LoopOptions } from './options.ts';
+import { loadLoopCheckpoint, loopFingerprint, saveLoopCheckpoint } from './loop-checkpoint.ts';
 
 /** The loop's options; methods without a retain term (gradient ascent) leave alpha and retainLoss out. */
 export type LoopOptionsIn = Omit<LoopOptions, 'alpha' | 'retainLoss'> & Partial<Pick<LoopOptions, 'alpha' | 'retainLoss'>>;
@@ -83,7 +84,30 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
     hooks.onCheck?.(c);
     return c;
   };
-  const start = guards ? check() : null;
+  // Resumable runs (hooks.checkpoint): the main phase only, since inner phases are short and guard-free.
+  const ckpt = guards && hooks.checkpoint ? hooks.checkpoint : null;
+  const fingerprint = ckpt ? loopFingerprint({ phase, options: { ...o, steps, lr: peakLr }, forget: forgetItems, retain: useRetain ? ctx.retain : [], original: ctx.original }) : '';
+  const resumed = ckpt ? loadLoopCheckpoint(ckpt.dir, fingerprint) : null;
+  let start: CheckEvent | null;
+  let lastSaved = 0;
+  if (resumed) {
+    model.params.restore(resumed.params);
+    optimizer.loadState(resumed.optimizer);
+    step = lastSaved = resumed.state.step;
+    start = resumed.state.start;
+    curve.push(...resumed.state.curve);
+    checks.push(...resumed.state.checks);
+    warnedMemorising = resumed.state.warnedMemorising;
+    lastGood = model.params.snapshot();
+    // The batch order is a function of the seed: replay it to where the run stopped.
+    for (let i = 0; i < step; i++) {
+      forgetStream.next();
+      retainStream?.next();
+    }
+    hooks.onMessage?.(`${phase}: resumed from the checkpoint at step ${step} of ${steps}`);
+  } else {
+    start = guards ? check() : null;
+  }
 
   try {
     while (step < steps) {
@@ -132,6 +156,10 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
           break;
         }
         lastGood = model.params.snapshot();
+        if (ckpt && step - lastSaved >= ckpt.every && step < steps) {
+          saveLoopCheckpoint(ckpt.dir, model, optimizer.state(), { step, start, curve, checks, warnedMemorising, fingerprint });
+          lastSaved = step;
+        }
         if (o.targetForgetProb > 0 && c.forgetProb <= o.targetForgetProb) {
           stopReason = 'forget-target';
           break;

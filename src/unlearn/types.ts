@@ -49,6 +49,12 @@ export interface UnlearnHooks {
   onMessage?: (message: string) => void;
   /** Return true to stop after the current step; the weights of that step are kept. */
   shouldStop?: () => boolean;
+  /**
+   * Keep a resumable checkpoint of the main optimisation phase in `dir`, written after a passing guard check at
+   * least `every` steps after the last one; a run that finds one there (from a killed attempt of the same run)
+   * continues from it. The caller removes the folder once the result is written.
+   */
+  checkpoint?: { dir: string; every: number };
 }
 
 /** Everything a method works on. The model is changed in place; `original` keeps θ before unlearning. */

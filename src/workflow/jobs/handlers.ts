@@ -16,6 +16,9 @@ export type JobLog = (line: string) => void;
 /** Retain records given to the erasure: an even sample of the corpus records that are not the subject's. */
 const RETAIN_SAMPLE = 400;
 
+/** Unlearning steps between checkpoints of an erasure (at a guard check: every checkEvery = 10 steps by default). */
+const CHECKPOINT_EVERY = 10;
+
 const now = (env: WorkflowEnv): Date => (env.now ? env.now() : new Date());
 const jobDir = (env: WorkflowEnv, requestId: string): string => join(dataDirOf(env.dataDir ? { dataDir: env.dataDir } : {}), 'jobs', requestId);
 const artifactDir = (env: WorkflowEnv, requestId: string): string => join(dataDirOf(env.dataDir ? { dataDir: env.dataDir } : {}), 'artifacts', requestId);
@@ -125,7 +128,10 @@ async function runErase(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void> 
       const outDir = join(artifactDir(env, r.id), `${i}-${basename(m.model)}`);
       const method = m.recommendation.method;
       log(`job ${c.job.id}: unlearning model ${i} with ${method} (attempt ${c.job.attempts})`);
-      out = { model: m.model, method, ...(await runInThread('erase', { modelDir: m.model, forgetPath: data.forget, retainPath: data.retain, method, options: [], outDir })) };
+      out = { model: m.model, method, ...(await runInThread('erase', {
+        modelDir: m.model, forgetPath: data.forget, retainPath: data.retain, method, options: [], outDir,
+        checkpointDir: join(jobDir(env, r.id), `checkpoint-${i}`), checkpointEvery: CHECKPOINT_EVERY,
+      })) };
       await recordStep(env.store, c, step, out, now(env));
     }
     outputs.push(out);

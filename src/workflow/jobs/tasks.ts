@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkpointPaths, removeCheckpointFolder } from '../../train/checkpoint-folder.ts';
 import { runUnlearning, writeUnlearned } from '../../unlearn/run.ts';
 
 /** The heavy work a job hands to a thread (thread.ts): plain JSON in and out. */
 export interface TaskArgs {
-  erase: { modelDir: string; forgetPath: string; retainPath: string | null; method: string; options: string[]; outDir: string };
+  erase: { modelDir: string; forgetPath: string; retainPath: string | null; method: string; options: string[]; outDir: string; checkpointDir: string; checkpointEvery: number };
 }
 
 export interface TaskResult {
@@ -18,17 +19,27 @@ function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
+/** Removes the run's checkpoint (and a half-swapped one) once the result is written. */
+function dropCheckpoint(dir: string): void {
+  const p = checkpointPaths(dir);
+  for (const d of [p.dir, p.partial, p.old]) removeCheckpointFolder(d);
+}
+
 /**
- * Unlearns one model into `outDir`. The folder is written whole or not at all (writeUnlearned), so a complete
- * folder found there is the result of an earlier attempt that died before recording it: it is taken as done,
- * not redone — the step's visible effect happens once.
+ * Unlearns one model into `outDir`, checkpointing the optimisation every `checkpointEvery` steps so that a killed
+ * attempt resumes where it stopped. The folder is written whole or not at all (writeUnlearned), so a complete folder
+ * found there is the result of an earlier attempt that died before recording it: it is taken as done, not redone —
+ * the step's visible effect happens once.
  */
 function erase(a: TaskArgs['erase']): TaskResult['erase'] {
   if (existsSync(join(a.outDir, 'unlearn.json'))) {
+    dropCheckpoint(a.checkpointDir);
     return { outDir: a.outDir, modelSha256: sha256(join(a.outDir, 'model.safetensors')), reused: true, steps: null, stopReason: null };
   }
-  const result = runUnlearning({ modelDir: a.modelDir, forgetPath: a.forgetPath, ...(a.retainPath ? { retainPath: a.retainPath } : {}), method: a.method, options: a.options });
+  const result = runUnlearning({ modelDir: a.modelDir, forgetPath: a.forgetPath, ...(a.retainPath ? { retainPath: a.retainPath } : {}), method: a.method, options: a.options },
+    { checkpoint: { dir: a.checkpointDir, every: a.checkpointEvery } });
   writeUnlearned(result, a.outDir, { inputs: [{ path: a.modelDir, what: 'model' }] });
+  dropCheckpoint(a.checkpointDir);
   return { outDir: a.outDir, modelSha256: sha256(join(a.outDir, 'model.safetensors')), reused: false, steps: result.record.steps, stopReason: result.record.stopReason };
 }
 
