@@ -6,11 +6,12 @@
  * once, nothing half-written left in the outputs.
  *
  *   npx tsx tools/crash-harness.ts --requests 3 --kills 20        (prints the counts as JSON)
+ *   npx tsx tools/crash-harness.ts --persons --requests 2 --kills 20   (the embedded model: kills land mid-unlearning)
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Rng } from '../src/engine/random.ts';
 import { listJobs } from '../src/workflow/jobs/queue.ts';
@@ -63,15 +64,30 @@ function runWorker(dataDir: string, lease: number, killAfterMs: number | null): 
   });
 }
 
-/** What a killed worker was doing: the running job's kind and its last recorded step, or "between jobs". */
-async function runningWork(dataDir: string): Promise<string> {
+/** Total attempts so far and the step rows: compared before and after a kill to say where the kill landed. */
+async function progress(dataDir: string): Promise<{ attempts: number; steps: number }> {
   const s = await openStore({ dataDir });
   try {
-    const running = (await listJobs(s)).filter((j) => j.state === 'running');
-    if (running.length === 0) return 'between jobs (start-up, claim or exit)';
-    const j = running[0]!;
-    const steps = await s.db.selectFrom('job_steps').select('step').where('job_id', '=', j.id).execute();
-    return `${j.kind}${steps.length > 0 ? ` after step ${steps.map((x) => x.step).join('+')}` : j.kind === 'erase' ? ' before its data step' : ''}`;
+    const jobs = await listJobs(s);
+    const steps = await s.db.selectFrom('job_steps').select('step').execute();
+    return { attempts: jobs.reduce((n, j) => n + j.attempts, 0), steps: steps.length };
+  } finally {
+    await s.close();
+  }
+}
+
+/** What the killed worker was doing: the job it held (its kind and the steps it had recorded), or start-up. */
+async function killedWork(dataDir: string, before: { attempts: number }): Promise<string> {
+  const s = await openStore({ dataDir });
+  try {
+    const jobs = await listJobs(s);
+    if (jobs.reduce((n, j) => n + j.attempts, 0) === before.attempts) return 'start-up (before its first claim)';
+    const held = jobs.filter((j) => j.state === 'running').sort((a, b) => (b.updatedAt > a.updatedAt ? 1 : -1))[0];
+    if (!held) return 'between jobs (after finishing one)';
+    const steps = await s.db.selectFrom('job_steps').select('step').where('job_id', '=', held.id).execute();
+    const done = steps.map((x) => x.step);
+    if (held.kind !== 'erase') return held.kind;
+    return done.length === 0 ? 'erase: writing the forget/retain sets' : done.some((d) => d.startsWith('unlearn')) ? 'erase: after unlearning, before finishing' : 'erase: unlearning or saving the model';
   } finally {
     await s.close();
   }
@@ -103,10 +119,12 @@ export async function crashRun(o: CrashOptions): Promise<CrashReport> {
   while ((await open()) > 0) {
     workersStarted++;
     const delay = kills < o.kills ? o.minDelayMs + rng.uniform() * (o.maxDelayMs - o.minDelayMs) : null;
+    const before = await progress(dataDir);
     const how = await runWorker(dataDir, o.leaseSeconds, delay);
     if (how === 'killed') {
       kills++;
-      killedDuring[await runningWork(dataDir)] = (killedDuring[await runningWork(dataDir)] ?? 0) + 1;
+      const where = await killedWork(dataDir, before);
+      killedDuring[where] = (killedDuring[where] ?? 0) + 1;
       // A killed worker's lease must run out before another can take its job.
       await new Promise((r) => setTimeout(r, o.leaseSeconds * 1000 + 100));
     }
@@ -137,11 +155,18 @@ export async function crashRun(o: CrashOptions): Promise<CrashReport> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { requests: { type: 'string', default: '3' }, kills: { type: 'string', default: '20' }, seed: { type: 'string', default: '1' } } });
+  const { values } = parseArgs({ options: {
+    requests: { type: 'string', default: '3' }, kills: { type: 'string', default: '20' }, seed: { type: 'string', default: '1' },
+    // The embedded model and the persons corpus: unlearning takes long enough for kills to land inside it.
+    persons: { type: 'boolean', default: false },
+  } });
   const { writeCorpus, SUBJECT_NAMES, TINY_MODEL } = await import('../test/workflow/fixtures.ts');
+  const personNames = (JSON.parse(readFileSync('data/persons/persons.json', 'utf8')) as { persons: { full_name: string }[] }).persons.map((p) => p.full_name);
   const report = await crashRun({
-    requests: Number(values.requests), kills: Number(values.kills), minDelayMs: 1500, maxDelayMs: 6000, leaseSeconds: 1, seed: Number(values.seed),
-    model: TINY_MODEL, corpus: writeCorpus, names: SUBJECT_NAMES,
+    requests: Number(values.requests), kills: Number(values.kills), seed: Number(values.seed), leaseSeconds: 1,
+    ...(values.persons
+      ? { minDelayMs: 2000, maxDelayMs: 40000, model: 'models/target', corpus: () => resolve('data/persons/all_qa.jsonl'), names: personNames }
+      : { minDelayMs: 1000, maxDelayMs: 9000, model: TINY_MODEL, corpus: writeCorpus, names: SUBJECT_NAMES }),
   });
   console.log(JSON.stringify(report, null, 2));
 }

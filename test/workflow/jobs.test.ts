@@ -6,15 +6,16 @@ import { after, describe, test } from 'node:test';
 import { claimJob, heartbeat, LeaseLost, listJobs, recordStep } from '../../src/workflow/jobs/queue.ts';
 import { runWorker } from '../../src/workflow/jobs/worker.ts';
 import { approveRequest, createRequest, getRequest, requestHistory } from '../../src/workflow/requests/service.ts';
-import { openStore, type Store } from '../../src/workflow/store/open-store.ts';
+import type { Store } from '../../src/workflow/store/open-store.ts';
+import { TEST_STORES } from './stores.ts';
 import { SUBJECT, TINY_MODEL, writeCorpus } from './fixtures.ts';
 
-describe('durable jobs', () => {
+for (const backend of TEST_STORES) describe(`durable jobs on ${backend.name}`, () => {
   const stores: Store[] = [];
   after(async () => { for (const s of stores) await s.close(); });
   const setup = async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lethe-jobs-'));
-    const store = await openStore({ dataDir });
+    const store = await backend.open();
     stores.push(store);
     const corpus = writeCorpus(join(dataDir, 'data'));
     const env = { store, dataDir };

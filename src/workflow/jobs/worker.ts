@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { WorkflowEnv } from '../requests/service.ts';
 import { moveRequest } from '../requests/service.ts';
 import { runJob, type JobLog } from './handlers.ts';
-import { claimJob, failAttempt, heartbeat, LeaseLost, type Claim } from './queue.ts';
+import { claimJob, failAttempt, heartbeat, LeaseLost, sweepExpired, type Claim } from './queue.ts';
 
 export interface WorkerOptions {
   /** Run until no job is left, then return (else poll for new jobs until `signal` aborts). */
@@ -71,6 +71,9 @@ export async function runWorker(env: WorkflowEnv, o: WorkerOptions = {}): Promis
       const got = await claimJob(env.store, { worker, leaseMs, now: now() });
       if (got === null) {
         if (o.once) return;
+        // Idle: return dead workers' expired leases to the queue (claims take them too; this keeps listings true).
+        const swept = await sweepExpired(env.store, now());
+        if (swept > 0) log(`swept ${swept} expired lease(s) back to the queue`);
         await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
         continue;
       }
