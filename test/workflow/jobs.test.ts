@@ -43,6 +43,17 @@ for (const backend of TEST_STORES) describe(`durable jobs on ${backend.name}`, (
     assert.doesNotMatch(lines.join('\n'), /Ada|Quill|ada\.quill/i);
   });
 
+  test('a subject with no records: the assessment denies the request with no_match, and no erasure runs', async () => {
+    const { env } = await setup();
+    const { request } = await createRequest(env, { subject: { names: ['Zed Nobody'] }, scope: { models: [TINY_MODEL], corpora: [writeCorpus(join(env.dataDir, 'data2'))] }, legalGround: 'a', requester: 'dpo', identityVerified: true }, 'dpo');
+    await approveRequest(env, request.id, 'op');
+    await runWorker(env, { once: true });
+    const r = await getRequest(env, request.id);
+    assert.equal(r.state, 'denied');
+    assert.deepEqual(r.decision, { kind: 'denied', reason: 'no_match', text: 'no records of the subject in the models\' training data' });
+    assert.deepEqual((await listJobs(env.store, request.id)).map((j) => j.kind), ['assess']);
+  });
+
   test('a stale fencing token writes nothing: the job\'s new holder owns it', async () => {
     const { env, request } = await setup();
     await approveRequest(env, request.id, 'op');
