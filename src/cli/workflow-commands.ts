@@ -3,6 +3,10 @@ import { userInfo } from 'node:os';
 import { Command, Option } from 'commander';
 import { parseDays } from '../workflow/requests/deadlines.ts';
 import { RequestInputError } from '../workflow/requests/request-input.ts';
+import { join } from 'node:path';
+import { checkpointLog, DEFAULT_ORIGIN, proveEntry, verifyLog } from '../workflow/audit/audit-log.ts';
+import { initKeys, loadPublicKey, loadSigningKey } from '../workflow/audit/keys.ts';
+import { dataDirOf } from '../workflow/store/open-store.ts';
 import { assessRequest, type Assessment } from '../workflow/assess/assess.ts';
 import { decideMatches } from '../workflow/assess/confirm.ts';
 import { addCorpus, listCorpora } from '../workflow/assess/corpora.ts';
@@ -285,4 +289,59 @@ export function workerCommand(): Command {
       }));
       console.log(`worker: ${jobs} job(s) run`);
     });
+}
+
+/** Where the signing key lives: --keys DIR, else the data directory's keys/. */
+const keysDir = (o: StoreCliOptions & { keys?: string }): string => o.keys ?? join(dataDirOf(o.dataDir ? { dataDir: o.dataDir } : {}), 'keys');
+
+/** `lethe keys init`: the Ed25519 key pair that signs audit checkpoints (private key mode 0600, never replaced). */
+export function keysCommand(): Command {
+  const keys = new Command('keys').description('the signing key of audit checkpoints');
+  keys.command('init')
+    .description('create the Ed25519 key pair (refuses to replace an existing one)')
+    .option('--data-dir <dir>', 'data directory (default: $LETHE_HOME, else ./.lethe); the keys go to its keys/')
+    .option('--keys <dir>', 'put the keys here instead')
+    .option('--name <name>', 'the key\'s name in signed notes', 'lethe')
+    .action((o: StoreCliOptions & { keys?: string; name: string }) => {
+      const k = initKeys(keysDir(o), o.name);
+      console.log(`private key ${k.privatePath} (mode 0600; keep it secret)\npublic key ${k.publicPath}\nverifier key ${k.verifier}`);
+    });
+  return keys;
+}
+
+/** `lethe audit checkpoint|verify|prove`: the append-only Merkle log of every transition. */
+export function auditCommand(): Command {
+  const audit = new Command('audit').description('the tamper-evident audit log (RFC 6962 Merkle tree, signed checkpoints)');
+  storeOptions(audit.command('checkpoint'))
+    .description('sign a checkpoint of the log as it is now')
+    .option('--keys <dir>', 'the signing key\'s folder (default: the data directory\'s keys/)')
+    .option('--origin <name>', 'the log\'s name in checkpoints', DEFAULT_ORIGIN)
+    .action(async (o: StoreCliOptions & { keys?: string; origin: string }) => {
+      const key = loadSigningKey(keysDir(o));
+      const { size, note } = await withEnv(o, (env) => checkpointLog(env.store, key, o.origin));
+      process.stdout.write(`checkpoint of ${size} entries:\n${note}`);
+    });
+  storeOptions(audit.command('verify'))
+    .description('recompute the tree and check every entry and every checkpoint against the public key')
+    .option('--key <pem>', 'the public key (default: the data directory\'s keys/lethe-ed25519.pub)')
+    .option('--name <name>', 'the key\'s name (default: the one in the keys folder)')
+    .option('--origin <name>', 'the log\'s name in checkpoints', DEFAULT_ORIGIN)
+    .option('--json', 'print JSON')
+    .action(async (o: StoreCliOptions & { key?: string; name?: string; origin: string; keys?: string }) => {
+      const dir = keysDir(o);
+      const publicKey = loadPublicKey(o.key ?? join(dir, 'lethe-ed25519.pub'));
+      const name = o.name ?? loadSigningKey(dir).name;
+      const v = await withEnv(o, (env) => verifyLog(env.store, name, publicKey, o.origin));
+      print(o, v, v.ok ? `audit log verified: ${v.entries} entries, ${v.checkpoints} checkpoints` : `audit log NOT verified: ${v.problem}`);
+      if (!v.ok) process.exitCode = 1;
+    });
+  storeOptions(audit.command('prove').argument('<entry>'))
+    .description('the inclusion proof of an entry against the newest checkpoint that covers it (JSON)')
+    .action(async (entry: string, o: StoreCliOptions) => {
+      const seq = Number(entry);
+      if (!Number.isInteger(seq) || seq < 1) throw new RequestInputError(`audit prove: "${entry}" is not an entry number`);
+      const e = await withEnv(o, (env) => proveEntry(env.store, seq));
+      console.log(JSON.stringify(e, null, 2));
+    });
+  return audit;
 }

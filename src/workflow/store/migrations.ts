@@ -88,6 +88,18 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_audit_merkle': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // The leaf hash of each entry (RFC 6962), and the signed checkpoints of the tree.
+      await db.schema.alterTable('audit_entries').addColumn('leaf_hash', 'text').execute();
+      await db.schema.createTable('audit_checkpoints')
+        .addColumn('size', 'integer', (c) => c.primaryKey())
+        .addColumn('root', 'text', (c) => c.notNull())
+        .addColumn('note', 'text', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -50,6 +50,17 @@ export interface AuditEntriesTable {
   kind: string;
   /** JSON without personal data: ids, states, reason codes, hashes. */
   payload: string;
+  /** Hex SHA-256(0x00 ‖ entry bytes): the entry's leaf in the Merkle tree (null only for entries of version 1). */
+  leaf_hash: string | null;
+}
+
+export interface AuditCheckpointsTable {
+  size: number;
+  /** Hex root hash of the tree of the first `size` entries. */
+  root: string;
+  /** The signed note (C2SP tlog-checkpoint). */
+  note: string;
+  at: string;
 }
 
 export interface JobsTable {
@@ -102,6 +113,7 @@ export interface Database {
   requests: RequestsTable;
   request_history: RequestHistoryTable;
   audit_entries: AuditEntriesTable;
+  audit_checkpoints: AuditCheckpointsTable;
   jobs: JobsTable;
   job_steps: JobStepsTable;
   corpora: CorporaTable;
