@@ -21,7 +21,7 @@ import { openStore } from '../src/workflow/store/open-store.ts';
 export interface CrashOptions {
   requests: number;
   kills: number;
-  /** A kill lands this long after the worker starts, uniformly (ms). */
+  /** A kill lands this long after the worker's first claim, uniformly (ms). */
   minDelayMs: number;
   maxDelayMs: number;
   leaseSeconds: number;
@@ -49,16 +49,30 @@ export interface CrashReport {
 
 const EXPECTED = ['received', 'pending_approval', 'approved', 'assessing', 'queued', 'erasing', 'verifying', 'completed'];
 
-function runWorker(dataDir: string, lease: number, killAfterMs: number | null): Promise<'killed' | 'exited'> {
+/**
+ * Starts a worker and, when `kill` is given, SIGKILLs it: `kill.afterClaim` ms after it claimed its first job (seen
+ * in the store), or `kill.atStart` ms after it started — so kills land inside the work, not only in start-up.
+ */
+function runWorker(dataDir: string, lease: number, kill: { atStart: number } | { afterClaim: number } | null): Promise<'killed' | 'exited'> {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, ['bin/lethe.mjs', 'worker', '--once', '--lease', String(lease), '--data-dir', dataDir], { stdio: 'ignore' });
     let killed = false;
-    const timer = killAfterMs === null ? null : setTimeout(() => {
+    let exited = false;
+    const killNow = () => {
+      if (exited) return;
       killed = true;
       child.kill('SIGKILL');
-    }, killAfterMs);
+    };
+    if (kill && 'atStart' in kill) setTimeout(killNow, kill.atStart);
+    else if (kill) {
+      void (async () => {
+        const start = (await progress(dataDir)).attempts;
+        while (!exited && (await progress(dataDir)).attempts === start) await new Promise((r) => setTimeout(r, 50));
+        if (!exited) setTimeout(killNow, kill.afterClaim);
+      })();
+    }
     child.on('exit', () => {
-      if (timer) clearTimeout(timer);
+      exited = true;
       resolvePromise(killed ? 'killed' : 'exited');
     });
   });
@@ -118,9 +132,10 @@ export async function crashRun(o: CrashOptions): Promise<CrashReport> {
   };
   while ((await open()) > 0) {
     workersStarted++;
-    const delay = kills < o.kills ? o.minDelayMs + rng.uniform() * (o.maxDelayMs - o.minDelayMs) : null;
+    // One kill in six lands in start-up; the others at a uniform time after the worker's first claim.
+    const kill = kills >= o.kills ? null : rng.uniform() < 1 / 6 ? { atStart: rng.uniform() * 3000 } : { afterClaim: o.minDelayMs + rng.uniform() * (o.maxDelayMs - o.minDelayMs) };
     const before = await progress(dataDir);
-    const how = await runWorker(dataDir, o.leaseSeconds, delay);
+    const how = await runWorker(dataDir, o.leaseSeconds, kill);
     if (how === 'killed') {
       kills++;
       const where = await killedWork(dataDir, before);
@@ -165,8 +180,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const report = await crashRun({
     requests: Number(values.requests), kills: Number(values.kills), seed: Number(values.seed), leaseSeconds: 1,
     ...(values.persons
-      ? { minDelayMs: 2000, maxDelayMs: 40000, model: 'models/target', corpus: () => resolve('data/persons/all_qa.jsonl'), names: personNames }
-      : { minDelayMs: 1000, maxDelayMs: 9000, model: TINY_MODEL, corpus: writeCorpus, names: SUBJECT_NAMES }),
+      ? { minDelayMs: 0, maxDelayMs: 30000, model: 'models/target', corpus: () => resolve('data/persons/all_qa.jsonl'), names: personNames }
+      : { minDelayMs: 0, maxDelayMs: 4000, model: TINY_MODEL, corpus: writeCorpus, names: SUBJECT_NAMES }),
   });
   console.log(JSON.stringify(report, null, 2));
 }

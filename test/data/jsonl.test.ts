@@ -5,8 +5,9 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { DataError, formatJsonl, parseJsonl, readJsonl, readTrainingRecords } from '../../src/data/jsonl.ts';
+import { formatJsonl, parseJsonl, readJsonl, readTrainingRecords } from '../../src/data/jsonl.ts';
 import { QaRecordSchema, TextRecordSchema } from '../../src/data/schema.ts';
+import { rejectsData } from '../helpers/data-errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lethe-jsonl-'));
 function file(name: string, content: string): string {
@@ -17,16 +18,7 @@ function file(name: string, content: string): string {
 const qa = (extra: Record<string, unknown> = {}): string =>
   JSON.stringify({ subject: 'Ada Lind', question: 'Where was Ada Lind born?', answer: 'Ada Lind was born in Corvina.', ...extra });
 
-/** Asserts that `fn` throws a DataError with exactly this message tail and these location fields. */
-function rejects(fn: () => unknown, tail: string, line?: number, field?: string): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof DataError, `expected a DataError, got ${String(e)}`);
-    assert.ok(e.message.endsWith(tail), `message "${e.message}" should end with "${tail}"`);
-    assert.equal(e.line, line);
-    assert.equal(e.field, field);
-    return true;
-  });
-}
+const rejects = rejectsData;
 
 describe('readJsonl: valid input', () => {
   test('QA records come back typed, with unknown fields kept', () => {

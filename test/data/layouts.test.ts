@@ -10,6 +10,7 @@ import { arrayItemLines, parseJsonValues, parseTextDocuments } from '../../src/d
 import { applyFieldMap, parseFieldMap } from '../../src/data/fields.ts';
 import { DataError, readRecords, readTrainingRecords } from '../../src/data/jsonl.ts';
 import { isMuseFolder, museFile, museTrainingFile } from '../../src/data/muse.ts';
+import { rejectsData } from '../helpers/data-errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lethe-layouts-'));
 function file(name: string, content: string): string {
@@ -22,16 +23,7 @@ const MUSE = new URL('../fixtures/data/muse-mini', import.meta.url).pathname;
 const TOFU_JSONL = new URL('../fixtures/data/tofu-jsonl', import.meta.url).pathname;
 const TOFU = new URL('../../../shared/data/tofu/', import.meta.url).pathname;
 
-/** Asserts that `fn` throws a DataError with exactly this message tail and these location fields. */
-function rejects(fn: () => unknown, tail: string, line?: number, field?: string): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof DataError, `expected a DataError, got ${String(e)}`);
-    assert.ok(e.message.endsWith(tail), `message "${e.message}" should end with "${tail}"`);
-    assert.equal(e.line, line);
-    assert.equal(e.field, field);
-    return true;
-  });
-}
+const rejects = rejectsData;
 
 const values = (content: string): [unknown, number, number | null][] => parseJsonValues(content, 'x.json', (l) => [l.value, l.line, l.item]);
 

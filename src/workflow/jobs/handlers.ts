@@ -31,6 +31,21 @@ async function fencedMove(env: WorkflowEnv, c: Claim, to: RequestState, reason?:
   });
 }
 
+/**
+ * The request as the job starts on it: moved from `from` into the job's working state `to` (under the lease) when
+ * it is still waiting, or null — after ending the job — when it has moved on (canceled, paused, past this step).
+ */
+async function enter(env: WorkflowEnv, c: Claim, from: RequestState, to: RequestState, log: JobLog): Promise<ErasureRequest | null> {
+  let r = await getRequest(env, c.job.requestId);
+  if (r.state === from) {
+    await fencedMove(env, c, to);
+    r = await getRequest(env, r.id);
+  }
+  if (r.state === to) return r;
+  await skip(env, c, r, log);
+  return null;
+}
+
 /** Ends a job that has nothing to do because its request moved on (canceled, paused, already past this step). */
 async function skip(env: WorkflowEnv, c: Claim, r: ErasureRequest, log: JobLog): Promise<void> {
   log(`job ${c.job.id}: request ${r.id} is ${r.state}; nothing for a ${c.job.kind} job to do`);
@@ -48,12 +63,8 @@ async function saveAssessment(tx: Tx, a: Assessment, at: string): Promise<void> 
 }
 
 async function runAssess(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void> {
-  let r = await getRequest(env, c.job.requestId);
-  if (r.state === 'approved') {
-    await fencedMove(env, c, 'assessing');
-    r = await getRequest(env, r.id);
-  }
-  if (r.state !== 'assessing') return skip(env, c, r, log);
+  const r = await enter(env, c, 'approved', 'assessing', log);
+  if (!r) return;
   const a = await assessRequest(env, r);
   const found = a.models.reduce((n, m) => n + m.recordsFound, 0);
   log(`job ${c.job.id}: request ${r.id} assessed: ${a.outcome}, ${found} records, ${a.toConfirm} to confirm, ${a.unavailable.length} lineage files unavailable`);
@@ -105,12 +116,8 @@ function writeErasureData(env: WorkflowEnv, a: Assessment & { confirmed?: string
 }
 
 async function runErase(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void> {
-  let r = await getRequest(env, c.job.requestId);
-  if (r.state === 'queued') {
-    await fencedMove(env, c, 'erasing');
-    r = await getRequest(env, r.id);
-  }
-  if (r.state !== 'erasing') return skip(env, c, r, log);
+  const r = await enter(env, c, 'queued', 'erasing', log);
+  if (!r) return;
   const a = await loadAssessment(env.store.db, r.id);
   if (!a) throw new Error(`request ${r.id} has no assessment; retry it to assess again`);
   let data = (await stepOutput(env.store, c.job.id, 'data')) as { forget: string; retain: string | null; forgetRecords: number } | undefined;
