@@ -1,7 +1,7 @@
 import { extname } from 'node:path';
 import { jsonTooDeep, MAX_JSON_DEPTH } from '../util/json-depth.ts';
 import { MAX_TEXT_BYTES, readUtf8File } from '../util/text-file.ts';
-import { DataError } from './errors.ts';
+import { DataError, jsonSyntaxProblem } from './errors.ts';
 
 /**
  * The layouts a data file may come in, told apart by content (TOFU publishes the same records both ways under the
@@ -113,7 +113,7 @@ export function parseJsonValues<T>(content: string, file: string, visit: (v: Loc
     const doc = tryParse(body);
     if (!doc.ok) {
       const at = /at position (\d+)/.exec(doc.message);
-      throw new DataError(file, at ? lineAt(body, Number(at[1])) : first + 1, undefined, `not valid JSON (${doc.message})`);
+      throw new DataError(file, at ? lineAt(body, Number(at[1])) : first + 1, undefined, jsonSyntaxProblem(new Error(doc.message)));
     }
     if (jsonTooDeep(body)) throw new DataError(file, first + 1, undefined, `nested more than ${MAX_JSON_DEPTH} levels deep`);
     if (!Array.isArray(doc.value)) return [visit({ value: doc.value, line: first + 1, item: null })];
@@ -126,7 +126,7 @@ export function parseJsonValues<T>(content: string, file: string, visit: (v: Loc
     const s = raw.trim();
     if (s === '') return;
     const parsed = tryParse(s);
-    if (!parsed.ok) throw new DataError(file, i + 1, undefined, `not valid JSON (${parsed.message})`);
+    if (!parsed.ok) throw new DataError(file, i + 1, undefined, jsonSyntaxProblem(new Error(parsed.message)));
     if (jsonTooDeep(s)) throw new DataError(file, i + 1, undefined, `nested more than ${MAX_JSON_DEPTH} levels deep`);
     if (Array.isArray(parsed.value)) parsed.value.forEach((value, k) => out.push(visit({ value, line: i + 1, item: k })));
     else out.push(visit({ value: parsed.value, line: i + 1, item: null }));

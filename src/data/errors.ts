@@ -23,3 +23,13 @@ export function kindOf(v: unknown): string {
   if (typeof v === 'string') return v === '' ? 'an empty string' : 'a string';
   return `a ${typeof v}`;
 }
+
+/**
+ * The JSON parser's complaint without the excerpt of the input V8 quotes (`"…" is not valid JSON`): data files
+ * may hold personal data, and an excerpt with a newline would break the one-line error.
+ */
+export function jsonSyntaxProblem(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const bare = message.replace(/,?\s*(\.\.\.)?"[\s\S]*"(\.\.\.)? is not valid JSON$/, '').replace(/\s+/g, ' ').trim();
+  return `not valid JSON (${bare || 'syntax error'})`;
+}

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import type { z } from 'zod';
 import { jsonTooDeep, MAX_JSON_DEPTH } from '../util/json-depth.ts';
 import { isPlainTextFile, readDataText, readLocatedValues, type Located } from './documents.ts';
-import { DataError, kindOf } from './errors.ts';
+import { DataError, jsonSyntaxProblem, kindOf } from './errors.ts';
 import { applyFieldMap, fileFieldName, type FieldMap } from './fields.ts';
 import { isMuseFolder, museTrainingFile } from './muse.ts';
 import { TextRecordSchema, TrainingQaSchema, type TrainingRecord } from './schema.ts';
@@ -29,7 +29,7 @@ function parseLines<T>(content: string, file: string, record: (raw: RawLine) => 
     try {
       value = JSON.parse(s);
     } catch (e) {
-      throw new DataError(file, i + 1, undefined, `not valid JSON (${(e as Error).message})`);
+      throw new DataError(file, i + 1, undefined, jsonSyntaxProblem(e));
     }
     if (jsonTooDeep(s)) throw new DataError(file, i + 1, undefined, `nested more than ${MAX_JSON_DEPTH} levels deep`);
     out.push(record({ line: i + 1, value }));
