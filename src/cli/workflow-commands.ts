@@ -1,23 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
+import type { Assessment } from '../workflow/assess/assess.ts';
+import { initKeys, loadPublicKey, loadSigningKey } from '../workflow/audit/keys.ts';
+import { dataDirOf, DEFAULT_LEASE_MS, DEFAULT_ORIGIN } from '../workflow/defaults.ts';
 import { parseDays } from '../workflow/requests/deadlines.ts';
 import { RequestInputError } from '../workflow/requests/request-input.ts';
-import { join } from 'node:path';
-import { checkpointLog, DEFAULT_ORIGIN, proveEntry, verifyLog } from '../workflow/audit/audit-log.ts';
-import { initKeys, loadPublicKey, loadSigningKey } from '../workflow/audit/keys.ts';
-import { dataDirOf } from '../workflow/store/open-store.ts';
-import { assessRequest, type Assessment } from '../workflow/assess/assess.ts';
-import { decideMatches } from '../workflow/assess/confirm.ts';
-import { addCorpus, listCorpora } from '../workflow/assess/corpora.ts';
-import { loadAssessment } from '../workflow/jobs/handlers.ts';
-import { DEFAULT_LEASE_MS, runWorker } from '../workflow/jobs/worker.ts';
-import {
-  approveRequest, cancelRequest, retryRequest, createRequest, denyRequest, extendRequest, getRequest, listRequests, pauseRequest,
-  requestHistory, resumeRequest, verifyIdentity, type ErasureRequest, type WorkflowEnv,
-} from '../workflow/requests/service.ts';
+import type { ErasureRequest, HistoryEntry, WorkflowEnv } from '../workflow/requests/service.ts';
 import { CLOSE_REASONS, REQUEST_STATES } from '../workflow/requests/states.ts';
-import { openStore } from '../workflow/store/open-store.ts';
+
+/** The workflow library, loaded when a command runs (see workflow-lib.ts). */
+const lib = (): Promise<typeof import('./workflow-lib.ts')> => import('./workflow-lib.ts');
 
 /** Options every workflow command takes: where the store is, and who acts. */
 export interface StoreCliOptions {
@@ -37,11 +31,14 @@ function defaultActor(): string {
   }
 }
 
-/** Opens the store, runs `fn`, closes the store whatever happens. */
-async function withEnv<T>(o: StoreCliOptions, fn: (env: WorkflowEnv, actor: string) => Promise<T>): Promise<T> {
-  const store = await openStore({ ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.db ? { url: o.db } : {}) });
+type Lib = Awaited<ReturnType<typeof lib>>;
+
+/** Opens the store, runs `fn` (with the workflow library), closes the store whatever happens. */
+async function withEnv<T>(o: StoreCliOptions, fn: (env: WorkflowEnv, actor: string, L: Lib) => Promise<T>): Promise<T> {
+  const L = await lib();
+  const store = await L.openStore({ ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.db ? { url: o.db } : {}) });
   try {
-    return await fn({ store, ...(o.dataDir ? { dataDir: o.dataDir } : {}) }, o.actor ?? defaultActor());
+    return await fn({ store, ...(o.dataDir ? { dataDir: o.dataDir } : {}) }, o.actor ?? defaultActor(), L);
   } finally {
     await store.close();
   }
@@ -63,7 +60,7 @@ export function formatRequestList(rs: readonly ErasureRequest[]): string {
   return [head, ...rows].map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
-export function formatRequest(r: ErasureRequest, history: Awaited<ReturnType<typeof requestHistory>>): string {
+export function formatRequest(r: ErasureRequest, history: readonly HistoryEntry[]): string {
   const s = r.subject;
   const lines = [
     `${r.id}: ${r.state}${r.pausedFrom ? ` (from ${r.pausedFrom})` : ''}`,
@@ -139,7 +136,7 @@ export function requestCommand(): Command {
     .option('--received-at <iso>', 'when the request arrived (default now)')
     .option('--json', 'print JSON')
     .action(async (o: CreateFlags) => {
-      const r = await withEnv(o, (env, actor) => createRequest(env, requestBody(o), actor));
+      const r = await withEnv(o, (env, actor, L) => L.createRequest(env, requestBody(o), actor));
       const dup = r.possibleDuplicates.length > 0 ? `\nnote: open requests with the same name or e-mail: ${r.possibleDuplicates.join(', ')}` : '';
       print(o, r, `${r.created ? 'filed' : 'already filed (same idempotency key)'}: ${r.request.id} (${r.request.state}), due ${r.request.dueAt ?? 'once identity is verified'}${dup}`);
     });
@@ -151,7 +148,7 @@ export function requestCommand(): Command {
     .option('--overdue', 'only overdue requests')
     .option('--json', 'print JSON')
     .action(async (o: StoreCliOptions & { state?: string; dueWithin?: string; overdue?: boolean }) => {
-      const rs = await withEnv(o, (env) => listRequests(env, {
+      const rs = await withEnv(o, (env, _actor, L) => L.listRequests(env, {
         ...(o.state ? { state: o.state } : {}), ...(o.dueWithin ? { dueWithinDays: parseDays(o.dueWithin) } : {}), overdue: o.overdue ?? false,
       }));
       print(o, rs, formatRequestList(rs));
@@ -161,31 +158,31 @@ export function requestCommand(): Command {
     .description('one request with its history')
     .option('--json', 'print JSON')
     .action(async (id: string, o: StoreCliOptions) => {
-      const { r, h } = await withEnv(o, async (env) => ({ r: await getRequest(env, id), h: await requestHistory(env, id) }));
+      const { r, h } = await withEnv(o, async (env, _actor, L) => ({ r: await L.getRequest(env, id), h: await L.requestHistory(env, id) }));
       print(o, { ...r, history: h }, formatRequest(r, h));
     });
 
-  const simple = (name: string, description: string, fn: (env: WorkflowEnv, id: string, actor: string) => Promise<ErasureRequest>) =>
+  const simple = (name: string, description: string, fn: (L: Lib) => (env: WorkflowEnv, id: string, actor: string) => Promise<ErasureRequest>) =>
     storeOptions(request.command(name).argument('<id>'))
       .description(description)
       .option('--json', 'print JSON')
       .action(async (id: string, o: StoreCliOptions) => {
-        const r = await withEnv(o, (env, actor) => fn(env, id, actor));
+        const r = await withEnv(o, (env, actor, L) => fn(L)(env, id, actor));
         print(o, r, `${r.id}: ${r.state}${r.dueAt ? `, due ${r.dueAt}` : ''}`);
       });
-  simple('verify-identity', 'the subject\'s identity is confirmed: the deadline starts if it waited, and the request awaits approval', verifyIdentity);
-  simple('approve', 'approve a request whose identity is verified', approveRequest);
-  simple('resume', 'resume a paused request', resumeRequest);
-  simple('retry', 'send a failed request back to work (erasure resumes from its recorded steps)', retryRequest);
+  simple('verify-identity', 'the subject\'s identity is confirmed: the deadline starts if it waited, and the request awaits approval', (L) => L.verifyIdentity);
+  simple('approve', 'approve a request whose identity is verified', (L) => L.approveRequest);
+  simple('resume', 'resume a paused request', (L) => L.resumeRequest);
+  simple('retry', 'send a failed request back to work (erasure resumes from its recorded steps)', (L) => L.retryRequest);
 
-  for (const [name, fn, what] of [['deny', denyRequest, 'deny a request'], ['cancel', cancelRequest, 'cancel a request that is not closed']] as const) {
+  for (const [name, fn, what] of [['deny', (L: Lib) => L.denyRequest, 'deny a request'], ['cancel', (L: Lib) => L.cancelRequest, 'cancel a request that is not closed']] as const) {
     storeOptions(request.command(name).argument('<id>'))
       .description(`${what}, with a reason`)
       .addOption(new Option('--reason <code>', 'why').choices([...CLOSE_REASONS]).makeOptionMandatory())
       .option('--text <words>', 'details (required with --reason other)')
       .option('--json', 'print JSON')
       .action(async (id: string, o: StoreCliOptions & { reason: string; text?: string }) => {
-        const r = await withEnv(o, (env, actor) => fn(env, id, actor, { reason: o.reason, ...(o.text ? { text: o.text } : {}) }));
+        const r = await withEnv(o, (env, actor, L) => fn(L)(env, id, actor, { reason: o.reason, ...(o.text ? { text: o.text } : {}) }));
         print(o, r, `${r.id}: ${r.state} (${o.reason})`);
       });
   }
@@ -196,7 +193,7 @@ export function requestCommand(): Command {
     .requiredOption('--reason <words>', 'why (told to the subject within the first month)')
     .option('--json', 'print JSON')
     .action(async (id: string, o: StoreCliOptions & { until: string; reason: string }) => {
-      const r = await withEnv(o, (env, actor) => extendRequest(env, id, actor, o.until, o.reason));
+      const r = await withEnv(o, (env, actor, L) => L.extendRequest(env, id, actor, o.until, o.reason));
       print(o, r, `${r.id}: due ${r.dueAt} (extended)`);
     });
 
@@ -205,7 +202,7 @@ export function requestCommand(): Command {
     .option('--reason <words>', 'why')
     .option('--json', 'print JSON')
     .action(async (id: string, o: StoreCliOptions & { reason?: string }) => {
-      const r = await withEnv(o, (env, actor) => pauseRequest(env, id, actor, o.reason));
+      const r = await withEnv(o, (env, actor, L) => L.pauseRequest(env, id, actor, o.reason));
       print(o, r, `${r.id}: paused (from ${r.pausedFrom})`);
     });
 
@@ -236,14 +233,14 @@ export function assessCommand(): Command {
     .option('--reject-all', 'for a request that requires input: confirm none of the fuzzy matches')
     .option('--json', 'print JSON')
     .action(async (id: string, o: StoreCliOptions & { confirm?: string; rejectAll?: boolean }) => {
-      await withEnv(o, async (env, actor) => {
+      await withEnv(o, async (env, actor, L) => {
         if (o.confirm !== undefined || o.rejectAll) {
-          const r = await decideMatches(env, id, actor, o.rejectAll ? [] : o.confirm === 'all' ? 'all' : o.confirm!.split(',').map((h) => h.trim()).filter(Boolean));
+          const r = await L.decideMatches(env, id, actor, o.rejectAll ? [] : o.confirm === 'all' ? 'all' : o.confirm!.split(',').map((h) => h.trim()).filter(Boolean));
           print(o, r, `${r.id}: ${r.state}`);
           return;
         }
-        const stored = await loadAssessment(env.store.db, id);
-        const a = stored ?? (await assessRequest(env, await getRequest(env, id)));
+        const stored = await L.loadAssessment(env.store.db, id);
+        const a = stored ?? (await L.assessRequest(env, await L.getRequest(env, id)));
         print(o, { stored: stored !== null, ...a }, formatAssessment(a, stored !== null));
       });
     });
@@ -256,9 +253,9 @@ export function corpusCommand(): Command {
     .description('register and index training-data files (once per content)')
     .option('--json', 'print JSON')
     .action(async (files: string[], o: StoreCliOptions) => {
-      const out = await withEnv(o, async (env) => {
+      const out = await withEnv(o, async (env, _actor, L) => {
         const added = [];
-        for (const f of files) added.push(await addCorpus(env, f));
+        for (const f of files) added.push(await L.addCorpus(env, f));
         return added;
       });
       print(o, out, out.map((a) => `${a.created ? 'indexed' : 'already indexed'}: ${a.corpus.id} ${a.corpus.path} (${a.corpus.records} records)`).join('\n'));
@@ -267,7 +264,7 @@ export function corpusCommand(): Command {
     .description('registered corpora')
     .option('--json', 'print JSON')
     .action(async (o: StoreCliOptions) => {
-      const cs = await withEnv(o, (env) => listCorpora(env));
+      const cs = await withEnv(o, (env, _actor, L) => L.listCorpora(env));
       print(o, cs, cs.length === 0 ? 'no corpora' : cs.map((c) => `${c.id}  ${c.records} records  ${c.path}`).join('\n'));
     });
   return corpus;
@@ -283,7 +280,7 @@ export function workerCommand(): Command {
     .action(async (o: StoreCliOptions & { once?: boolean; concurrency: number; lease: number }) => {
       const controller = new AbortController();
       for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort());
-      const { jobs } = await withEnv(o, (env) => runWorker(env, {
+      const { jobs } = await withEnv(o, (env, _actor, L) => L.runWorker(env, {
         once: o.once ?? false, concurrency: o.concurrency, leaseMs: o.lease * 1000, signal: controller.signal,
         log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
       }));
@@ -318,7 +315,7 @@ export function auditCommand(): Command {
     .option('--origin <name>', 'the log\'s name in checkpoints', DEFAULT_ORIGIN)
     .action(async (o: StoreCliOptions & { keys?: string; origin: string }) => {
       const key = loadSigningKey(keysDir(o));
-      const { size, note } = await withEnv(o, (env) => checkpointLog(env.store, key, o.origin));
+      const { size, note } = await withEnv(o, (env, _actor, L) => L.checkpointLog(env.store, key, o.origin));
       process.stdout.write(`checkpoint of ${size} entries:\n${note}`);
     });
   storeOptions(audit.command('verify'))
@@ -331,7 +328,7 @@ export function auditCommand(): Command {
       const dir = keysDir(o);
       const publicKey = loadPublicKey(o.key ?? join(dir, 'lethe-ed25519.pub'));
       const name = o.name ?? loadSigningKey(dir).name;
-      const v = await withEnv(o, (env) => verifyLog(env.store, name, publicKey, o.origin));
+      const v = await withEnv(o, (env, _actor, L) => L.verifyLog(env.store, name, publicKey, o.origin));
       print(o, v, v.ok ? `audit log verified: ${v.entries} entries, ${v.checkpoints} checkpoints` : `audit log NOT verified: ${v.problem}`);
       if (!v.ok) process.exitCode = 1;
     });
@@ -340,7 +337,7 @@ export function auditCommand(): Command {
     .action(async (entry: string, o: StoreCliOptions) => {
       const seq = Number(entry);
       if (!Number.isInteger(seq) || seq < 1) throw new RequestInputError(`audit prove: "${entry}" is not an entry number`);
-      const e = await withEnv(o, (env) => proveEntry(env.store, seq));
+      const e = await withEnv(o, (env, _actor, L) => L.proveEntry(env.store, seq));
       console.log(JSON.stringify(e, null, 2));
     });
   return audit;

@@ -3,8 +3,7 @@
  * JavaScript. Every spec is built from the EvalReport alone (no randomness: the same report gives the same SVG
  * modulo the ids, which `renderSvg` scopes per chart so several SVGs can share one page).
  */
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import type { EvalReport, ModelEvaluation, RelearnSummary } from '../report-types.ts';
 import { fmtNum, fmtP, MODE_LABEL, miaAuc, relearnModes, relearnOf } from './format.ts';
 
@@ -568,7 +567,7 @@ let activeRenders = 0;
 let savedWidth: TextWidth | undefined;
 
 /** Installs the width estimate for the duration of one or more (possibly overlapping) renders. */
-function withTextMetrics<T>(run: () => Promise<T>): Promise<T> {
+function withTextMetrics<T>(vega: object, run: () => Promise<T>): Promise<T> {
   // textMetrics is exported by vega (vega-scenegraph) but not declared in its typings.
   const metrics = (vega as unknown as { textMetrics?: { width: TextWidth } }).textMetrics;
   if (!metrics) return run();
@@ -586,12 +585,14 @@ function withTextMetrics<T>(run: () => Promise<T>): Promise<T> {
  * ids are scoped (see scopeSvgIds). Deterministic: the same spec gives the same string.
  */
 export async function renderSvg(spec: TopLevelSpec, idPrefix?: string): Promise<string> {
+  // Loaded on first use: Vega takes about a second to import, which every CLI command would otherwise pay.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   // Warnings (e.g. a dropped empty series) would only clutter the CLI's output; errors still surface.
   const compiled = compile(spec, { logger: vega.logger(vega.Error) }).spec;
   // Vega numbers clip paths and gradients from module-level counters; restart them so the same spec always gives
   // the same SVG (the ids are scoped per chart below, so restarting cannot make two charts' ids collide).
   vega.resetSVGDefIds();
-  return withTextMetrics(async () => {
+  return withTextMetrics(vega, async () => {
     const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Error });
     try {
       const svg = await view.toSVG();

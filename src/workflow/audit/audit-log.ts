@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import { DEFAULT_ORIGIN } from '../defaults.ts';
 import type { Store } from '../store/open-store.ts';
 import type { AuditCheckpointsTable, AuditEntriesTable } from '../store/schema.ts';
 import { entryBytes } from './audit-sink.ts';
@@ -6,8 +7,6 @@ import { openCheckpoint, signCheckpoint } from './checkpoint.ts';
 import type { SigningKey } from './keys.ts';
 import { consistencyProof, inclusionProof, leafHash, rootOf, verifyConsistency, verifyInclusion, type Hash } from './merkle.ts';
 
-/** The log's origin line in checkpoints: names this log, so a checkpoint of another log is not taken for it. */
-export const DEFAULT_ORIGIN = 'lethe/audit';
 
 /** Every entry's leaf hash, recomputed from the entry itself (never read from the stored column). */
 async function leaves(store: Store): Promise<{ seq: number; leaf: Hash }[]> {

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { DEFAULT_LEASE_MS } from '../defaults.ts';
 import type { WorkflowEnv } from '../requests/service.ts';
 import { moveRequest } from '../requests/service.ts';
 import { runJob, type JobLog } from './handlers.ts';
@@ -19,7 +20,6 @@ export interface WorkerOptions {
   signal?: AbortSignal;
 }
 
-export const DEFAULT_LEASE_MS = 120_000;
 
 /** One line for an error, without a stack: what the job's last_error and the request's history keep. */
 function oneLine(e: unknown): string {

@@ -1,9 +1,12 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
+import { dataDirOf } from '../defaults.ts';
 import { migrationProvider } from './migrations.ts';
+
+export { dataDirOf };
 import type { Database } from './schema.ts';
 
 export class StoreError extends Error {
@@ -39,13 +42,6 @@ export interface StoreOptions {
   url?: string;
   /** How long a writer waits for another's lock before failing (ms). */
   busyTimeoutMs?: number;
-}
-
-export const DEFAULT_DATA_DIR = '.lethe';
-
-/** The data directory the embedded store and the corpus indexes live in. */
-export function dataDirOf(o: Pick<StoreOptions, 'dataDir'> = {}): string {
-  return resolve(o.dataDir ?? process.env['LETHE_HOME'] ?? DEFAULT_DATA_DIR);
 }
 
 function redactUrl(url: string): string {
