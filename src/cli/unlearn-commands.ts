@@ -106,6 +106,8 @@ export function formatUnlearnSummary(r: UnlearnRecord, out: string): string {
     ...pair('retain NLL', before.retainLoss, after.retainLoss),
     ...pair(`utility NLL (${utility.source === 'self-generated' ? 'self-generated text' : 'utility set'})`, before.utilityLoss, after.utilityLoss),
   ].join(', ');
+  const from = after.step !== r.steps ? ` (those of the step-${after.step} check)` : '';
   return `${r.method}: ${r.steps} steps in ${r.wallSeconds.toFixed(1)} s (${r.stopReason}: ${r.stopReasonText}); `
-    + `written weights: ${measured}; ${changedTensors} of ${totalTensors} tensors changed; wrote ${out} and ${out}/unlearn.json`;
+    + `written weights${from}: ${measured}; ${changedTensors} of ${totalTensors} tensors changed; wrote ${out} and ${out}/unlearn.json`
+    + r.result.warnings.map((w) => `\nwarning: ${w}`).join('');
 }

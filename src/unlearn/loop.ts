@@ -53,7 +53,7 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
   let ref: CausalLM | null = null;
   const tools: LossTools = { model, reference: () => (ref ??= frozenModel(model, ctx.original)) };
   const forgetItems = run.forget ?? ctx.forget;
-  const { steps, lr: peakLr } = resolveSchedule(o, model.config.hiddenSize, forgetItems.length);
+  const { steps, lr: peakLr, checkEvery } = resolveSchedule(o, model.config.hiddenSize, forgetItems.length);
   const alpha = o.alpha ?? 0;
   const useRetain = ctx.retain.length > 0 && alpha > 0;
   const retainTerm = spec.retain ?? (o.retainLoss === 'kl'
@@ -74,6 +74,8 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
   const curve: StepEvent[] = [];
   const checks: CheckEvent[] = [];
   let lastGood = model.params.snapshot();
+  let lastGoodStep = 0;
+  let rolledBackTo: number | null = null;
   let stopReason: StopReason = 'completed';
   let step = 0;
   let warnedMemorising = false;
@@ -99,6 +101,7 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
     checks.push(...resumed.state.checks);
     warnedMemorising = resumed.state.warnedMemorising;
     lastGood = model.params.snapshot();
+    lastGoodStep = step;
     // The batch order is a function of the seed: replay it to where the run stopped.
     for (let i = 0; i < step; i++) {
       forgetStream.next();
@@ -141,11 +144,14 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
       curve.push(event);
       hooks.onStep?.(event);
 
-      if (guards && (step % o.checkEvery === 0 || step === steps)) {
+      if (guards && (step % checkEvery === 0 || step === steps)) {
         const c = check();
         // A retain NLL far below its start means the run memorises the retain set it trains on: its guard then
         // rewards that and misses general damage. Said once; the utility guard is what catches the damage.
-        if (!warnedMemorising && c.retainLoss !== null && start!.retainLoss !== null && o.maxRetainLossRise > 0 && start!.retainLoss - c.retainLoss > o.maxRetainLossRise) {
+        // Far below: by more than the guard's bound, or by more than half of where it started (a retain set that
+        // starts under 1 nat can never fall by 1, yet falling to a third of it is memorising).
+        if (!warnedMemorising && c.retainLoss !== null && start!.retainLoss !== null && o.maxRetainLossRise > 0
+          && (start!.retainLoss - c.retainLoss > o.maxRetainLossRise || c.retainLoss < start!.retainLoss / 2)) {
           warnedMemorising = true;
           hooks.onMessage?.(`${phase}: retain NLL fell from ${start!.retainLoss.toFixed(4)} to ${c.retainLoss.toFixed(4)}: the run is memorising the retain set, `
             + 'so the retain guard no longer reflects general damage (give --utility FILE with held-out text to guard that)');
@@ -156,6 +162,7 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
           break;
         }
         lastGood = model.params.snapshot();
+        lastGoodStep = step;
         if (ckpt && step - lastSaved >= ckpt.every && step < steps) {
           saveLoopCheckpoint(ckpt.dir, model, optimizer.state(), { step, start, curve, checks, warnedMemorising, fingerprint });
           lastSaved = step;
@@ -174,11 +181,12 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
     if (stopReason === 'non-finite' || stopReason === 'retain-guard' || stopReason === 'utility-guard') {
       // Back to the weights of the last check that passed (θ itself when none had yet).
       model.params.restore(lastGood);
-      hooks.onMessage?.(`${phase}: stopped at step ${step} (${stopReason}); weights rolled back to the last good check`);
+      rolledBackTo = lastGoodStep;
+      hooks.onMessage?.(`${phase}: stopped at step ${step} (${stopReason}); weights rolled back to the last good check (step ${lastGoodStep})`);
     }
   } finally {
     for (const p of frozen) p.requiresGrad = true;
     model.params.zeroGrad();
   }
-  return { stopReason, steps: step, curve, checks, details: {} };
+  return { stopReason, steps: step, curve, checks, details: rolledBackTo === null ? {} : { weightsFromStep: rolledBackTo } };
 }

@@ -27,8 +27,8 @@ export function loopOptionShape(d: LoopDefaults) {
   return {
     steps: z.number().int().positive().optional().describe('optimizer steps (default: ⌈epochs × forget items / batchSize⌉)'),
     epochs: z.number().positive().default(d.epochs).describe('passes over the forget set, used when steps is not given'),
-    lr: z.number().positive().optional().describe(`peak learning rate (AdamW; linear warmup, then constant); default: baseLr × ${REFERENCE_WIDTH} / d_model`),
-    baseLr: z.number().positive().default(d.lr).describe(`the learning rate at width ${REFERENCE_WIDTH}; without lr it is scaled by ${REFERENCE_WIDTH}/d_model (Adam's update of hidden weights scales as 1/width, as in μP; ÷16 on a 4096-wide 7B model)`),
+    lr: z.number().positive().optional().describe(`peak learning rate (AdamW; linear warmup, then constant); default: baseLr × min(1, ${REFERENCE_WIDTH} / d_model)`),
+    baseLr: z.number().positive().default(d.lr).describe(`the learning rate at width ${REFERENCE_WIDTH}; without lr it is scaled down by ${REFERENCE_WIDTH}/d_model on wider models (Adam's update of hidden weights scales as 1/width, as in μP; ÷16 on a 4096-wide 7B model) and never scaled up on narrower ones`),
     batchSize: z.number().int().positive().default(d.batchSize ?? 16).describe('forget items per step (each forget batch is paired with a retain batch)'),
     retainBatchSize: z.number().int().min(0).default(d.retainBatchSize ?? 0).describe('retain items per step (0 = as many as batchSize)'),
     warmupSteps: z.number().int().min(0).default(0).describe('steps of linear learning-rate warmup'),
@@ -38,7 +38,7 @@ export function loopOptionShape(d: LoopDefaults) {
     gamma: z.number().min(0).default(d.gamma ?? 1).describe('weight γ of the forget term'),
     alpha: z.number().min(0).default(d.alpha ?? 1).describe('weight α of the retain term (ignored without a retain set)'),
     retainLoss: z.enum(['nll', 'kl']).default(d.retainLoss ?? 'nll').describe('retain term: NLL of retain answers, or KL(p_ref ‖ p_θ) over all retain positions'),
-    checkEvery: z.number().int().positive().default(10).describe('steps between guard checks'),
+    checkEvery: z.number().int().positive().optional().describe('steps between guard checks (default: min(10, ⌈steps / 4⌉), so a short run is checked several times)'),
     checkSamples: z.number().int().positive().default(64).describe('forget and retain items scored at each guard check'),
     targetForgetProb: z.number().min(0).max(1).default(0).describe('stop early once the forget probability at a check is at or below this (0 = run all steps)'),
     maxRetainLossRise: z.number().min(0).default(1).describe('stop, and go back to the last good check, when the retain NLL per token rises by more than this many nats over its start (0 = off)'),
@@ -52,6 +52,7 @@ export type LoopOptions = z.infer<z.ZodObject<ReturnType<typeof loopOptionShape>
 export interface Schedule {
   steps: number;
   lr: number;
+  checkEvery: number;
   /** How each was chosen, in words (unlearn.json and the log say it). */
   rule: { steps: string; lr: string };
 }
@@ -60,14 +61,18 @@ export interface Schedule {
  * The run's steps and learning rate: as given, else derived — steps from the epochs over `forgetItems`, lr from
  * baseLr scaled to the model's width (d_model).
  */
-export function resolveSchedule(o: Pick<LoopOptions, 'steps' | 'epochs' | 'lr' | 'baseLr' | 'batchSize'>, width: number, forgetItems: number): Schedule {
+export function resolveSchedule(o: Pick<LoopOptions, 'steps' | 'epochs' | 'lr' | 'baseLr' | 'batchSize' | 'checkEvery'>, width: number, forgetItems: number): Schedule {
   const steps = o.steps ?? Math.max(1, Math.ceil((o.epochs * forgetItems) / o.batchSize));
-  const lr = o.lr ?? (o.baseLr * REFERENCE_WIDTH) / width;
+  // Scaled down on wider models only: on a narrow one (a 64-wide model in a user trial) ×4 broke every method, while
+  // the base rate worked; the 1/width rule is about large widths.
+  const scale = Math.min(1, REFERENCE_WIDTH / width);
+  const lr = o.lr ?? o.baseLr * scale;
+  const checkEvery = o.checkEvery ?? Math.min(10, Math.max(1, Math.ceil(steps / 4)));
   return {
-    steps, lr,
+    steps, lr, checkEvery,
     rule: {
       steps: o.steps === undefined ? `${o.epochs} epochs × ${forgetItems} forget items / batch ${o.batchSize}` : 'given',
-      lr: o.lr === undefined ? `baseLr ${o.baseLr} × ${REFERENCE_WIDTH}/d_model ${width}` : 'given',
+      lr: o.lr === undefined ? (scale < 1 ? `baseLr ${o.baseLr} × ${REFERENCE_WIDTH}/d_model ${width}` : `baseLr ${o.baseLr} (d_model ${width} ≤ ${REFERENCE_WIDTH}: not scaled)`) : 'given',
     },
   };
 }

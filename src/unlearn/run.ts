@@ -56,6 +56,8 @@ export interface WrittenState {
   changedTensors: number;
   totalTensors: number;
   utility: UtilitySource;
+  /** What the written weights do that a user would not expect of unlearning (e.g. the forget probability rose). */
+  warnings: string[];
 }
 
 export interface DataFileRecord {
@@ -178,7 +180,7 @@ function changedTensors(model: CausalLM, original: Float32Array): number {
  * on them against θ, and refuses a run that changed nothing (unless allowed) or that damages the model past the
  * method's bounds. Returns what the written model does.
  */
-function assessResult(ctx: UnlearnContext, dtype: SaveDType, options: Record<string, unknown>, outcome: Pick<UnlearnOutcome, 'stopReason' | 'steps'>,
+function assessResult(ctx: UnlearnContext, dtype: SaveDType, options: Record<string, unknown>, outcome: Pick<UnlearnOutcome, 'stopReason' | 'steps' | 'details'>,
   utility: UtilitySource, o: { allowNoop?: boolean } = {}): WrittenState {
   const flat = ctx.model.params.flat;
   const bad = countNonFiniteEncoded(dtype, encodeFloat(dtype, flat));
@@ -192,9 +194,15 @@ function assessResult(ctx: UnlearnContext, dtype: SaveDType, options: Record<str
   ctx.model.params.restore(ctx.original);
   const before = guard.check(ctx.model, 0);
   ctx.model.params.restore(current);
-  const after = guard.check(ctx.model, outcome.steps);
+  // After a roll-back the written weights are those of an earlier check: label them with its step.
+  const weightsFrom = typeof outcome.details['weightsFromStep'] === 'number' ? outcome.details['weightsFromStep'] : outcome.steps;
+  const after = guard.check(ctx.model, weightsFrom);
+  const warnings: string[] = [];
+  if (after.forgetProb > before.forgetProb) {
+    warnings.push(`the forget probability rose (${before.forgetProb.toPrecision(3)} → ${after.forgetProb.toPrecision(3)}): the written model knows the forget set better than before`);
+  }
   const state: WrittenState = {
-    dtype, before, after, changedTensors: changedTensors(ctx.model, ctx.original), totalTensors: ctx.model.params.entries().length, utility,
+    dtype, before, after, changedTensors: changedTensors(ctx.model, ctx.original), totalTensors: ctx.model.params.entries().length, utility, warnings,
   };
   if (state.changedTensors === 0 && !o.allowNoop) {
     throw new UnlearnRefused(`the run changed no weight (${outcome.stopReason} at step ${outcome.steps}: ${STOP_REASON_TEXT[outcome.stopReason]}), `
@@ -248,8 +256,9 @@ export function prepareUnlearning(req: Omit<UnlearnRequest, 'outDir' | 'force'>,
     const s = resolveSchedule(options as Pick<LoopOptions, 'steps' | 'epochs' | 'lr' | 'baseLr' | 'batchSize'>, opened.ctx.model.config.hiddenSize, opened.ctx.forget.length);
     options['steps'] = s.steps;
     options['lr'] = s.lr;
+    options['checkEvery'] = s.checkEvery;
     schedule = s.rule;
-    hooks.onMessage?.(`schedule: ${s.steps} steps (${s.rule.steps}), lr ${s.lr.toExponential(2)} (${s.rule.lr})`);
+    hooks.onMessage?.(`schedule: ${s.steps} steps (${s.rule.steps}), lr ${s.lr.toExponential(2)} (${s.rule.lr}), a guard check every ${s.checkEvery}`);
   }
   return { req, method, options, schedule, opened };
 }
