@@ -9,12 +9,19 @@ export const UTILITY_BAR = 0.9;
 const UTILITY_ABOVE = 1.05;
 
 /**
- * The target already forgets like the retain model (answers no more often than twice as likely, or truth ratios that
- * cannot be told apart): then no unlearning run on it can show forgetting, and a verdict must not claim any.
+ * The target already answers the forget questions no more often than twice the retain model does: then no unlearning
+ * run on it can show forgetting, and a verdict must not claim any.
  */
 function targetNeverKnew(target: ModelEvaluation, reference: ModelEvaluation): boolean {
-  return target.forget.probability <= 2 * reference.forget.probability
-    || (target.forgetQuality !== null && target.forgetQuality >= FORGET_QUALITY_BAR);
+  return target.forget.probability <= 2 * reference.forget.probability;
+}
+
+/**
+ * The KS test of forget quality cannot tell the target itself from the retain model (on few items it often cannot,
+ * even when the target answers far more often): then forget quality of an unlearned model proves nothing either way.
+ */
+function forgetQualityBlind(target: ModelEvaluation): boolean {
+  return target.forgetQuality !== null && target.forgetQuality >= FORGET_QUALITY_BAR;
 }
 
 const pct = (x: number): string => `${Math.round(x * 100)}%`;
@@ -37,7 +44,12 @@ export function verdictFor(m: ModelEvaluation, target: ModelEvaluation, referenc
   const parts: string[] = [];
   const fq = m.forgetQuality;
   if (nothingToForget) parts.push(`NOT JUDGED — the target never knew the forget set (${knew}), so this run shows nothing about forgetting`);
-  else if (fq !== null && fq >= FORGET_QUALITY_BAR) parts.push(`FORGETS — indistinguishable from the retain model (forget quality ${fmtP(fq)})`);
+  else if (forgetQualityBlind(target)) {
+    const gone = m.forget.probability <= 2 * reference.forget.probability;
+    parts.push(`NOT JUDGED BY FORGET QUALITY — on these ${m.forget.items} items the KS test cannot tell even the target from the retain model `
+      + `(target forget quality ${fmtP(target.forgetQuality!)}); by probability the answers are ${gone ? 'gone' : 'still there'} `
+      + `(${m.forget.probability.toFixed(2)}; target ${target.forget.probability.toFixed(2)}, retain model ${reference.forget.probability.toFixed(2)})`);
+  } else if (fq !== null && fq >= FORGET_QUALITY_BAR) parts.push(`FORGETS — indistinguishable from the retain model (forget quality ${fmtP(fq)})`);
   else if (m.forget.probability <= 2 * reference.forget.probability) parts.push(`PARTLY — answers gone, but truth ratios differ from the retain model (forget quality ${fq === null ? '—' : fmtP(fq)})`);
   else parts.push(`FAILS — still answers (forget probability ${m.forget.probability.toFixed(2)} vs ${reference.forget.probability.toFixed(2)})`);
   parts.push(utilityText(m, target));
@@ -56,8 +68,21 @@ function utilityText(m: ModelEvaluation, target: ModelEvaluation): string {
   // Utility is a harmonic mean: one zero part makes it 0, and then no ratio means anything.
   if (!(target.modelUtility > 0)) return `utility ${m.modelUtility.toFixed(3)} (the target's is ${target.modelUtility.toFixed(3)}, so no ratio)`;
   const kept = m.modelUtility / target.modelUtility;
-  if (kept > UTILITY_ABOVE) return `utility ${pct(kept)} of the target's (higher than before unlearning)`;
+  if (kept > UTILITY_ABOVE) {
+    // A harmonic mean rises when its smallest part does, even while the others fall: show the parts.
+    const parts = [['retain probability', m.retain.probability, target.retain.probability], ['retain ROUGE-L', m.retain.rougeRecall, target.retain.rougeRecall],
+      ...(m.world && target.world ? [['world ROUGE-L', m.world.rougeRecall, target.world.rougeRecall]] as const : [])] as const;
+    const fell = parts.filter(([, a, b]) => a < b).map(([n, a, b]) => `${n} ${b.toFixed(3)} → ${a.toFixed(3)}`);
+    return `utility ${pct(kept)} of the target's (its harmonic mean rose${fell.length > 0 ? `, yet ${fell.join(', ')}` : ''})`;
+  }
   return kept >= UTILITY_BAR ? `keeps ${pct(kept)} of utility` : `loses utility (${pct(kept)} kept)`;
+}
+
+/** What an AUC of forget items against non-members says: 0.5 is indistinguishable, far from it either way is not. */
+function miaReading(auc: number): string {
+  if (auc > 0.6) return 'still told apart from unseen data: 0.5 would be indistinguishable';
+  if (auc < 0.4) return 'over-unlearned: the forget items now look less familiar than unseen data, which also gives them away; 0.5 would be indistinguishable';
+  return 'close to 0.5, indistinguishable from unseen data';
 }
 
 /**
@@ -67,7 +92,7 @@ function utilityText(m: ModelEvaluation, target: ModelEvaluation): string {
  */
 function verdictWithoutReference(m: ModelEvaluation, target: ModelEvaluation): string {
   const auc = m.mia.find((a) => a.attack === 'loss')?.auc;
-  const mia = auc === undefined || !Number.isFinite(auc) ? '' : `; membership AUC ${auc.toFixed(2)} against non-members (0.5: indistinguishable)`;
+  const mia = auc === undefined || !Number.isFinite(auc) ? '' : `; membership AUC ${auc.toFixed(2)} against non-members (${miaReading(auc)})`;
   if (m.role === 'target') return `before unlearning: forget probability ${m.forget.probability.toFixed(2)}${mia}`;
   const parts = [`NO RETAIN MODEL — forget probability ${m.forget.probability.toFixed(2)} (target ${target.forget.probability.toFixed(2)})${mia}; `
     + 'forget quality and the never-learned bars not judged (they need a retain model)'];

@@ -75,8 +75,23 @@ test('verdicts do not claim forgetting when the target never knew the forget set
   const reference = fake('retain', 'reference', { fp: 0.2, fq: null, mu: 0.68 });
   assert.match(verdictFor(target, target, reference), /^before unlearning: already does not answer the forget questions \(probability 0\.21 vs retain model 0\.20\): nothing to forget/);
   const v = verdictFor(fake('a', 'unlearned', { fp: 0.2, fq: 0.4, mu: 0.65 }), target, reference);
-  assert.match(v, /^NOT JUDGED — the target never knew the forget set \(probability 0\.21 vs retain model 0\.20\), so this run shows nothing about forgetting; utility 197% of the target's \(higher than before unlearning\)$/);
+  assert.match(v, /^NOT JUDGED — the target never knew the forget set \(probability 0\.21 vs retain model 0\.20\), so this run shows nothing about forgetting; utility 197% of the target's \(its harmonic mean rose, yet retain probability 0\.210 → 0\.200\)$/);
   assert.doesNotMatch(v, /FORGETS|keeps/);
+});
+
+test('a target the KS test cannot tell from the retain model on few items is not called "never knew" (third-party trial)', () => {
+  // stories260K on TOFU forget01: the target answers 2.4× as often as the retain model, yet forget quality is 0.165.
+  const target = fake('target', 'target', { fp: 0.29, fq: 0.165, mu: 0.3 });
+  const reference = fake('retain', 'reference', { fp: 0.12, fq: null, mu: 0.3 });
+  const v = verdictFor(fake('npo', 'unlearned', { fp: 0.1, fq: 0.9, mu: 0.3 }), target, reference);
+  assert.match(v, /^NOT JUDGED BY FORGET QUALITY — on these \d+ items the KS test cannot tell even the target from the retain model \(target forget quality 0\.165\); by probability the answers are gone \(0\.10; target 0\.29, retain model 0\.12\)/);
+  assert.doesNotMatch(v, /never knew|FORGETS/);
+});
+
+test('without a retain model, a membership AUC far below 0.5 is read as over-unlearning, not as indistinguishable', () => {
+  const target = fake('target', 'target', { fp: 0.9, fq: null, mu: 0.3 });
+  const m = { ...fake('gd', 'unlearned', { fp: 0.01, fq: null, mu: 0.3 }), mia: [{ attack: 'loss' as const, auc: 0.0, scores: null }] } as unknown as Parameters<typeof verdictFor>[0];
+  assert.match(verdictFor(m, target, null), /membership AUC 0\.00 against non-members \(over-unlearned: the forget items now look less familiar than unseen data/);
 });
 
 test('an item longer than the context is refused up front, naming the file and the item (issue 12 item 5)', () => {
@@ -109,7 +124,7 @@ test('lethe eval without a retain model: every metric that does not need one, an
   assert.equal(unlearned!.forgetQuality, null);
   assert.equal(unlearned!.privLeak, null);
   assert.ok(unlearned!.mia.length > 0 && unlearned!.modelUtility >= 0, 'the metrics that need no retain model are there');
-  assert.match(unlearned!.verdict!, /^NO RETAIN MODEL — forget probability \S+ \(target \S+\); membership AUC \S+ against non-members \(0\.5: indistinguishable\); forget quality and the never-learned bars not judged \(they need a retain model\); utility \S+ \(the target's is 0\.000, so no ratio\)$/);
+  assert.match(unlearned!.verdict!, /^NO RETAIN MODEL — forget probability \S+ \(target \S+\); membership AUC \S+ against non-members \([^)]*\); forget quality and the never-learned bars not judged \(they need a retain model\); utility \S+ \(the target's is 0\.000, so no ratio\)$/);
   assert.doesNotMatch(unlearned!.verdict!, /FORGETS|PARTLY|FAILS/);
   assert.ok(existsSync(join(out, 'report.html')));
   const none = spawnSync(process.execPath, [LETHE, 'eval', '--data', tofuFolder(), '--split', 'forget01', '--out', out], { encoding: 'utf8' });

@@ -16,8 +16,8 @@ export type JobLog = (line: string) => void;
 /** Retain records given to the erasure: an even sample of the corpus records that are not the subject's. */
 const RETAIN_SAMPLE = 400;
 
-/** Unlearning steps between checkpoints of an erasure (at a guard check: every checkEvery = 10 steps by default). */
-const CHECKPOINT_EVERY = 10;
+/** Unlearning steps between checkpoints of an erasure (taken at the first guard check this many steps after the last). */
+const CHECKPOINT_EVERY = 5;
 
 const now = (env: WorkflowEnv): Date => (env.now ? env.now() : new Date());
 const jobDir = (env: WorkflowEnv, requestId: string): string => join(dataDirOf(env.dataDir ? { dataDir: env.dataDir } : {}), 'jobs', requestId);
