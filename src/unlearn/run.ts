@@ -44,6 +44,8 @@ export interface UnlearnRequest {
 export interface UtilitySource {
   source: 'file' | 'self-generated' | 'none';
   path: string | null;
+  /** SHA-256 of the utility file, so the guard's data is identified like the forget and retain sets. */
+  sha256?: string;
   items: number;
 }
 
@@ -122,7 +124,7 @@ export function openContext(modelDir: string, forgetPath: string, retainPath?: s
   let utility: UtilitySource = { source: 'none', path: null, items: 0 };
   if (utilityPath) {
     ctx.utility = tokenizeItems(readTrainingRecords(utilityPath, fields ? { fields } : {}), tokenizer, maxLength);
-    utility = { source: 'file', path: resolve(utilityPath), items: ctx.utility.length };
+    utility = { source: 'file', path: resolve(utilityPath), sha256: sha256(utilityPath), items: ctx.utility.length };
   } else if (ctx.retain.length === 0) {
     ctx.utility = selfGeneratedText(model, tokenizer, SELF_TEXT);
     utility = { source: 'self-generated', path: null, items: ctx.utility.length };
