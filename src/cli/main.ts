@@ -5,7 +5,7 @@ import { runTraining } from '../train/run.ts';
 import { evalCommand, type EvalCliOptions } from './eval-command.ts';
 import { TOO_LONG } from '../eval/context-fit.ts';
 import { runMainJob } from './main-job.ts';
-import { assessCommand, auditCommand, corpusCommand, keysCommand, requestCommand, workerCommand } from './workflow-commands.ts';
+import { assessCommand, auditCommand, certificateCommand, corpusCommand, keysCommand, requestCommand, verifyCertificateCommand, workerCommand } from './workflow-commands.ts';
 import { formatMethods, formatUnlearnSummary, methodsJson, unlearnCommand, type UnlearnCliOptions } from './unlearn-commands.ts';
 
 function number(kind: 'int' | 'float', min: number, max = Infinity) {
@@ -178,6 +178,8 @@ program.addCommand(corpusCommand());
 program.addCommand(workerCommand());
 program.addCommand(keysCommand());
 program.addCommand(auditCommand());
+program.addCommand(certificateCommand());
+program.addCommand(verifyCertificateCommand());
 
 try {
   await program.parseAsync(process.argv);

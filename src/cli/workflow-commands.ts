@@ -342,3 +342,49 @@ export function auditCommand(): Command {
     });
   return audit;
 }
+
+/** `lethe certificate issue ID`: the signed certificate of erasure of a completed request (DSSE, in-toto). */
+export function certificateCommand(): Command {
+  const certificate = new Command('certificate').description('signed certificates of erasure (in-toto Statement in a DSSE envelope)');
+  storeOptions(certificate.command('issue').argument('<id>'))
+    .description('issue (or fetch) the certificate of a completed request; it signs a fresh audit checkpoint')
+    .option('--keys <dir>', 'the signing key\'s folder (default: the data directory\'s keys/)')
+    .option('--out <file>', 'write it to this file (default: print it)')
+    .action(async (id: string, o: StoreCliOptions & { keys?: string; out?: string }) => {
+      const key = loadSigningKey(keysDir(o));
+      const envelope = await withEnv(o, (env, _actor, L) => L.issueCertificate(env, id, key));
+      const text = JSON.stringify(envelope, null, 2) + '\n';
+      if (o.out) {
+        const { atomicWrite } = await import('../model/io/atomic-file.ts');
+        atomicWrite(o.out, [Buffer.from(text)]);
+        console.log(`certificate of ${id} written to ${o.out}`);
+      } else process.stdout.write(text);
+    });
+  return certificate;
+}
+
+/** `lethe verify-certificate CERT --key PUB`: checks a certificate offline; exits 1 naming the first thing wrong. */
+export function verifyCertificateCommand(): Command {
+  return new Command('verify-certificate').argument('<cert>')
+    .description('check a certificate of erasure offline: signature, statement, audit inclusion proof, and optionally the model folder')
+    .requiredOption('--key <pem>', 'the signer\'s public key (PEM)')
+    .option('--name <name>', 'the key\'s name', 'lethe')
+    .option('--model <dir>', 'also check that this folder\'s weights are a certified subject')
+    .action(async (cert: string, o: { key: string; name: string; model?: string }) => {
+      let envelope: unknown;
+      try {
+        envelope = JSON.parse(readFileSync(cert, 'utf8'));
+      } catch {
+        throw new RequestInputError(`${cert}: not a certificate (JSON)`);
+      }
+      const { verifyCertificate } = await lib();
+      const r = verifyCertificate(envelope as Parameters<typeof verifyCertificate>[0], o.name, loadPublicKey(o.key), o.model ? { modelDir: o.model } : {});
+      if (r.problem) {
+        console.log(`certificate NOT verified: ${r.problem}`);
+        process.exitCode = 1;
+        return;
+      }
+      const p = r.statement!.predicate;
+      console.log(`certificate verified: request ${p.request.id}, completed ${p.request.completedAt}, ${r.statement!.subject.length} model(s), ${p.corpus.recordsFound} records, verification ${p.verification.result}${o.model ? `; ${o.model} is a certified model` : ''}`);
+    });
+}

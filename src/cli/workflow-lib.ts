@@ -2,6 +2,7 @@
 // database drivers and query builder take a second to import, which commands that do not touch the store skip.
 export { checkpointLog, proveEntry, verifyLog } from '../workflow/audit/audit-log.ts';
 export { assessRequest } from '../workflow/assess/assess.ts';
+export { issueCertificate, verifyCertificate } from '../workflow/evidence/certificate.ts';
 export { decideMatches } from '../workflow/assess/confirm.ts';
 export { addCorpus, listCorpora } from '../workflow/assess/corpora.ts';
 export { loadAssessment } from '../workflow/jobs/handlers.ts';

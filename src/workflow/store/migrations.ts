@@ -100,6 +100,17 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003_certificates': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // One certificate per request; the salt of its subject commitment stays here, never in the certificate.
+      await db.schema.createTable('certificates')
+        .addColumn('request_id', 'text', (c) => c.primaryKey().references('requests.id'))
+        .addColumn('salt', 'text', (c) => c.notNull())
+        .addColumn('envelope', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -109,6 +109,15 @@ export interface AssessmentsTable {
   created_at: string;
 }
 
+export interface CertificatesTable {
+  request_id: string;
+  /** Hex salt of the HMAC commitment to the subject's identifiers (kept by the controller, not in the certificate). */
+  salt: string;
+  /** The DSSE envelope as JSON. */
+  envelope: string;
+  created_at: string;
+}
+
 export interface Database {
   requests: RequestsTable;
   request_history: RequestHistoryTable;
@@ -118,4 +127,5 @@ export interface Database {
   job_steps: JobStepsTable;
   corpora: CorporaTable;
   assessments: AssessmentsTable;
+  certificates: CertificatesTable;
 }

@@ -1,0 +1,153 @@
+import { createHash, createHmac, randomBytes, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkpointLog, proveEntry, verifyInclusionEvidence, type InclusionEvidence } from '../audit/audit-log.ts';
+import { entryBytes } from '../audit/audit-sink.ts';
+import type { SigningKey } from '../audit/keys.ts';
+import { leafHash, rootOf } from '../audit/merkle.ts';
+import { tokens, normalizeEmail, normalizePhone } from '../assess/normalize.ts';
+import { loadAssessment } from '../jobs/handlers.ts';
+import { listJobs } from '../jobs/queue.ts';
+import { getRequest, requestHistory, type WorkflowEnv } from '../requests/service.ts';
+import { TransitionError } from '../requests/states.ts';
+import { openEnvelope, signEnvelope, type Envelope } from './dsse.ts';
+
+/**
+ * The certificate of erasure: an in-toto Statement v1 in a DSSE envelope, signed with Ed25519 (WORKFLOW.md). The
+ * subjects are the unlearned models' weight files with their SHA-256; the predicate says what was asked, found,
+ * done and verified, and carries the audit log's signed checkpoint with the inclusion proof of the request's final
+ * entry, so the whole certificate checks offline. No personal data: the subject appears only as an HMAC commitment
+ * whose salt the controller keeps.
+ */
+export const PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
+export const PREDICATE_TYPE = 'https://lethe.dev/erasure/v1';
+
+export interface ErasurePredicate {
+  request: { id: string; receivedAt: string; identityVerifiedAt: string | null; completedAt: string; deadline: string | null; extension: { until: string; reason: string } | null; legalGround: string };
+  dataSubject: { commitment: string; algorithm: 'HMAC-SHA256(salt, normalised identifiers)' };
+  baseModels: { path: string; digest: { sha256: string } | null }[];
+  corpus: { snapshotDigest: string; recordsFound: number; recordsMerkleRoot: string };
+  method: { name: string; optionsDigest: string; letheVersion: string }[];
+  verification: { policy: string; metrics: Record<string, unknown>[]; result: 'PASSED' | 'FAILED' | 'NOT_PERFORMED'; timeVerified: string };
+  recipientsNotified: string[];
+  residual: { backups: string | null; exceptions: string | null };
+  auditLog: { entry: { seq: number; at: string; requestId: string; kind: string; payload: string }; inclusion: InclusionEvidence };
+}
+
+export interface Statement {
+  _type: string;
+  subject: { name: string; digest: { sha256: string } }[];
+  predicateType: string;
+  predicate: ErasurePredicate;
+}
+
+const sha256File = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
+const letheVersion = (): string => (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** The subject's identifiers normalised as matching normalises them, in a fixed order, for the commitment. */
+function normalisedIdentifiers(s: { names: string[]; emails: string[]; phones: string[]; addresses: string[]; patterns: string[] }): string {
+  const norm = (xs: string[], f: (x: string) => string) => [...new Set(xs.map(f))].sort();
+  return JSON.stringify({
+    names: norm(s.names, (x) => tokens(x).join(' ')), emails: norm(s.emails, normalizeEmail), phones: norm(s.phones, normalizePhone),
+    addresses: norm(s.addresses, (x) => tokens(x).join(' ')), patterns: norm(s.patterns, (x) => tokens(x).join(' ')),
+  });
+}
+
+/** Issues (or returns the stored) certificate of a completed request, signing a fresh audit checkpoint for it. */
+export async function issueCertificate(env: WorkflowEnv, id: string, key: SigningKey): Promise<Envelope> {
+  const stored = await env.store.db.selectFrom('certificates').select('envelope').where('request_id', '=', id).executeTakeFirst();
+  if (stored) return JSON.parse(stored.envelope) as Envelope;
+  const r = await getRequest(env, id);
+  if (r.state !== 'completed') throw new TransitionError(`request ${id} is ${r.state}: a certificate is issued for a completed request`);
+  const history = await requestHistory(env, id);
+  const a = await loadAssessment(env.store.db, id);
+  const jobs = await listJobs(env.store, id);
+  const erase = jobs.filter((j) => j.kind === 'erase' && j.state === 'done').at(-1);
+  const verify = jobs.filter((j) => j.kind === 'verify' && j.state === 'done').at(-1);
+  if (!a || !erase) throw new TransitionError(`request ${id} has no assessment or erasure on record`);
+  const outputs = (erase.result?.['outputs'] ?? []) as { model: string; method: string; outDir: string; modelSha256: string }[];
+  const salt = randomBytes(32);
+  const confirmed = new Set(a.confirmed ?? []);
+  const recordHashes = [...new Set(a.corpora.flatMap((c) => c.matches.filter((m) => m.score >= a.threshold || confirmed.has(m.hash)).map((m) => m.hash)))].sort();
+  const final = await env.store.db.selectFrom('audit_entries').selectAll().where('request_id', '=', id).orderBy('seq', 'desc').executeTakeFirstOrThrow();
+  await checkpointLog(env.store, key);
+  const inclusion = await proveEntry(env.store, Number(final.seq));
+  const predicate: ErasurePredicate = {
+    request: {
+      id, receivedAt: r.receivedAt, identityVerifiedAt: r.identityVerifiedAt, completedAt: history.at(-1)!.at, deadline: r.dueAt,
+      extension: r.extension, legalGround: `GDPR Art. 17(1)(${r.legalGround})`,
+    },
+    dataSubject: { commitment: createHmac('sha256', salt).update(normalisedIdentifiers(r.subject)).digest('hex'), algorithm: 'HMAC-SHA256(salt, normalised identifiers)' },
+    baseModels: r.scope.models.map((m) => ({ path: m, digest: existsSync(join(m, 'model.safetensors')) ? { sha256: sha256File(join(m, 'model.safetensors')) } : null })),
+    corpus: {
+      snapshotDigest: createHash('sha256').update(a.corpora.map((c) => c.corpus.sha256).sort().join('\n')).digest('hex'),
+      recordsFound: recordHashes.length, recordsMerkleRoot: rootOf(recordHashes.map((h) => leafHash(Buffer.from(h, 'hex')))).toString('hex'),
+    },
+    method: outputs.map((o) => {
+      const record = JSON.parse(readFileSync(join(o.outDir, 'unlearn.json'), 'utf8')) as { options: unknown };
+      return { name: o.method, optionsDigest: createHash('sha256').update(JSON.stringify(record.options)).digest('hex'), letheVersion: letheVersion() };
+    }),
+    verification: {
+      policy: 'none yet: verification against a bar is not built (the request was completed by a pass-through)',
+      metrics: outputs.map((o) => {
+        const rec = JSON.parse(readFileSync(join(o.outDir, 'unlearn.json'), 'utf8')) as { result: { before: { forgetProb: number }; after: { forgetProb: number } } };
+        return { model: o.outDir, forgetProbabilityBefore: rec.result.before.forgetProb, forgetProbabilityAfter: rec.result.after.forgetProb };
+      }),
+      result: 'NOT_PERFORMED', timeVerified: verify?.updatedAt ?? history.at(-1)!.at,
+    },
+    recipientsNotified: [],
+    residual: { backups: null, exceptions: null },
+    auditLog: { entry: { seq: Number(final.seq), at: final.at, requestId: id, kind: final.kind, payload: final.payload }, inclusion },
+  };
+  const statement: Statement = {
+    _type: STATEMENT_TYPE,
+    subject: outputs.map((o, i) => ({ name: `${i}/model.safetensors`, digest: { sha256: o.modelSha256 } })),
+    predicateType: PREDICATE_TYPE, predicate,
+  };
+  const envelope = signEnvelope(PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement)), key);
+  await env.store.write(async (tx) => {
+    await tx.insertInto('certificates').values({ request_id: id, salt: salt.toString('hex'), envelope: JSON.stringify(envelope), created_at: new Date().toISOString() }).execute();
+  });
+  return envelope;
+}
+
+/**
+ * Checks a certificate offline: the DSSE signature, the statement's types, the audit entry (it is this request's
+ * completion, and its leaf is in the tree of the signed checkpoint), and with `modelDir` that the folder's weights
+ * are one of the certified subjects. Returns the first thing wrong, or null.
+ */
+export function verifyCertificate(envelope: Envelope, name: string, publicKey: KeyObject, o: { modelDir?: string } = {}): { problem: string | null; statement: Statement | null } {
+  const fail = (problem: string, statement: Statement | null = null) => ({ problem, statement });
+  const opened = openEnvelope(envelope, name, publicKey);
+  if ('problem' in opened) return fail(opened.problem);
+  if (envelope.payloadType !== PAYLOAD_TYPE) return fail(`payloadType is "${envelope.payloadType}", not ${PAYLOAD_TYPE}`);
+  let st: Statement;
+  try {
+    st = JSON.parse(opened.body.toString('utf8')) as Statement;
+  } catch {
+    return fail('the payload is not JSON');
+  }
+  if (st._type !== STATEMENT_TYPE) return fail(`_type is "${st._type}", not ${STATEMENT_TYPE}`, st);
+  if (st.predicateType !== PREDICATE_TYPE) return fail(`predicateType is "${st.predicateType}", not ${PREDICATE_TYPE}`, st);
+  const p = st.predicate;
+  const e = p?.auditLog?.entry;
+  if (!e || e.requestId !== p.request?.id) return fail('the audit entry is not the certified request\'s', st);
+  let to: unknown;
+  try {
+    to = (JSON.parse(e.payload) as { to?: unknown }).to;
+  } catch {
+    to = undefined;
+  }
+  if (e.kind !== 'transition' || to !== 'completed') return fail('the audit entry is not the request\'s completion', st);
+  if (leafHash(entryBytes({ seq: e.seq, at: e.at, request_id: e.requestId, kind: e.kind, payload: e.payload })).toString('hex') !== p.auditLog.inclusion.leafHash) return fail('the audit entry does not hash to the leaf its inclusion proof is for', st);
+  const inclusion = verifyInclusionEvidence(p.auditLog.inclusion, name, publicKey);
+  if (inclusion) return fail(`audit log: ${inclusion}`, st);
+  if (o.modelDir) {
+    const file = join(o.modelDir, 'model.safetensors');
+    if (!existsSync(file)) return fail(`${o.modelDir}: no model.safetensors`, st);
+    const digest = sha256File(file);
+    if (!st.subject.some((s) => s.digest?.sha256 === digest)) return fail(`${file} (sha256 ${digest.slice(0, 12)}…) is not a model this certificate covers`, st);
+  }
+  return { problem: null, statement: st };
+}
