@@ -5,7 +5,7 @@ import { runTraining } from '../train/run.ts';
 import { evalCommand, type EvalCliOptions } from './eval-command.ts';
 import { TOO_LONG } from '../eval/context-fit.ts';
 import { runMainJob } from './main-job.ts';
-import { assessCommand, auditCommand, certificateCommand, corpusCommand, keysCommand, requestCommand, verifyCertificateCommand, workerCommand } from './workflow-commands.ts';
+import { assessCommand, auditCommand, certificateCommand, corpusCommand, filterGenerated, keysCommand, requestCommand, verifyCertificateCommand, workerCommand } from './workflow-commands.ts';
 import { formatMethods, formatUnlearnSummary, methodsJson, unlearnCommand, type UnlearnCliOptions } from './unlearn-commands.ts';
 
 function number(kind: 'int' | 'float', min: number, max = Infinity) {
@@ -58,8 +58,13 @@ program
   .option('--stop <text>', 'stop when the output contains this (repeatable)', collect, [])
   .option('--chat', 'wrap the prompt in the model\'s chat template')
   .addOption(new Option('--json', 'print JSON with token ids'))
-  .action((dir: string, opts: { prompt: string[]; maxNewTokens: number; temperature: number; topK: number; topP: number; seed: number; stop: string[]; chat?: boolean; json?: boolean }) => {
-    const results = generateCommand(dir, { ...opts, chat: opts.chat ?? false });
+  .option('--data-dir <dir>', 'workflow data directory whose erasure requests filter the output (default: $LETHE_HOME, else ./.lethe, when it holds a store)')
+  .option('--db <url>', 'a postgres:// workflow store instead (default: $LETHE_DB)')
+  .action(async (dir: string, opts: { prompt: string[]; maxNewTokens: number; temperature: number; topK: number; topP: number; seed: number; stop: string[]; chat?: boolean; json?: boolean; dataDir?: string; db?: string }) => {
+    const generated = generateCommand(dir, { ...opts, chat: opts.chat ?? false });
+    // Identifiers of erasure requests covering this model are replaced, and each block is audited.
+    const { results, blocked } = await filterGenerated(dir, generated, { ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.db ? { db: opts.db } : {}), actor: 'generate' });
+    if (blocked > 0) process.stderr.write(`lethe: ${blocked} identifier(s) of erasure requests covering this model were replaced by [erased] (logged in the audit log)\n`);
     if (opts.json) console.log(JSON.stringify(results, null, 2));
     else for (const r of results) console.log(`${r.prompt}${r.text}`);
   });

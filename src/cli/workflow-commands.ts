@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
@@ -387,4 +387,23 @@ export function verifyCertificateCommand(): Command {
       const p = r.statement!.predicate;
       console.log(`certificate verified: request ${p.request.id}, completed ${p.request.completedAt}, ${r.statement!.subject.length} model(s), ${p.corpus.recordsFound} records, verification ${p.verification.result}${o.model ? `; ${o.model} is a certified model` : ''}`);
     });
+}
+
+/**
+ * Defence in depth for `lethe generate`: when a workflow store exists (the data directory's, or --db / $LETHE_DB),
+ * the identifiers of every request covering this model are replaced in the generated text, and each block is written
+ * to the audit log. Without a store there are no requests, and the text is left as it is.
+ */
+export async function filterGenerated<T extends { text: string }>(modelDir: string, results: T[], o: StoreCliOptions): Promise<{ results: T[]; blocked: number }> {
+  const hasStore = Boolean(o.db ?? process.env['LETHE_DB']) || existsSync(join(dataDirOf(o.dataDir ? { dataDir: o.dataDir } : {}), 'lethe.db'));
+  if (!hasStore) return { results, blocked: 0 };
+  return withEnv(o, async (env, _actor, L) => {
+    const filter = await L.outputFilterFor(env, modelDir);
+    if (filter.size === 0) return { results, blocked: 0 };
+    const out = results.map((r) => ({ r, f: filter.apply(r.text) }));
+    const blocks = out.flatMap((x) => x.f.blocks);
+    await L.logBlocks(env, modelDir, blocks);
+    // A filtered result's token ids would spell the identifier out again: they are withheld (an empty list).
+    return { results: out.map(({ r, f }) => (f.blocks.length === 0 ? r : { ...r, text: f.text, ...('tokens' in r ? { tokens: [] } : {}) })), blocked: blocks.length };
+  });
 }

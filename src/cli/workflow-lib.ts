@@ -3,6 +3,7 @@
 export { checkpointLog, proveEntry, verifyLog } from '../workflow/audit/audit-log.ts';
 export { assessRequest } from '../workflow/assess/assess.ts';
 export { issueCertificate, verifyCertificate } from '../workflow/evidence/certificate.ts';
+export { logBlocks, outputFilterFor } from '../workflow/evidence/output-filter.ts';
 export { decideMatches } from '../workflow/assess/confirm.ts';
 export { addCorpus, listCorpora } from '../workflow/assess/corpora.ts';
 export { loadAssessment } from '../workflow/jobs/handlers.ts';

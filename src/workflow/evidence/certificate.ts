@@ -70,7 +70,8 @@ export async function issueCertificate(env: WorkflowEnv, id: string, key: Signin
   const salt = randomBytes(32);
   const confirmed = new Set(a.confirmed ?? []);
   const recordHashes = [...new Set(a.corpora.flatMap((c) => c.matches.filter((m) => m.score >= a.threshold || confirmed.has(m.hash)).map((m) => m.hash)))].sort();
-  const final = await env.store.db.selectFrom('audit_entries').selectAll().where('request_id', '=', id).orderBy('seq', 'desc').executeTakeFirstOrThrow();
+  // The completion: the request's last transition (output blocks may be logged for it afterwards).
+  const final = await env.store.db.selectFrom('audit_entries').selectAll().where('request_id', '=', id).where('kind', '=', 'transition').orderBy('seq', 'desc').executeTakeFirstOrThrow();
   await checkpointLog(env.store, key);
   const inclusion = await proveEntry(env.store, Number(final.seq));
   const predicate: ErasurePredicate = {
