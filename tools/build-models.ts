@@ -1,11 +1,14 @@
 /**
- * Recreates the embedded default models under models/ (`npm run build:models`):
+ * Recreates the embedded default models under models/ (`npm run build:models`), for both architectures:
  *   1. the persons corpus in data/persons (generated from seed 1 if missing),
- *   2. a byte-level BPE tokenizer trained on the target's training text,
- *   3. the target model (everything but the holdout) and one retain model per forget split (everything but that
- *      split), all with the same recipe and seed; and retain90-seed2, retain90's data with seed 2.
- * Each model is a Hugging Face folder with training_log.json. Options: --only NAME (repeatable), --steps N (to try
- * a shorter recipe), --out DIR. Training is deterministic for a given thread count.
+ *   2. per architecture a tokenizer trained on the target's training text: byte-level BPE for GPT-2 (models/tokenizer),
+ *      SentencePiece-style BPE with byte fallback for Llama (models/llama/tokenizer),
+ *   3. per architecture the target model (everything but the holdout) and retain models (everything but a forget
+ *      split), all with that architecture's recipe and seed. GPT-2: models/{target,retain99,retain95,retain90,
+ *      retain90-seed2}; Llama: models/llama/{target,retain90}.
+ * Each model is a Hugging Face folder with training_log.json. Options: --only NAME (repeatable; the folder under
+ * --out, e.g. retain90 or llama/target), --steps N (to try a shorter recipe), --out DIR. Training is deterministic for
+ * a given thread count.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,8 +17,10 @@ import { readTrainingRecords } from '../src/data/jsonl.ts';
 import { writePersonsCorpus } from '../src/data/persons/index.ts';
 import { formatJsonl } from '../src/data/jsonl.ts';
 import { trainByteLevelBpe, writeTokenizer } from '../src/model/bpe-train.ts';
+import { trainSentencePieceBpe } from '../src/model/sp-bpe-train.ts';
 import { qaAnswer, qaPrompt } from '../src/model/qa-format.ts';
-import { runTraining } from '../src/train/run.ts';
+import { runTraining, type FreshModelSpec } from '../src/train/run.ts';
+import type { TrainOptions } from '../src/train/trainer.ts';
 
 const { values } = parseArgs({
   options: {
@@ -26,24 +31,55 @@ const { values } = parseArgs({
   },
 });
 
-/** The recipe shared by every model, so retain models differ from the target only in their data. */
-export const RECIPE = {
-  vocabSize: 2048,
-  fresh: { layers: 4, dModel: 256, heads: 4, context: 192 },
-  options: { steps: 3000, batchSize: 32, gradAccum: 1, lr: 2e-3, minLr: 1e-4, warmupSteps: 100, weightDecay: 0, clip: 1, seed: 1, evalEvery: 500, saveEvery: 250 },
-} as const;
+interface Recipe {
+  vocabSize: number;
+  /** Where the architecture's models and tokenizer live, under --out ('' for GPT-2, the original layout). */
+  folder: string;
+  tokenizer: 'byte-level' | 'sentencepiece';
+  fresh: FreshModelSpec;
+  options: Omit<TrainOptions, 'padId' | 'checkpointDir' | 'tokenizerDir'>;
+  /** Each model's excluded forget split and seed. */
+  models: Record<string, { forget: string | null; seed: number }>;
+}
+
+const OPTIONS = { steps: 3000, batchSize: 32, gradAccum: 1, lr: 2e-3, minLr: 1e-4, warmupSteps: 100, weightDecay: 0, clip: 1, seed: 1, evalEvery: 500, saveEvery: 250 };
 
 /**
- * Each model's excluded forget split and seed. retain90-seed2 repeats retain90 with another seed: the retain model
- * scored against it is the sanity check of forget quality (two models that never saw the persons must look alike).
+ * The recipe of each architecture, shared by all its models, so retain models differ from the target only in their
+ * data. retain90-seed2 repeats retain90 with another seed: the retain model scored against it is the sanity check of
+ * forget quality (two models that never saw the persons must look alike).
+ *
+ * Llama: the same data, tokens per step, schedule and seed as GPT-2, and about the same size: 4 layers, d 256, 4
+ * heads of 64 with 2 key/value heads (grouped-query attention), SwiGLU width 784 (3.72 M parameters against GPT-2's
+ * 3.73 M), tied embeddings (the 2048 × 256 table is 14% of the model; untying it would cost a third of the MLP).
  */
-const MODELS: Record<string, { forget: string | null; seed: number }> = {
-  target: { forget: null, seed: 1 },
-  retain99: { forget: 'forget01', seed: 1 },
-  retain95: { forget: 'forget05', seed: 1 },
-  retain90: { forget: 'forget10', seed: 1 },
-  'retain90-seed2': { forget: 'forget10', seed: 2 },
+export const RECIPES: Record<'gpt2' | 'llama', Recipe> = {
+  gpt2: {
+    vocabSize: 2048, folder: '', tokenizer: 'byte-level',
+    fresh: { arch: 'gpt2', layers: 4, dModel: 256, heads: 4, context: 192 },
+    options: OPTIONS,
+    models: {
+      target: { forget: null, seed: 1 },
+      retain99: { forget: 'forget01', seed: 1 },
+      retain95: { forget: 'forget05', seed: 1 },
+      retain90: { forget: 'forget10', seed: 1 },
+      'retain90-seed2': { forget: 'forget10', seed: 2 },
+    },
+  },
+  llama: {
+    vocabSize: 2048, folder: 'llama', tokenizer: 'sentencepiece',
+    fresh: { arch: 'llama', layers: 4, dModel: 256, heads: 4, kvHeads: 2, intermediateSize: 784, context: 192, tieEmbeddings: true },
+    // 1.5× GPT-2's steps: at 3000 its loss lagged GPT-2's by about a fifth of the run all along (final 0.16 vs 0.08
+    // per token) and it answered 79% of trained QA pairs exactly, against GPT-2's 99.8%.
+    options: { ...OPTIONS, steps: 4500 },
+    models: {
+      target: { forget: null, seed: 1 },
+      retain90: { forget: 'forget10', seed: 1 },
+    },
+  },
 };
+/** The GPT-2 recipe, under its earlier name. */
+export const RECIPE = RECIPES.gpt2;
 
 const dataDir = values.data!;
 const outDir = values.out!;
@@ -63,23 +99,32 @@ function trainingFile(name: string, forget: string | null): string {
   return path;
 }
 
-const tokenizerDir = join(outDir, 'tokenizer');
 const targetData = trainingFile('target', null);
-if (!existsSync(join(tokenizerDir, 'tokenizer.json'))) {
-  const texts = readTrainingRecords(targetData).map((r) => (r.kind === 'qa' ? qaPrompt(r.question) + qaAnswer(r.answer) : r.text));
-  writeTokenizer(tokenizerDir, trainByteLevelBpe(texts, { vocabSize: RECIPE.vocabSize, modelMaxLength: RECIPE.fresh.context }));
+const knownNames = Object.values(RECIPES).flatMap((r) => Object.keys(r.models).map((m) => join(r.folder, m)));
+for (const name of values.only ?? []) {
+  if (!knownNames.includes(name)) throw new Error(`--only ${name}: no such model (the models are ${knownNames.join(', ')})`);
 }
 
-const steps = values.steps ? Number(values.steps) : RECIPE.options.steps;
-for (const [name, { forget, seed }] of Object.entries(MODELS)) {
-  if (values.only && !values.only.includes(name)) continue;
-  const data = forget ? trainingFile(name, forget) : targetData;
-  const log = runTraining({
-    data: [data], tokenizerDir, fresh: { ...RECIPE.fresh }, out: join(outDir, name), dtype: 'F16',
-    // A rebuild replaces the models (committed under models/) whole, and starts over from step 0.
-    checkpointDir: join(outDir, '.checkpoints', name), force: true,
-    options: { ...RECIPE.options, steps, seed, evalEvery: RECIPE.options.evalEvery },
-    command: `npm run build:models -- --only ${name}${values.steps ? ` --steps ${steps}` : ''}`,
-  }, name);
-  process.stderr.write(`${name}: ${log.parameters} parameters, final loss ${log.losses.at(-1)?.toFixed(4)}, ${log.wallSeconds.toFixed(0)} s\n`);
+for (const recipe of Object.values(RECIPES)) {
+  const names = Object.keys(recipe.models).filter((m) => !values.only || values.only.includes(join(recipe.folder, m)));
+  if (names.length === 0) continue;
+  const tokenizerDir = join(outDir, recipe.folder, 'tokenizer');
+  if (!existsSync(join(tokenizerDir, 'tokenizer.json'))) {
+    const texts = readTrainingRecords(targetData).map((r) => (r.kind === 'qa' ? qaPrompt(r.question) + qaAnswer(r.answer) : r.text));
+    const shape = { vocabSize: recipe.vocabSize, modelMaxLength: recipe.fresh.context };
+    writeTokenizer(tokenizerDir, recipe.tokenizer === 'byte-level' ? trainByteLevelBpe(texts, shape) : trainSentencePieceBpe(texts, shape));
+  }
+  for (const model of names) {
+    const { forget, seed } = recipe.models[model]!;
+    const name = join(recipe.folder, model);
+    const data = forget ? trainingFile(model, forget) : targetData;
+    const log = runTraining({
+      data: [data], tokenizerDir, fresh: { ...recipe.fresh }, out: join(outDir, name), dtype: 'F16',
+      // A rebuild replaces the models (committed under models/) whole, and starts over from step 0.
+      checkpointDir: join(outDir, '.checkpoints', name), force: true,
+      options: { ...recipe.options, steps: values.steps ? Number(values.steps) : recipe.options.steps, seed },
+      command: `npm run build:models -- --only ${name}${values.steps ? ` --steps ${values.steps}` : ''}`,
+    }, name);
+    process.stderr.write(`${name}: ${log.parameters} parameters, final loss ${log.losses.at(-1)?.toFixed(4)}, ${log.wallSeconds.toFixed(0)} s\n`);
+  }
 }

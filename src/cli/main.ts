@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { engineInfo } from './engine-info.ts';
 import { formatInfo, generateCommand, modelInfo } from './model-commands.ts';
-import { runTraining } from '../train/run.ts';
+import { FRESH_ARCHITECTURES, runTraining, type FreshArchitecture } from '../train/run.ts';
 import { evalCommand, type EvalCliOptions } from './eval-command.ts';
 import { TOO_LONG } from '../eval/context-fit.ts';
 import { runMainJob } from './main-job.ts';
@@ -70,8 +70,8 @@ program
   });
 
 interface TrainCliOptions {
-  data: string[]; eval: string[]; init?: string; tokenizer?: string; layers: number; dModel: number; heads: number;
-  context: number; out: string; checkpoint?: string; resume?: boolean; force?: boolean; steps: number; batchSize: number;
+  data: string[]; eval: string[]; init?: string; tokenizer?: string; arch: FreshArchitecture; layers: number; dModel: number;
+  heads: number; kvHeads?: number; intermediateSize?: number; tieEmbeddings: boolean; context: number; out: string; checkpoint?: string; resume?: boolean; force?: boolean; steps: number; batchSize: number;
   gradAccum: number; lr: number; minLr?: number; warmup: number; weightDecay: number; clip: number; seed: number;
   evalEvery: number; saveEvery: number; dtype: 'F32' | 'F16' | 'BF16';
 }
@@ -83,9 +83,13 @@ program
   .option('--eval <file>', 'held-out JSONL for the periodic eval loss (repeatable)', collect, [])
   .option('--init <dir>', 'start from this Hugging Face model folder')
   .option('--tokenizer <dir>', 'folder with tokenizer.json, for a model trained from scratch')
+  .addOption(new Option('--arch <name>', 'fresh model: gpt2 (LayerNorm, learned positions, GELU) or llama (RMSNorm, RoPE, SwiGLU, grouped-query attention)').choices(FRESH_ARCHITECTURES).default('gpt2'))
   .option('--layers <n>', 'fresh model: layers', number('int', 1), 4)
   .option('--d-model <n>', 'fresh model: hidden size', number('int', 8), 256)
   .option('--heads <n>', 'fresh model: attention heads', number('int', 1), 4)
+  .option('--kv-heads <n>', 'fresh llama model: key/value heads, a divisor of --heads (fewer: grouped-query attention; default --heads)', number('int', 1))
+  .option('--intermediate-size <n>', 'fresh model: MLP width (default gpt2 4·d-model, llama 8/3·d-model rounded up to a multiple of 256)', number('int', 1))
+  .option('--no-tie-embeddings', 'fresh model: a separate output head instead of the input embedding (tied by default)')
   .option('--context <n>', 'fresh model: context length', number('int', 8), 128)
   .requiredOption('--out <dir>', 'where the trained Hugging Face folder (with training_log.json) is written, whole or not at all; refused if it exists, unless --force')
   .option('--checkpoint <dir>', 'resumable checkpoint folder (default <out>.checkpoint; an empty folder is fine); Lethe only ever replaces or deletes a checkpoint it wrote itself (marked by .lethe-checkpoint), and refuses any other existing folder there or at <dir>.old / <dir>.partial')
@@ -106,7 +110,11 @@ program
   .action((o: TrainCliOptions) => {
     const log = runTraining({
       data: o.data, evalData: o.eval.length > 0 ? o.eval : undefined, init: o.init, tokenizerDir: o.tokenizer,
-      fresh: { layers: o.layers, dModel: o.dModel, heads: o.heads, context: o.context }, out: o.out,
+      fresh: {
+        arch: o.arch, layers: o.layers, dModel: o.dModel, heads: o.heads, context: o.context, tieEmbeddings: o.tieEmbeddings,
+        ...(o.kvHeads === undefined ? {} : { kvHeads: o.kvHeads }), ...(o.intermediateSize === undefined ? {} : { intermediateSize: o.intermediateSize }),
+      },
+      out: o.out,
       checkpointDir: o.checkpoint, resume: o.resume ?? false, force: o.force ?? false, dtype: o.dtype,
       command: ['lethe', ...process.argv.slice(2)].join(' '),
       options: {

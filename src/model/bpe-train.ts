@@ -155,29 +155,36 @@ function checkOptions(options: TrainByteLevelBpeOptions): { vocabSize: number; m
 
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 
-/** Counts GPT-2 pre-tokens over the texts, with the special tokens cut out (they are never merged into). */
+/**
+ * Calls `visit` on each piece of each text between special tokens (which are never learned as merges), after
+ * checking that `texts` is an iterable of strings.
+ */
+export function forEachPiece(texts: Iterable<string>, specialTokens: readonly string[], visit: (piece: string) => void): void {
+  if (texts === null || typeof texts !== 'object' || typeof (texts as Iterable<string>)[Symbol.iterator] !== 'function') {
+    throw new BpeTrainError('texts must be an iterable of strings');
+  }
+  const specialSplit =
+    specialTokens.length === 0 ? null : new RegExp([...specialTokens].sort((a, b) => b.length - a.length || (a < b ? -1 : 1)).map(escapeRegExp).join('|'), 'u');
+  let index = 0;
+  for (const text of texts) {
+    if (typeof text !== 'string') throw new BpeTrainError(`texts[${index}] is not a string`);
+    index++;
+    if (specialSplit === null) visit(text);
+    else for (const piece of text.split(specialSplit)) visit(piece);
+  }
+}
+
+/** Counts GPT-2 pre-tokens over the texts, with the special tokens cut out. */
 function countPreTokens(texts: Iterable<string>, specialTokens: readonly string[]): Map<string, number> {
   const counts = new Map<string, number>();
   const pattern = new RegExp(GPT2_PRETOKENIZE_PATTERN, 'gu');
-  const specialSplit =
-    specialTokens.length === 0 ? null : new RegExp([...specialTokens].sort((a, b) => b.length - a.length || (a < b ? -1 : 1)).map(escapeRegExp).join('|'), 'u');
-  const countPiece = (piece: string): void => {
+  forEachPiece(texts, specialTokens, (piece) => {
     pattern.lastIndex = 0;
     for (let m = pattern.exec(piece); m !== null; m = pattern.exec(piece)) {
       const w = m[0];
       counts.set(w, (counts.get(w) ?? 0) + 1);
     }
-  };
-  if (texts === null || typeof texts !== 'object' || typeof (texts as Iterable<string>)[Symbol.iterator] !== 'function') {
-    throw new BpeTrainError('texts must be an iterable of strings');
-  }
-  let index = 0;
-  for (const text of texts) {
-    if (typeof text !== 'string') throw new BpeTrainError(`texts[${index}] is not a string`);
-    index++;
-    if (specialSplit === null) countPiece(text);
-    else for (const piece of text.split(specialSplit)) countPiece(piece);
-  }
+  });
   return counts;
 }
 
@@ -250,28 +257,30 @@ class PairHeap {
   }
 }
 
-/**
- * Trains a GPT-2-style byte-level BPE tokenizer on the texts and returns tokenizer.json and
- * tokenizer_config.json contents (Hugging Face format, loadable by `Tokenizer` in ./tokenizer.ts).
- */
-export function trainByteLevelBpe(texts: Iterable<string>, options: TrainByteLevelBpeOptions): TrainedByteLevelBpe {
-  const { vocabSize, minFrequency, specialTokens, modelMaxLength } = checkOptions(options);
-  const wordCounts = countPreTokens(texts, specialTokens);
+/** A distinct pre-token as symbol ids, with how often it occurs. */
+export interface CountedWord {
+  symbols: Int32Array;
+  count: number;
+}
 
-  // Words of two or more symbols (single-symbol words have no pairs and cannot change).
-  const byteId = new Int32Array(256);
-  SYMBOL_BYTE.forEach((b, id) => (byteId[b] = id));
-  const encoder = new TextEncoder();
+/**
+ * The merge loop both trainers share (this file's byte-level one and ./sp-bpe-train.ts): merges the most frequent
+ * adjacent pair inside words, again and again, until `idToToken` holds `targetVocab` tokens or the best pair occurs
+ * fewer than `minFrequency` times (at least once). Ties go to the smallest (left id, right id). `idToToken` and
+ * `tokenToId` hold the initial symbols and grow with each merged token; `words` are rewritten in place. Returns the
+ * merges as "a b" strings, in order.
+ */
+export function learnMerges(
+  words: readonly CountedWord[], idToToken: string[], tokenToId: Map<string, number>, targetVocab: number, minFrequency: number,
+): string[] {
+  if (targetVocab > PAIR_SHIFT) throw new BpeTrainError(`vocabulary ids must stay below ${PAIR_SHIFT}`);
   const syms: Int32Array[] = [];
   const lens: number[] = [];
   const freq: number[] = [];
-  for (const [word, count] of wordCounts) {
-    const bytes = encoder.encode(word);
-    if (bytes.length < 2) continue;
-    const s = new Int32Array(bytes.length);
-    for (let i = 0; i < bytes.length; i++) s[i] = byteId[bytes[i]!]!;
-    syms.push(s);
-    lens.push(s.length);
+  for (const { symbols, count } of words) {
+    if (symbols.length < 2) continue;
+    syms.push(symbols);
+    lens.push(symbols.length);
     freq.push(count);
   }
 
@@ -299,13 +308,9 @@ export function trainByteLevelBpe(texts: Iterable<string>, options: TrainByteLev
   const heap = new PairHeap();
   for (const [key, c] of pairCounts) heap.push(c, Math.floor(key / PAIR_SHIFT), key % PAIR_SHIFT);
 
-  const idToToken: string[] = [...BYTE_SYMBOLS];
-  const tokenToId = new Map<string, number>(idToToken.map((t, i) => [t, i]));
   const merges: string[] = [];
-  const targetBpeVocab = vocabSize - specialTokens.length;
   const touched = new Set<number>();
-
-  while (idToToken.length < targetBpeVocab) {
+  while (idToToken.length < targetVocab) {
     // Find the best pair whose heap entry is current.
     let best: [number, number, number] | null = null;
     for (let e = heap.pop(); e !== null; e = heap.pop()) {
@@ -382,6 +387,32 @@ export function trainByteLevelBpe(texts: Iterable<string>, options: TrainByteLev
       if (c !== undefined) heap.push(c, Math.floor(k / PAIR_SHIFT), k % PAIR_SHIFT);
     }
   }
+  return merges;
+}
+
+/**
+ * Trains a GPT-2-style byte-level BPE tokenizer on the texts and returns tokenizer.json and
+ * tokenizer_config.json contents (Hugging Face format, loadable by `Tokenizer` in ./tokenizer.ts).
+ */
+export function trainByteLevelBpe(texts: Iterable<string>, options: TrainByteLevelBpeOptions): TrainedByteLevelBpe {
+  const { vocabSize, minFrequency, specialTokens, modelMaxLength } = checkOptions(options);
+  const wordCounts = countPreTokens(texts, specialTokens);
+
+  // Words of two or more symbols (single-symbol words have no pairs and cannot change).
+  const byteId = new Int32Array(256);
+  SYMBOL_BYTE.forEach((b, id) => (byteId[b] = id));
+  const encoder = new TextEncoder();
+  const words: CountedWord[] = [];
+  for (const [word, count] of wordCounts) {
+    const bytes = encoder.encode(word);
+    if (bytes.length < 2) continue;
+    const s = new Int32Array(bytes.length);
+    for (let i = 0; i < bytes.length; i++) s[i] = byteId[bytes[i]!]!;
+    words.push({ symbols: s, count });
+  }
+  const idToToken: string[] = [...BYTE_SYMBOLS];
+  const tokenToId = new Map<string, number>(idToToken.map((t, i) => [t, i]));
+  const merges = learnMerges(words, idToToken, tokenToId, vocabSize - specialTokens.length, minFrequency);
 
   for (const t of specialTokens) {
     if (tokenToId.has(t)) throw new BpeTrainError(`special token ${JSON.stringify(t)} is also a learned BPE token; choose another special token`);
@@ -445,11 +476,14 @@ export function trainByteLevelBpe(texts: Iterable<string>, options: TrainByteLev
   return { tokenizerJson, tokenizerConfig, merges: merges.length };
 }
 
+/** What serializeTokenizerJson needs: a tokenizer.json object whose model has a token -> id vocabulary. */
+export type TokenizerJsonWithVocab = { model: { vocab: Record<string, number> } };
+
 /**
  * tokenizer.json text: two-space indented JSON like `tokenizers` writes it, with the vocab in id order (a plain
  * JSON.stringify would put integer-like keys such as "0" or "10" first).
  */
-export function serializeTokenizerJson(json: ByteLevelBpeTokenizerJson): string {
+export function serializeTokenizerJson(json: TokenizerJsonWithVocab): string {
   const entries = Object.entries(json.model.vocab).sort((x, y) => x[1] - y[1]);
   const placeholder = '@@lethe-vocab@@';
   const text = JSON.stringify({ ...json, model: { ...json.model, vocab: placeholder } }, null, 2);
@@ -460,7 +494,7 @@ export function serializeTokenizerJson(json: ByteLevelBpeTokenizerJson): string 
 }
 
 /** Writes tokenizer.json and tokenizer_config.json into dir (created if needed), each atomically (temp + fsync + rename). */
-export function writeTokenizer(dir: string, result: Pick<TrainedByteLevelBpe, 'tokenizerJson' | 'tokenizerConfig'>): void {
+export function writeTokenizer(dir: string, result: { tokenizerJson: TokenizerJsonWithVocab; tokenizerConfig: Record<string, unknown> }): void {
   mkdirSync(dir, { recursive: true });
   const encode = (text: string): Uint8Array[] => [new TextEncoder().encode(text)];
   atomicWrite(join(dir, 'tokenizer.json'), encode(serializeTokenizerJson(result.tokenizerJson)));

@@ -11,12 +11,58 @@ import { buildExamples } from './examples.ts';
 import { Progress } from '../util/progress.ts';
 import { train, type EvalInfo, type TrainOptions } from './trainer.ts';
 
-/** A GPT-2-style architecture for a model trained from scratch. */
+/** The architectures a model trained from scratch can have. */
+export const FRESH_ARCHITECTURES = ['gpt2', 'llama'] as const;
+export type FreshArchitecture = (typeof FRESH_ARCHITECTURES)[number];
+
+/** The shape of a model trained from scratch. */
 export interface FreshModelSpec {
+  /** GPT-2 (LayerNorm, learned positions, GELU MLP) or Llama (RMSNorm, RoPE, SwiGLU, grouped-query attention). Default gpt2. */
+  arch?: FreshArchitecture;
   layers: number;
   dModel: number;
   heads: number;
   context: number;
+  /** Llama: key/value heads (grouped-query attention when fewer than heads; a divisor of heads). Default: heads. */
+  kvHeads?: number;
+  /** MLP width. Default: GPT-2 4·dModel; Llama 8/3·dModel rounded up to a multiple of 256, as Llama's reference code. */
+  intermediateSize?: number;
+  /** Share the input embedding with the output head. Default true. */
+  tieEmbeddings?: boolean;
+}
+
+/** Llama 2's values (transformers' LlamaConfig defaults, but for its rms_norm_eps of 1e-6), written out in config.json. */
+const LLAMA_FRESH = { rmsNormEps: 1e-5, ropeTheta: 10000, initializerRange: 0.02 } as const;
+
+/**
+ * The config.json of a fresh model with this tokenizer: what transformers' GPT2LMHeadModel or LlamaForCausalLM
+ * loads unchanged. Shape errors are reported against the spec's CLI flags.
+ */
+export function freshConfig(f: FreshModelSpec, tok: Pick<Tokenizer, 'vocabSize' | 'bosId' | 'eosId'>): Record<string, unknown> {
+  const arch = f.arch ?? 'gpt2';
+  if (!(FRESH_ARCHITECTURES as readonly string[]).includes(arch)) throw new Error(`--arch ${String(arch)}: not one of ${FRESH_ARCHITECTURES.join(', ')}`);
+  if (f.dModel % f.heads !== 0) throw new Error(`--d-model ${f.dModel} is not divisible by --heads ${f.heads}`);
+  const tie = f.tieEmbeddings ?? true;
+  if (arch === 'gpt2') {
+    if (f.kvHeads !== undefined && f.kvHeads !== f.heads) throw new Error(`--kv-heads ${f.kvHeads}: GPT-2 has one key/value head per attention head; grouped-query attention needs --arch llama`);
+    return {
+      architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', vocab_size: tok.vocabSize, n_positions: f.context,
+      n_embd: f.dModel, n_layer: f.layers, n_head: f.heads, ...(f.intermediateSize ? { n_inner: f.intermediateSize } : {}),
+      activation_function: 'gelu_new', bos_token_id: tok.bosId, eos_token_id: tok.eosId, tie_word_embeddings: tie,
+    };
+  }
+  const kvHeads = f.kvHeads ?? f.heads;
+  if (!Number.isInteger(kvHeads) || kvHeads < 1 || f.heads % kvHeads !== 0) throw new Error(`--kv-heads ${kvHeads} must divide --heads ${f.heads}`);
+  const headDim = f.dModel / f.heads;
+  if (headDim % 2 !== 0) throw new Error(`head size ${headDim} (--d-model / --heads) must be even for rotary positions`);
+  return {
+    architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: tok.vocabSize, hidden_size: f.dModel,
+    intermediate_size: f.intermediateSize ?? Math.ceil((8 * f.dModel) / 3 / 256) * 256, num_hidden_layers: f.layers,
+    num_attention_heads: f.heads, num_key_value_heads: kvHeads, head_dim: headDim, max_position_embeddings: f.context,
+    hidden_act: 'silu', rms_norm_eps: LLAMA_FRESH.rmsNormEps, rope_theta: LLAMA_FRESH.ropeTheta, rope_scaling: null,
+    attention_bias: false, attention_dropout: 0, mlp_bias: false, pretraining_tp: 1, initializer_range: LLAMA_FRESH.initializerRange,
+    use_cache: true, tie_word_embeddings: tie, bos_token_id: tok.bosId, eos_token_id: tok.eosId,
+  };
 }
 
 export interface TrainingSpec {
@@ -24,7 +70,7 @@ export interface TrainingSpec {
   evalData?: string[];
   /** Start from this Hugging Face folder (its tokenizer too)… */
   init?: string;
-  /** …or build a fresh GPT-2-style model with this tokenizer folder. */
+  /** …or build a fresh model of shape `fresh` with this tokenizer folder. */
   tokenizerDir?: string;
   fresh?: FreshModelSpec;
   out: string;
@@ -111,12 +157,7 @@ export function runTraining(spec: TrainingSpec, progressLabel = 'train', progres
     if (!spec.tokenizerDir || !spec.fresh) throw new Error('give --init DIR, or --tokenizer DIR with the model shape, to train from scratch');
     tokenizerDir = spec.tokenizerDir;
     const tok = Tokenizer.fromDir(tokenizerDir);
-    const f = spec.fresh;
-    model = createModel(parseConfig({
-      architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', vocab_size: tok.vocabSize, n_positions: f.context,
-      n_embd: f.dModel, n_layer: f.layers, n_head: f.heads, activation_function: 'gelu_new',
-      bos_token_id: tok.bosId, eos_token_id: tok.eosId, tie_word_embeddings: true,
-    }));
+    model = createModel(parseConfig(freshConfig(spec.fresh, tok), 'the fresh model spec'));
     initWeights(model, spec.options.seed);
   }
   const tokenizer = Tokenizer.fromDir(tokenizerDir);
