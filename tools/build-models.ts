@@ -7,8 +7,9 @@
  *      split), all with that architecture's recipe and seed. GPT-2: models/{target,retain99,retain95,retain90,
  *      retain90-seed2}; Llama: models/llama/{target,retain90}.
  * Each model is a Hugging Face folder with training_log.json. Options: --only NAME (repeatable; the folder under
- * --out, e.g. retain90 or llama/target), --steps N (to try a shorter recipe), --out DIR. Training is deterministic for
- * a given thread count.
+ * --out, e.g. retain90 or llama/target), --steps N (to try a shorter recipe), --out DIR, --resume (continue a killed
+ * build from its checkpoint under <out>/.checkpoints; the result is the same as an uninterrupted run). Training is
+ * deterministic for a given thread count.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     steps: { type: 'string' },
     out: { type: 'string', default: 'models' },
     data: { type: 'string', default: 'data/persons' },
+    resume: { type: 'boolean', default: false },
   },
 });
 
@@ -120,8 +122,8 @@ for (const recipe of Object.values(RECIPES)) {
     const data = forget ? trainingFile(model, forget) : targetData;
     const log = runTraining({
       data: [data], tokenizerDir, fresh: { ...recipe.fresh }, out: join(outDir, name), dtype: 'F16',
-      // A rebuild replaces the models (committed under models/) whole, and starts over from step 0.
-      checkpointDir: join(outDir, '.checkpoints', name), force: true,
+      // A rebuild replaces the models (committed under models/) whole, and starts over from step 0 unless --resume.
+      checkpointDir: join(outDir, '.checkpoints', name), force: true, resume: values.resume,
       options: { ...recipe.options, steps: values.steps ? Number(values.steps) : recipe.options.steps, seed },
       command: `npm run build:models -- --only ${name}${values.steps ? ` --steps ${values.steps}` : ''}`,
     }, name);

@@ -19,7 +19,8 @@ const worker = (dataDir: string, lease: number): Promise<number> => new Promise(
 describe('workers under kill -9 and side by side', () => {
   test('workers killed at random points: a new worker completes the request, exactly once', async () => {
     const r = await crashRun({ requests: 1, kills: 2, minDelayMs: 0, maxDelayMs: 2500, leaseSeconds: 1, seed: 7, model: TINY_MODEL, corpus: writeCorpus, names: SUBJECT_NAMES });
-    assert.equal(r.kills, 2);
+    // Up to two kills: when the request completes before a kill's time comes, the harness stops killing (CI saw 1).
+    assert.ok(r.kills >= 1 && r.kills <= 2, JSON.stringify(r));
     assert.deepEqual([r.completed, r.outputModels, r.duplicateTransitions, r.duplicateSteps, r.leftovers.length], [1, 1, 0, 0, 0], JSON.stringify(r));
   });
 
