@@ -2,11 +2,14 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { engineInfo } from './engine-info.ts';
 import { formatInfo, generateCommand, modelInfo } from './model-commands.ts';
 import { FRESH_ARCHITECTURES, runTraining, type FreshArchitecture } from '../train/run.ts';
+import { ON_EXCLUDED, type OnExcluded } from '../train/exclusions.ts';
+import { exclusionsCommand } from './exclusion-commands.ts';
 import { evalCommand, type EvalCliOptions } from './eval-command.ts';
 import { TOO_LONG } from '../eval/context-fit.ts';
 import { runMainJob } from './main-job.ts';
 import { assessCommand, auditCommand, certificateCommand, corpusCommand, filterGenerated, keysCommand, requestCommand, verifyCertificateCommand, workerCommand } from './workflow-commands.ts';
 import { formatMethods, formatUnlearnSummary, methodsJson, unlearnCommand, type UnlearnCliOptions } from './unlearn-commands.ts';
+import { reportCommand } from './report-commands.ts';
 
 function number(kind: 'int' | 'float', min: number, max = Infinity) {
   return (value: string): number => {
@@ -73,7 +76,7 @@ interface TrainCliOptions {
   data: string[]; eval: string[]; init?: string; tokenizer?: string; arch: FreshArchitecture; layers: number; dModel: number;
   heads: number; kvHeads?: number; intermediateSize?: number; tieEmbeddings: boolean; context: number; out: string; checkpoint?: string; resume?: boolean; force?: boolean; steps: number; batchSize: number;
   gradAccum: number; lr: number; minLr?: number; warmup: number; weightDecay: number; clip: number; seed: number;
-  evalEvery: number; saveEvery: number; dtype: 'F32' | 'F16' | 'BF16';
+  evalEvery: number; saveEvery: number; dtype: 'F32' | 'F16' | 'BF16'; exclude: string[]; onExcluded: OnExcluded;
 }
 
 program
@@ -107,6 +110,8 @@ program
   .option('--eval-every <n>', 'steps between evaluations', number('int', 1), 200)
   .option('--save-every <n>', 'steps between checkpoints', number('int', 1), 200)
   .addOption(new Option('--dtype <t>', 'dtype of the saved weights').choices(['F32', 'F16', 'BF16']).default('F32'))
+  .option('--exclude <file>', 'exclusion list from `lethe exclusions export` (repeatable): records it names are not trained on', collect, [])
+  .addOption(new Option('--on-excluded <what>', 'a training record on an exclusion list: skip it (counted in training_log.json), or refuse the run').choices([...ON_EXCLUDED]).default('skip'))
   .action((o: TrainCliOptions) => {
     const log = runTraining({
       data: o.data, evalData: o.eval.length > 0 ? o.eval : undefined, init: o.init, tokenizerDir: o.tokenizer,
@@ -116,13 +121,14 @@ program
       },
       out: o.out,
       checkpointDir: o.checkpoint, resume: o.resume ?? false, force: o.force ?? false, dtype: o.dtype,
+      ...(o.exclude.length > 0 ? { exclude: o.exclude, onExcluded: o.onExcluded } : {}),
       command: ['lethe', ...process.argv.slice(2)].join(' '),
       options: {
         steps: o.steps, batchSize: o.batchSize, gradAccum: o.gradAccum, lr: o.lr, minLr: o.minLr, warmupSteps: o.warmup,
         weightDecay: o.weightDecay, clip: o.clip, seed: o.seed, evalEvery: o.evalEvery, saveEvery: o.saveEvery,
       },
     });
-    console.log(`trained ${log.parameters.toLocaleString('en-US')} parameters on ${log.examples} examples in ${log.wallSeconds.toFixed(1)} s; final loss ${log.losses.at(-1)?.toFixed(4)}; wrote ${o.out}`);
+    console.log(`trained ${log.parameters.toLocaleString('en-US')} parameters on ${log.examples} examples${log.exclusions ? ` (${log.exclusions.skipped} excluded)` : ''} in ${log.wallSeconds.toFixed(1)} s; final loss ${log.losses.at(-1)?.toFixed(4)}; wrote ${o.out}`);
   });
 
 program
@@ -193,6 +199,8 @@ program.addCommand(keysCommand());
 program.addCommand(auditCommand());
 program.addCommand(certificateCommand());
 program.addCommand(verifyCertificateCommand());
+program.addCommand(reportCommand());
+program.addCommand(exclusionsCommand());
 
 try {
   await program.parseAsync(process.argv);

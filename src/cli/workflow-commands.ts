@@ -34,7 +34,7 @@ function defaultActor(): string {
 type Lib = Awaited<ReturnType<typeof lib>>;
 
 /** Opens the store, runs `fn` (with the workflow library), closes the store whatever happens. */
-async function withEnv<T>(o: StoreCliOptions, fn: (env: WorkflowEnv, actor: string, L: Lib) => Promise<T>): Promise<T> {
+export async function withEnv<T>(o: StoreCliOptions, fn: (env: WorkflowEnv, actor: string, L: Lib) => Promise<T>): Promise<T> {
   const L = await lib();
   const store = await L.openStore({ ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.db ? { url: o.db } : {}) });
   try {
@@ -44,7 +44,7 @@ async function withEnv<T>(o: StoreCliOptions, fn: (env: WorkflowEnv, actor: stri
   }
 }
 
-function storeOptions(c: Command): Command {
+export function storeOptions(c: Command): Command {
   return c
     .option('--data-dir <dir>', 'data directory of the embedded store (default: $LETHE_HOME, else ./.lethe)')
     .option('--db <url>', 'a postgres:// URL instead of the embedded store (default: $LETHE_DB)')
@@ -251,21 +251,23 @@ export function corpusCommand(): Command {
   const corpus = new Command('corpus').description('training-data files indexed for impact assessment');
   storeOptions(corpus.command('add').argument('<files...>'))
     .description('register and index training-data files (once per content)')
+    .option('--holdout <file>', 'records of the same form the model was never trained on (non-members): verification compares the subject\'s records with them; with one corpus file only')
     .option('--json', 'print JSON')
-    .action(async (files: string[], o: StoreCliOptions) => {
+    .action(async (files: string[], o: StoreCliOptions & { holdout?: string }) => {
+      if (o.holdout && files.length !== 1) throw new RequestInputError('corpus add: --holdout goes with one corpus file');
       const out = await withEnv(o, async (env, _actor, L) => {
         const added = [];
-        for (const f of files) added.push(await L.addCorpus(env, f));
+        for (const f of files) added.push(await L.addCorpus(env, f, o.holdout ? { holdout: o.holdout } : {}));
         return added;
       });
-      print(o, out, out.map((a) => `${a.created ? 'indexed' : 'already indexed'}: ${a.corpus.id} ${a.corpus.path} (${a.corpus.records} records)`).join('\n'));
+      print(o, out, out.map((a) => `${a.created ? 'indexed' : 'already indexed'}: ${a.corpus.id} ${a.corpus.path} (${a.corpus.records} records${a.corpus.holdout ? `; holdout ${a.corpus.holdout.path}` : ''})`).join('\n'));
     });
   storeOptions(corpus.command('list'))
     .description('registered corpora')
     .option('--json', 'print JSON')
     .action(async (o: StoreCliOptions) => {
       const cs = await withEnv(o, (env, _actor, L) => L.listCorpora(env));
-      print(o, cs, cs.length === 0 ? 'no corpora' : cs.map((c) => `${c.id}  ${c.records} records  ${c.path}`).join('\n'));
+      print(o, cs, cs.length === 0 ? 'no corpora' : cs.map((c) => `${c.id}  ${c.records} records  ${c.path}${c.holdout ? `  (holdout ${c.holdout.path})` : ''}`).join('\n'));
     });
   return corpus;
 }
@@ -277,10 +279,11 @@ export function workerCommand(): Command {
     .option('--once', 'stop when no job is left (else keep polling)')
     .option('--concurrency <n>', 'jobs at a time', (v) => Math.max(1, Number.parseInt(v, 10) || 1), 1)
     .option('--lease <seconds>', 'lease length (heartbeat every third)', (v) => Math.max(1, Number(v) || 0), DEFAULT_LEASE_MS / 1000)
-    .action(async (o: StoreCliOptions & { once?: boolean; concurrency: number; lease: number }) => {
+    .option('--erase-option <key=value>', 'an option added to every erasure\'s method options, e.g. steps=20 for a step budget (repeatable)', collect, [])
+    .action(async (o: StoreCliOptions & { once?: boolean; concurrency: number; lease: number; eraseOption: string[] }) => {
       const controller = new AbortController();
       for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort());
-      const { jobs } = await withEnv(o, (env, _actor, L) => L.runWorker(env, {
+      const { jobs } = await withEnv(o, (env, _actor, L) => L.runWorker({ ...env, ...(o.eraseOption.length ? { eraseOptions: o.eraseOption } : {}) }, {
         once: o.once ?? false, concurrency: o.concurrency, leaseMs: o.lease * 1000, signal: controller.signal,
         log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
       }));

@@ -44,10 +44,10 @@ export function splitForRelearning<T>(items: readonly T[], attackFraction: numbe
 /**
  * The relearning attack: fine-tune a copy of the model on `attackData` (part of the forget set, or related data
  * only) with plain NLL and a constant learning rate, scoring the held-out forget items every evalEvery steps.
- * The model passed in is not changed.
+ * The model passed in is not changed; `onFinal` sees the attacked copy.
  */
 export function relearnCurve(model: CausalLM, tokenizer: Tokenizer, attackData: readonly ExampleSource[], heldOut: readonly PromptAnswer[],
-  o: RelearnOptions, onEval?: (step: number, score: number) => void): RelearnCurve {
+  o: RelearnOptions, onEval?: (step: number, score: number) => void, onFinal?: (attacked: CausalLM) => void): RelearnCurve {
   if (attackData.length === 0 || heldOut.length === 0) throw new RangeError('the relearning attack needs attack data and held-out items');
   const copy = createModel(model.config);
   copy.params.restore(model.params.flat);
@@ -64,6 +64,8 @@ export function relearnCurve(model: CausalLM, tokenizer: Tokenizer, attackData: 
   if (o.steps > 0) train(copy, examples, { steps: o.steps, batchSize: o.batchSize, lr: o.lr, minLr: o.lr, warmupSteps: 0, clip: 1, seed: o.seed, padId }, {
     onStep: (s) => { if (s.step % o.evalEvery === 0 || s.step === o.steps) evaluate(s.step); },
   });
+  // The attacked copy, for callers that score more than the curve does (verification scores each held-out item).
+  onFinal?.(copy);
   return curve;
 }
 

@@ -8,6 +8,7 @@ import type { SaveDType } from '../model/safetensors/write.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
 import { checkpointPaths, checkpointStep, inspectCheckpoint, newestComplete } from './checkpoint-folder.ts';
 import { buildExamples } from './examples.ts';
+import { formatExclusions, readTrainingExcluding, type ExclusionReport, type OnExcluded } from './exclusions.ts';
 import { Progress } from '../util/progress.ts';
 import { train, type EvalInfo, type TrainOptions } from './trainer.ts';
 
@@ -80,6 +81,9 @@ export interface TrainingSpec {
   /** Replace an existing `out` whole, and start over although a complete checkpoint exists (replaced at the first save). */
   force?: boolean;
   dtype?: SaveDType;
+  /** Exclusion lists (`lethe exclusions export`): records they name are skipped, or the run refused (onExcluded, default skip). */
+  exclude?: string[];
+  onExcluded?: OnExcluded;
   options: Omit<TrainOptions, 'padId' | 'checkpointDir' | 'tokenizerDir'>;
   /** Recorded in the training log so the run can be recreated. */
   command?: string;
@@ -94,6 +98,8 @@ export interface TrainingLog {
   evals: EvalInfo[];
   /** The checkpoint step a resumed run continued from (null: trained from step 0). */
   resumedFrom: number | null;
+  /** What the exclusion lists left out (null: none given). */
+  exclusions: ExclusionReport | null;
   wallSeconds: number;
   finishedAt: string;
 }
@@ -111,6 +117,7 @@ function inputsOf(spec: TrainingSpec): Input[] {
     ...(spec.evalData ?? []).map((path) => ({ path, what: 'eval data' })),
     ...(spec.init ? [{ path: spec.init, what: 'initial model (--init)' }] : []),
     ...(spec.tokenizerDir ? [{ path: spec.tokenizerDir, what: 'tokenizer folder' }] : []),
+    ...(spec.exclude ?? []).map((path) => ({ path, what: 'exclusion list (--exclude)' })),
   ];
 }
 
@@ -146,7 +153,8 @@ export function runTraining(spec: TrainingSpec, progressLabel = 'train', progres
   // `<out>/` must not put the default checkpoint inside the output.
   const checkpointDir = spec.checkpointDir ?? `${spec.out.replace(/[\\/]+$/, '') || spec.out}.checkpoint`;
   const inputs = checkPaths(spec, checkpointDir);
-  const records = loadRecords(spec.data);
+  const { records, exclusions } = readTrainingExcluding(spec.data, spec.exclude ?? [], spec.onExcluded ?? 'skip');
+  if (exclusions) (progressStream ?? process.stderr).write(formatExclusions(exclusions).replace(/^/gm, `${progressLabel}: `) + '\n');
   if (records.length === 0) throw new Error(`${spec.data.join(', ')}: no training records`);
   let model: CausalLM;
   let tokenizerDir: string;
@@ -174,7 +182,7 @@ export function runTraining(spec: TrainingSpec, progressLabel = 'train', progres
   const { command, ...rest } = spec;
   const log: TrainingLog = {
     command: command ?? null, spec: rest, parameters: result.model.params.count(), examples: examples.length,
-    losses: result.losses, evals: result.evals, resumedFrom: spec.resume ? result.startStep : null,
+    losses: result.losses, evals: result.evals, resumedFrom: spec.resume ? result.startStep : null, exclusions,
     wallSeconds: (performance.now() - started) / 1000, finishedAt: new Date().toISOString(),
   };
   writeModelFolder(result.model, spec.out, {

@@ -25,9 +25,9 @@ const HOLDOUT_COLOR = '#4c78a8';
 const NEG_LOG10_CAP = 300;
 
 /** Room around each chart so an underestimated label cannot touch the SVG's edge. */
-const PADDING = { left: 10, right: 10, top: 6, bottom: 6 };
+export const PADDING = { left: 10, right: 10, top: 6, bottom: 6 };
 
-const CONFIG = {
+export const CONFIG = {
   background: 'white',
   font: 'sans-serif',
   view: { stroke: '#ddd' },

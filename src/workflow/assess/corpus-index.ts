@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readLocatedValues } from '../../data/documents.ts';
+import { contentHash, recordHash } from '../../data/record-hash.ts';
 import { findEmails, findPhones, tokens } from './normalize.ts';
 
 /**
@@ -21,6 +22,8 @@ export interface IndexedRecord {
   item: number | null;
   /** SHA-256 of the record's JSON (or text): names it in assessments and certificates without its content. */
   hash: string;
+  /** SHA-256 of the trained content (src/data/record-hash.ts); null for a record training cannot read; absent in older indexes. */
+  contentHash?: string | null;
   /** The subject field, when the record has one (normalised tokens joined by a space). */
   subject: string | null;
   /** Normalised tokens of the searched fields (subject, question, answer, text), joined by spaces. */
@@ -51,12 +54,11 @@ export function sha256File(path: string): string {
 export function buildCorpusIndex(path: string): CorpusIndex {
   const sha256 = sha256File(path);
   const records = readLocatedValues(path, (loc): IndexedRecord => {
-    const raw = typeof loc.value === 'string' ? loc.value : JSON.stringify(loc.value);
     const all = searchedStrings(loc.value);
     const subject = loc.value !== null && typeof loc.value === 'object' && typeof (loc.value as Record<string, unknown>)['subject'] === 'string'
       ? tokens((loc.value as Record<string, string>)['subject']!).join(' ') : null;
     return {
-      line: loc.line, item: loc.item, hash: createHash('sha256').update(raw).digest('hex'), subject,
+      line: loc.line, item: loc.item, hash: recordHash(loc.value), contentHash: contentHash(loc.value), subject,
       text: all.flatMap(tokens).join(' '), emails: all.flatMap(findEmails), phones: all.flatMap(findPhones),
     };
   });

@@ -6,11 +6,14 @@ import { entryBytes } from '../audit/audit-sink.ts';
 import type { SigningKey } from '../audit/keys.ts';
 import { leafHash, rootOf } from '../audit/merkle.ts';
 import { tokens, normalizeEmail, normalizePhone } from '../assess/normalize.ts';
-import { loadAssessment } from '../jobs/handlers.ts';
+import { lastVerification, loadAssessment } from '../jobs/handlers.ts';
+import { BAR_DESCRIPTION, type BarPolicy } from '../verify/policy.ts';
+import type { VerificationRecord } from '../verify/types.ts';
 import { listJobs } from '../jobs/queue.ts';
 import { getRequest, requestHistory, type WorkflowEnv } from '../requests/service.ts';
 import { TransitionError } from '../requests/states.ts';
 import { openEnvelope, signEnvelope, type Envelope } from './dsse.ts';
+import { erasedRecordHashes } from './exclusions.ts';
 
 /**
  * The certificate of erasure: an in-toto Statement v1 in a DSSE envelope, signed with Ed25519 (WORKFLOW.md). The
@@ -29,7 +32,12 @@ export interface ErasurePredicate {
   baseModels: { path: string; digest: { sha256: string } | null }[];
   corpus: { snapshotDigest: string; recordsFound: number; recordsMerkleRoot: string };
   method: { name: string; optionsDigest: string; letheVersion: string }[];
-  verification: { policy: string; metrics: Record<string, unknown>[]; result: 'PASSED' | 'FAILED' | 'NOT_PERFORMED'; timeVerified: string };
+  /**
+   * The shape of a SLSA verification summary: the policy (the bar, with its parameters), what was measured on each
+   * certified model (every criterion with its value, bar and status), the result and when. INCONCLUSIVE: nothing
+   * missed the bar but a core criterion could not be judged; NOT_PERFORMED: completed before verification existed.
+   */
+  verification: { policy: { description: string; parameters: BarPolicy | null }; attempts: number; metrics: Record<string, unknown>[]; result: 'PASSED' | 'FAILED' | 'INCONCLUSIVE' | 'NOT_PERFORMED'; summary: string; timeVerified: string };
   recipientsNotified: string[];
   residual: { backups: string | null; exceptions: string | null };
   auditLog: { entry: { seq: number; at: string; requestId: string; kind: string; payload: string }; inclusion: InclusionEvidence };
@@ -54,6 +62,20 @@ function normalisedIdentifiers(s: { names: string[]; emails: string[]; phones: s
   });
 }
 
+/** The certificate's verification block: the final attempt's measurements, or NOT_PERFORMED for a legacy pass-through. */
+function verificationBlock(v: VerificationRecord | null, at: string): ErasurePredicate['verification'] {
+  if (!v) return { policy: { description: 'none: completed before verification against a bar existed (pass-through)', parameters: null }, attempts: 0, metrics: [], result: 'NOT_PERFORMED', summary: 'not verified', timeVerified: at };
+  const last = v.attempts.at(-1)!;
+  return {
+    policy: { description: BAR_DESCRIPTION, parameters: v.policy }, attempts: v.attempts.length,
+    metrics: last.models.map((m) => ({
+      model: m.model, modelSha256: m.modelSha256, method: m.method, compared: m.compared, forgetProbability: m.forgetProbability,
+      criteria: m.criteria.map((c) => ({ id: c.id, status: c.status, value: c.value, bar: c.bar, before: c.before, n: c.n, note: c.note })),
+    })),
+    result: v.result, summary: last.summary, timeVerified: last.at,
+  };
+}
+
 /** Issues (or returns the stored) certificate of a completed request, signing a fresh audit checkpoint for it. */
 export async function issueCertificate(env: WorkflowEnv, id: string, key: SigningKey): Promise<Envelope> {
   const stored = await env.store.db.selectFrom('certificates').select('envelope').where('request_id', '=', id).executeTakeFirst();
@@ -65,11 +87,11 @@ export async function issueCertificate(env: WorkflowEnv, id: string, key: Signin
   const jobs = await listJobs(env.store, id);
   const erase = jobs.filter((j) => j.kind === 'erase' && j.state === 'done').at(-1);
   const verify = jobs.filter((j) => j.kind === 'verify' && j.state === 'done').at(-1);
+  const verification = await lastVerification(env, id);
   if (!a || !erase) throw new TransitionError(`request ${id} has no assessment or erasure on record`);
   const outputs = (erase.result?.['outputs'] ?? []) as { model: string; method: string; outDir: string; modelSha256: string }[];
   const salt = randomBytes(32);
-  const confirmed = new Set(a.confirmed ?? []);
-  const recordHashes = [...new Set(a.corpora.flatMap((c) => c.matches.filter((m) => m.score >= a.threshold || confirmed.has(m.hash)).map((m) => m.hash)))].sort();
+  const recordHashes = erasedRecordHashes(a);
   // The completion: the request's last transition (output blocks may be logged for it afterwards).
   const final = await env.store.db.selectFrom('audit_entries').selectAll().where('request_id', '=', id).where('kind', '=', 'transition').orderBy('seq', 'desc').executeTakeFirstOrThrow();
   await checkpointLog(env.store, key);
@@ -89,14 +111,7 @@ export async function issueCertificate(env: WorkflowEnv, id: string, key: Signin
       const record = JSON.parse(readFileSync(join(o.outDir, 'unlearn.json'), 'utf8')) as { options: unknown };
       return { name: o.method, optionsDigest: createHash('sha256').update(JSON.stringify(record.options)).digest('hex'), letheVersion: letheVersion() };
     }),
-    verification: {
-      policy: 'none yet: verification against a bar is not built (the request was completed by a pass-through)',
-      metrics: outputs.map((o) => {
-        const rec = JSON.parse(readFileSync(join(o.outDir, 'unlearn.json'), 'utf8')) as { result: { before: { forgetProb: number }; after: { forgetProb: number } } };
-        return { model: o.outDir, forgetProbabilityBefore: rec.result.before.forgetProb, forgetProbabilityAfter: rec.result.after.forgetProb };
-      }),
-      result: 'NOT_PERFORMED', timeVerified: verify?.updatedAt ?? history.at(-1)!.at,
-    },
+    verification: verificationBlock(verification, verify?.updatedAt ?? history.at(-1)!.at),
     recipientsNotified: [],
     residual: { backups: null, exceptions: null },
     auditLog: { entry: { seq: Number(final.seq), at: final.at, requestId: id, kind: final.kind, payload: final.payload }, inclusion },

@@ -68,7 +68,7 @@ export class OutputFilter {
   }
 }
 
-function needlesOf(r: ErasureRequest): Needle[] {
+export function needlesOf(r: ErasureRequest): Needle[] {
   const s = r.subject;
   const words = (kind: Needle['kind'], xs: string[]) => xs.map((x) => ({ requestId: r.id, kind, words: tokens(x) })).filter((n) => n.words.length > 0);
   return [

@@ -7,7 +7,12 @@ import { assessRequest, forgetPositions, type Assessment } from '../assess/asses
 import { getRequest, moveRequest, type ErasureRequest, type WorkflowEnv } from '../requests/service.ts';
 import type { RequestState } from '../requests/states.ts';
 import { dataDirOf, type Tx } from '../store/open-store.ts';
-import { assertLease, enqueueJob, finishJob, recordStep, stepOutput, type Claim } from './queue.ts';
+import { corpusBySha } from '../assess/corpora.ts';
+import { planAttempt } from '../verify/escalation.ts';
+import { overall } from '../verify/judge.ts';
+import { barFor } from '../verify/policy.ts';
+import type { ModelVerification, VerificationAttempt, VerificationRecord } from '../verify/types.ts';
+import { assertLease, enqueueJob, finishJob, listJobs, recordStep, stepOutput, type Claim } from './queue.ts';
 import { runInThread } from './thread.ts';
 
 /** What a job handler reports as it goes: ids, states, counts — never the subject's identifiers. */
@@ -127,37 +132,106 @@ async function runErase(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void> 
     log(`job ${c.job.id}: forget set of ${data.forgetRecords} records written`);
   }
   const outputs: Record<string, unknown>[] = [];
+  // Which erasure attempt this is (escalation after a missed bar queues another, see runVerify) and what it runs.
+  const attempt = typeof c.job.input['attempt'] === 'number' ? c.job.input['attempt'] : 1;
   for (const [i, m] of a.models.entries()) {
     if (m.recordsFound === 0) continue;
     const step = `unlearn:${i}`;
     let out = await stepOutput(env.store, c.job.id, step);
     if (!out) {
-      const outDir = join(artifactDir(env, r.id), `${i}-${basename(m.model)}`);
-      const method = m.recommendation.method;
-      log(`job ${c.job.id}: unlearning model ${i} with ${method} (attempt ${c.job.attempts})`);
-      out = { model: m.model, method, ...(await runInThread('erase', {
-        modelDir: m.model, forgetPath: data.forget, retainPath: data.retain, method, options: [], outDir,
-        checkpointDir: join(jobDir(env, r.id), `checkpoint-${i}`), checkpointEvery: CHECKPOINT_EVERY,
+      const plan = planAttempt(attempt, m.recommendation.method, data.retain !== null, env.eraseOptions);
+      const suffix = attempt > 1 ? `-attempt${attempt}` : '';
+      const outDir = join(artifactDir(env, r.id), `${i}-${basename(m.model)}${suffix}`);
+      const options = plan.options;
+      log(`job ${c.job.id}: unlearning model ${i} with ${plan.method}${options.length ? ` (${options.join(' ')})` : ''}, erasure attempt ${attempt} (job attempt ${c.job.attempts})`);
+      out = { model: m.model, method: plan.method, options, attempt, why: plan.why, ...(await runInThread('erase', {
+        modelDir: m.model, forgetPath: data.forget, retainPath: data.retain, method: plan.method, options, outDir,
+        checkpointDir: join(jobDir(env, r.id), `checkpoint-${i}${suffix}`), checkpointEvery: CHECKPOINT_EVERY,
       })) };
       await recordStep(env.store, c, step, out, now(env));
     }
     outputs.push(out);
   }
-  await finishJob(env.store, c, { outputs }, now(env), async (tx) => {
+  await finishJob(env.store, c, { outputs, attempt }, now(env), async (tx) => {
     await moveRequest(env, tx, r.id, 'verifying', { actor: c.worker });
-    await enqueueJob(tx, { requestId: r.id, kind: 'verify', now: now(env) });
+    await enqueueJob(tx, { requestId: r.id, kind: 'verify', input: { attempt }, now: now(env) });
   });
   log(`job ${c.job.id}: request ${r.id} erased in ${outputs.length} model(s); verifying`);
 }
 
-/** Verification is a pass-through until the evidence issue lands, and says so in the job's result. */
+/** What an erase job recorded for each model it unlearned. */
+export interface EraseOutput {
+  model: string;
+  method: string;
+  options?: string[];
+  outDir: string;
+  modelSha256: string;
+}
+
+/** The verification record of the request's newest finished verify job (null before one, or a legacy pass-through). */
+export async function lastVerification(env: WorkflowEnv, requestId: string): Promise<VerificationRecord | null> {
+  const done = (await listJobs(env.store, requestId)).filter((j) => j.kind === 'verify' && j.state === 'done' && j.result?.['verification']);
+  const v = done.at(-1)?.result?.['verification'];
+  return v && typeof v === 'object' ? (v as VerificationRecord) : null;
+}
+
+/** The non-member reference of the request: the holdout registered with the first corpus in scope that has one. */
+async function referenceOf(env: WorkflowEnv, a: Assessment): Promise<{ path: string; label: string } | null> {
+  for (const c of a.corpora) {
+    const corpus = await corpusBySha(env, c.corpus.sha256);
+    if (corpus?.holdout && existsSync(corpus.holdout.path)) return { path: corpus.holdout.path, label: `holdout ${corpus.holdout.path} (registered with ${corpus.id})` };
+  }
+  return null;
+}
+
+/**
+ * Verifies the erasure against the bar (src/workflow/verify/): measures each unlearned model in a thread (a step each,
+ * so a killed verification resumes), then completes the request, escalates to another erasure attempt when the bar
+ * was missed and the policy allows, or fails it with the evidence.
+ */
 async function runVerify(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void> {
   const r = await getRequest(env, c.job.requestId);
   if (r.state !== 'verifying') return skip(env, c, r, log);
-  await finishJob(env.store, c, { verification: 'not performed: verification against a bar is not built yet (pass-through)' }, now(env), async (tx) => {
-    await moveRequest(env, tx, r.id, 'completed', { actor: c.worker, reason: 'verification not performed (pass-through)' });
+  const a = await loadAssessment(env.store.db, r.id);
+  const erase = (await listJobs(env.store, r.id)).filter((j) => j.kind === 'erase' && j.state === 'done').at(-1);
+  if (!a || !erase) throw new Error(`request ${r.id} has no assessment or finished erasure to verify; retry it`);
+  const attemptNo = typeof erase.result?.['attempt'] === 'number' ? erase.result['attempt'] : 1;
+  const outputs = (erase.result?.['outputs'] ?? []) as EraseOutput[];
+  const policy = barFor(r.verification);
+  const data = (await stepOutput(env.store, erase.id, 'data')) as { forget: string } | undefined;
+  if (!data || !existsSync(data.forget)) throw new Error(`request ${r.id}: the erasure's forget set is gone; retry the request to erase again`);
+  const reference = await referenceOf(env, a);
+  const models: ModelVerification[] = [];
+  for (const [i, o] of outputs.entries()) {
+    const step = `measure:${i}`;
+    let m = (await stepOutput(env.store, c.job.id, step)) as ModelVerification | undefined;
+    if (!m) {
+      log(`job ${c.job.id}: verifying ${o.outDir} against the bar (${reference ? 'non-members: ' + reference.label : 'no non-member reference'})`);
+      const measured = await runInThread('verify', { baseModel: o.model, model: o.outDir, forgetPath: data.forget, reference, policy, seed: attemptNo });
+      m = { model: o.outDir, modelSha256: o.modelSha256, baseModel: o.model, method: o.method, ...measured };
+      await recordStep(env.store, c, step, { ...m }, now(env));
+    }
+    models.push(m);
+  }
+  const { result, summary } = overall(models);
+  const previous = (await lastVerification(env, r.id))?.attempts ?? [];
+  const attempts: VerificationAttempt[] = [...previous.filter((p) => p.attempt < attemptNo), {
+    attempt: attemptNo, method: [...new Set(outputs.map((o) => o.method))].join(', '), options: outputs[0]?.options ?? [], models, result, summary, at: now(env).toISOString(),
+  }];
+  const escalate = result === 'FAILED' && attemptNo < policy.maxAttempts;
+  const fail = (result === 'FAILED' && !escalate) || (result === 'INCONCLUSIVE' && policy.inconclusive === 'fail');
+  const record: VerificationRecord = { policy, attempts, result, decision: escalate ? 'escalated' : fail ? 'failed' : 'completed' };
+  await finishJob(env.store, c, { verification: record }, now(env), async (tx) => {
+    if (escalate) {
+      await moveRequest(env, tx, r.id, 'queued', { actor: c.worker, reason: `verification ${result} (attempt ${attemptNo} of ${policy.maxAttempts}): ${summary}; escalating` });
+      await enqueueJob(tx, { requestId: r.id, kind: 'erase', input: { attempt: attemptNo + 1 }, now: now(env) });
+    } else if (fail) {
+      await moveRequest(env, tx, r.id, 'failed', { actor: c.worker, reason: `verification ${result} after ${attemptNo} attempt(s): ${summary}` });
+    } else {
+      await moveRequest(env, tx, r.id, 'completed', { actor: c.worker, reason: `verification ${result}: ${summary}` });
+    }
   });
-  log(`job ${c.job.id}: request ${r.id} completed (verification not performed: pass-through)`);
+  log(`job ${c.job.id}: request ${r.id} verification ${result} (attempt ${attemptNo}): ${summary} → ${record.decision}`);
 }
 
 export async function runJob(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void> {

@@ -3,14 +3,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkpointPaths, removeCheckpointFolder } from '../../train/checkpoint-folder.ts';
 import { runUnlearning, writeUnlearned } from '../../unlearn/run.ts';
+import { measureModel, type MeasureInput, type Measurement } from '../verify/measure.ts';
 
 /** The heavy work a job hands to a thread (thread.ts): plain JSON in and out. */
 export interface TaskArgs {
   erase: { modelDir: string; forgetPath: string; retainPath: string | null; method: string; options: string[]; outDir: string; checkpointDir: string; checkpointEvery: number };
+  verify: MeasureInput;
 }
 
 export interface TaskResult {
   erase: { outDir: string; modelSha256: string; reused: boolean; steps: number | null; stopReason: string | null };
+  verify: Measurement;
 }
 
 export type TaskName = keyof TaskArgs;
@@ -45,5 +48,6 @@ function erase(a: TaskArgs['erase']): TaskResult['erase'] {
 
 export async function runTask<T extends TaskName>(task: T, args: TaskArgs[T]): Promise<TaskResult[T]> {
   if (task === 'erase') return erase(args as TaskArgs['erase']) as TaskResult[T];
+  if (task === 'verify') return measureModel(args as TaskArgs['verify']) as TaskResult[T];
   throw new Error(`unknown task ${String(task)}`);
 }

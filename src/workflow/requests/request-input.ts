@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BarPolicySchema } from '../verify/policy.ts';
 import { CLOSE_REASONS } from './states.ts';
 
 const nonEmpty = z.string().trim().min(1).max(1000);
@@ -34,6 +35,8 @@ export const RequestInputSchema = z.strictObject({
   receivedAt: z.string().datetime({ offset: true }).optional(),
   /** Whether the subject's identity is already confirmed on receipt; if not, the deadline waits for it. */
   identityVerified: z.boolean().default(false),
+  /** Overrides of the verification bar for this request (defaults: src/workflow/verify/policy.ts, docs/workflow.md). */
+  verification: BarPolicySchema.optional(),
 });
 export type RequestInput = z.input<typeof RequestInputSchema>;
 export type ParsedRequestInput = z.output<typeof RequestInputSchema>;

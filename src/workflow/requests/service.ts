@@ -7,6 +7,7 @@ import type { Store, Tx } from '../store/open-store.ts';
 import type { RequestsTable } from '../store/schema.ts';
 import { checkExtension, daysLeft, dueDate, GDPR_DEADLINES, type DeadlinePolicy, type IsoDate } from './deadlines.ts';
 import { CloseSchema, parseInput, RequestInputError, RequestInputSchema, type RequestScope, type SubjectIdentifiers } from './request-input.ts';
+import type { BarPolicy } from '../verify/policy.ts';
 import { assertTransition, FINAL_STATES, isRequestState, PAUSABLE_STATES, TransitionError, type CloseReason, type RequestState } from './states.ts';
 
 /** A request as callers see it: parsed fields, the effective deadline and the days left. */
@@ -29,6 +30,8 @@ export interface ErasureRequest {
   overdue: boolean;
   createdAt: string;
   updatedAt: string;
+  /** The bar this request is verified against when it overrides the defaults (null: the defaults). */
+  verification: BarPolicy | null;
 }
 
 export interface HistoryEntry {
@@ -55,6 +58,8 @@ export interface WorkflowEnv {
   now?: () => Date;
   audit?: AuditSink;
   deadlines?: DeadlinePolicy;
+  /** `key=value` options added to every erasure's method options (e.g. a step budget: `steps=20`). */
+  eraseOptions?: readonly string[];
 }
 
 /** The job that does the work of each working state. */
@@ -75,7 +80,7 @@ function toRequest(row: RequestsTable, now: Date): ErasureRequest {
     extension: row.extension_until ? { until: row.extension_until, reason: row.extension_reason ?? '' } : null,
     decision: row.decision ? { kind: row.decision as 'denied' | 'canceled', reason: row.decision_reason as CloseReason, text: row.decision_text } : null,
     daysLeft: left, overdue: left !== null && left < 0 && !FINAL_STATES.has(state),
-    createdAt: row.created_at, updatedAt: row.updated_at,
+    createdAt: row.created_at, updatedAt: row.updated_at, verification: row.verification ? (JSON.parse(row.verification) as BarPolicy) : null,
   };
 }
 
@@ -170,7 +175,7 @@ export async function createRequest(env: WorkflowEnv, raw: unknown, actor: strin
       identity_requested: input.identityVerified ? 0 : 1, identity_verified_at: verifiedAt,
       due_at: dueDate({ receivedAt, identityRequested: !input.identityVerified, identityVerifiedAt: verifiedAt }, policy),
       extension_until: null, extension_reason: null, decision: null, decision_reason: null, decision_text: null,
-      created_at: at, updated_at: at, version: 1,
+      created_at: at, updated_at: at, version: 1, verification: input.verification ? JSON.stringify(input.verification) : null,
     };
     await tx.insertInto('requests').values(row).execute();
     await appendHistory(tx, id, null, 'received', at, actor, null);

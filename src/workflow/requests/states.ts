@@ -3,7 +3,8 @@
  *
  *   received → identity_unverified → pending_approval → approved → assessing → queued → erasing → verifying → completed
  *                                          ↘ denied (reason)                                  ↘ failed (error)
- *   assessing → denied (no_match) when the subject has no records in scope
+ *   assessing → denied (no_match) when the subject has no records in scope; verifying → queued when the bar was missed
+ *   and the verification policy escalates to another erasure attempt
  *   any non-final state → canceled (reason); assessing/erasing/verifying ⇄ paused; assessing → requires_input
  */
 export const REQUEST_STATES = [
@@ -28,7 +29,8 @@ const NEXT: Readonly<Record<RequestState, readonly RequestState[]>> = {
   requires_input: ['assessing', 'denied'],
   queued: ['erasing', 'failed'],
   erasing: ['verifying', 'paused', 'failed', 'queued'],
-  verifying: ['completed', 'failed', 'paused'],
+  // Back to the queue when verification missed the bar and the policy escalates (another attempt, recorded).
+  verifying: ['completed', 'failed', 'paused', 'queued'],
   // A failed request can be retried by an operator: back to the queue, or to assessment when that is what failed.
   failed: ['queued', 'assessing'],
   paused: ['assessing', 'erasing', 'verifying'],

@@ -111,6 +111,14 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '0004_verification': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // A request's overrides of the verification bar (JSON), and a corpus's non-member reference file (holdout).
+      await db.schema.alterTable('requests').addColumn('verification', 'text').execute();
+      await db.schema.alterTable('corpora').addColumn('holdout_path', 'text').execute();
+      await db.schema.alterTable('corpora').addColumn('holdout_sha256', 'text').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

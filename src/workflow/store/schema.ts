@@ -31,6 +31,8 @@ export interface RequestsTable {
   updated_at: string;
   /** Bumped by every write, for optimistic checks by callers that read then write. */
   version: number;
+  /** JSON: the request's overrides of the verification bar (BarPolicyInput), or null for the defaults. */
+  verification: string | null;
 }
 
 export interface RequestHistoryTable {
@@ -100,6 +102,9 @@ export interface CorporaTable {
   /** Path of the index file under the data directory. */
   index_path: string;
   added_at: string;
+  /** Non-member records of the same form (never trained on): the reference verification compares with. */
+  holdout_path: string | null;
+  holdout_sha256: string | null;
 }
 
 export interface AssessmentsTable {

@@ -1,0 +1,160 @@
+import { readTrainingRecords } from '../../data/jsonl.ts';
+import type { TrainingRecord } from '../../data/schema.ts';
+import { rocAuc } from '../../eval/auc.ts';
+import { extractionStrength, teacherForcedPredictions } from '../../eval/extraction.ts';
+import { membershipAuc, miaScores, type MiaAttack, type MiaItem } from '../../eval/mia.ts';
+import { scoreQaSet } from '../../eval/qa-scores.ts';
+import { relearnCurve, splitForRelearning } from '../../eval/relearn.ts';
+import { truthRatios } from '../../eval/truth-ratio.ts';
+import type { CausalLM } from '../../model/arch/types.ts';
+import { loadModel } from '../../model/checkpoint.ts';
+import { answerProbability, scoreAnswers } from '../../model/logprobs.ts';
+import { Tokenizer } from '../../model/tokenizer.ts';
+import { tokenizeItems, type UnlearnItem } from '../../unlearn/data.ts';
+import type { ExampleSource } from '../../train/examples.ts';
+import { judge, type Measured } from './judge.ts';
+import type { BarPolicy } from './policy.ts';
+import type { ModelVerification } from './types.ts';
+
+/**
+ * Measures one unlearned model against the bar: the subject's records (the forget set of the erasure) against
+ * non-member records of the same form, on the unlearned model — and the same measures on the base model, for
+ * context. Every criterion is an AUC in one convention: 1 = every subject record scores as "more known" than every
+ * non-member, 0.5 = an attacker cannot tell them apart with that score.
+ */
+export interface MeasureInput {
+  baseModel: string;
+  model: string;
+  forgetPath: string;
+  /** Non-member records (JSONL of the corpus's form) and where they came from, or null when none is registered. */
+  reference: { path: string; label: string } | null;
+  policy: BarPolicy;
+  seed: number;
+}
+
+export type Measurement = Omit<ModelVerification, 'model' | 'modelSha256' | 'baseModel' | 'method'>;
+
+const MIA_ATTACKS: [MiaAttack, string, string][] = [
+  ['loss', 'mia:loss', 'membership inference, loss attack'],
+  ['zlib', 'mia:zlib', 'membership inference, zlib-normalised loss'],
+  ['minK', 'mia:min-k', 'membership inference, Min-K% (k = 0.4)'],
+  ['minKPlusPlus', 'mia:min-k++', 'membership inference, Min-K%++ (k = 0.4)'],
+];
+
+interface Side {
+  records: TrainingRecord[];
+  items: UnlearnItem[];
+  mia: MiaItem[];
+}
+
+function side(records: TrainingRecord[], tokenizer: Tokenizer, maxLength: number): Side {
+  const items = tokenizeItems(records, tokenizer, maxLength);
+  return { records, items, mia: items.map((it, i) => ({ ...it, text: textOf(records[i]!) })) };
+}
+
+const textOf = (r: TrainingRecord): string => (r.kind === 'qa' ? r.answer : r.text);
+const exampleOf = (r: TrainingRecord): ExampleSource => (r.kind === 'qa' ? { kind: 'qa', question: r.question, answer: r.answer } : { kind: 'text', text: r.text });
+
+/** QA records with a paraphrased answer and wrong answers phrased alike: what the truth ratio needs. */
+function truthRatioItems(records: TrainingRecord[]) {
+  const qa = records.filter((r): r is Extract<TrainingRecord, { kind: 'qa' }> => r.kind === 'qa' && !!r.perturbed_answers?.length);
+  return qa.map((r) => ({ question: r.question, answer: r.answer, paraphrasedAnswer: r.paraphrased_answer ?? null, perturbedAnswers: r.perturbed_answers!, subject: r.subject ?? null, attribute: r.attribute ?? null }));
+}
+
+/** Extraction strength of each record: the share of the answer the model completes greedily from the shortest prefix. */
+function extraction(model: CausalLM, items: readonly UnlearnItem[], padId: number): number[] {
+  const preds = teacherForcedPredictions(model, items, { padId });
+  return preds.map((p, i) => extractionStrength(p, items[i]!.answer));
+}
+
+/** −log truth ratio of each record: higher = the model prefers the true answer over wrong ones phrased alike. */
+function knowledge(model: CausalLM, tokenizer: Tokenizer, records: TrainingRecord[], padId: number): number[] {
+  const s = scoreQaSet(model, tokenizer, truthRatioItems(records), padId);
+  return Array.from(truthRatios(s.paraphrased, s.perturbed), (tr) => -Math.log(tr));
+}
+
+/**
+ * The relearning attack, scored per record: fine-tune a copy on half of the subject's records and score the other
+ * half; fine-tune another copy on as many non-member records and score the remaining non-members. A model that never
+ * learned the subject recovers no more on the subject's held-out records than on non-members' — one that only hid
+ * them recovers them.
+ */
+function relearnAuc(model: CausalLM, tokenizer: Tokenizer, subject: Side, reference: Side, o: BarPolicy, seed: number): { auc: number; n: { subject: number; reference: number } } {
+  const padId = tokenizer.padId ?? tokenizer.eosId ?? 0;
+  const opts = { steps: o.relearn.steps, evalEvery: o.relearn.steps, lr: o.relearn.lr, batchSize: o.relearn.batchSize, seed };
+  const idx = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const s = splitForRelearning(idx(subject.records.length), 0.5, seed);
+  const r = splitForRelearning(idx(reference.records.length), Math.min(0.5, s.attack.length / Math.max(1, reference.records.length)), seed);
+  const heldOutScores = (attack: number[], heldOut: number[], from: Side): ArrayLike<number> => {
+    let scores: ArrayLike<number> = [];
+    relearnCurve(model, tokenizer, attack.map((i) => exampleOf(from.records[i]!)), heldOut.map((i) => from.items[i]!), opts, undefined,
+      (attacked) => { scores = scoreAnswers(attacked, heldOut.map((i) => from.items[i]!), { padId }).mean; });
+    return scores;
+  };
+  const a = heldOutScores(s.attack, s.heldOut, subject);
+  const b = heldOutScores(r.attack, r.heldOut, reference);
+  return { auc: rocAuc(a, b), n: { subject: a.length, reference: b.length } };
+}
+
+export function measureModel(input: MeasureInput): Measurement {
+  const base = loadModel(input.baseModel).model;
+  const model = loadModel(input.model).model;
+  const tokenizer = Tokenizer.fromDir(input.model);
+  const padId = tokenizer.padId ?? tokenizer.eosId ?? 0;
+  const maxLength = model.config.maxPositions;
+  const forget = readTrainingRecords(input.forgetPath);
+  const refAll = input.reference ? readTrainingRecords(input.reference.path) : [];
+  // Compare like with like: QA records with QA records, texts with texts — the kind the subject has most of.
+  const qa = forget.filter((r) => r.kind === 'qa').length;
+  const kind: 'qa' | 'text' = qa * 2 >= forget.length ? 'qa' : 'text';
+  const subject = side(forget.filter((r) => r.kind === kind), tokenizer, maxLength);
+  const refRecords = refAll.filter((r) => r.kind === kind);
+  const reference = refRecords.length > 0 ? side(refRecords, tokenizer, maxLength) : null;
+  const noRef = input.reference === null
+    ? 'no non-member reference: register records the model never saw with `lethe corpus add FILE --holdout HOLDOUT`'
+    : refRecords.length === 0 ? `the non-member reference ${input.reference.label} has no ${kind} records to compare with` : null;
+
+  const measured: Measured[] = [];
+  const n = { subject: subject.items.length, reference: reference?.items.length ?? 0 };
+  if (reference) {
+    const after = { f: miaScores(model, subject.mia, { padId, k: 0.4 }), h: miaScores(model, reference.mia, { padId, k: 0.4 }) };
+    const before = { f: miaScores(base, subject.mia, { padId, k: 0.4 }), h: miaScores(base, reference.mia, { padId, k: 0.4 }) };
+    for (const [attack, id, label] of MIA_ATTACKS) {
+      measured.push({ id, label, core: true, n, value: membershipAuc(after.f[attack]!, after.h[attack]!), before: membershipAuc(before.f[attack]!, before.h[attack]!) });
+    }
+    measured.push({
+      id: 'extraction', label: 'extraction strength: how much of each answer the model completes from the shortest prefix', core: true, n,
+      value: rocAuc(extraction(model, subject.items, padId), extraction(model, reference.items, padId)),
+      before: rocAuc(extraction(base, subject.items, padId), extraction(base, reference.items, padId)),
+    });
+    const trS = truthRatioItems(subject.records).length;
+    const trR = truthRatioItems(reference.records).length;
+    if (trS > 0 && trR > 0) {
+      measured.push({
+        id: 'truth-ratio', label: 'truth ratio: preference for the true answer over wrong ones phrased alike', core: false, n: { subject: trS, reference: trR },
+        value: rocAuc(knowledge(model, tokenizer, subject.records, padId), knowledge(model, tokenizer, reference.records, padId)),
+        before: rocAuc(knowledge(base, tokenizer, subject.records, padId), knowledge(base, tokenizer, reference.records, padId)),
+      });
+    } else measured.push({ id: 'truth-ratio', label: 'truth ratio', core: false, n: { subject: trS, reference: trR }, value: null, before: null, reason: 'the records carry no paraphrased and perturbed answers (paraphrased_answer, perturbed_answers)' });
+    if (input.policy.relearn.steps > 0 && subject.items.length >= 2 && reference.items.length >= 2) {
+      const r = relearnAuc(model, tokenizer, subject, reference, input.policy, input.seed);
+      measured.push({ id: 'relearn', label: `relearning attack: ${input.policy.relearn.steps} fine-tuning steps on half of the subject's records, the other half scored`, core: false, n: r.n, value: r.auc, before: null });
+    } else measured.push({ id: 'relearn', label: 'relearning attack', core: false, n, value: null, before: null, reason: input.policy.relearn.steps === 0 ? 'turned off by the policy (relearn.steps = 0)' : 'fewer than 2 records on a side' });
+  } else {
+    for (const [, id, label] of MIA_ATTACKS) measured.push({ id, label, core: true, n, value: null, before: null, reason: noRef! });
+    measured.push({ id: 'extraction', label: 'extraction strength', core: true, n, value: null, before: null, reason: noRef! });
+    measured.push({ id: 'truth-ratio', label: 'truth ratio', core: false, n, value: null, before: null, reason: noRef! });
+    measured.push({ id: 'relearn', label: 'relearning attack', core: false, n, value: null, before: null, reason: noRef! });
+  }
+  // A per-subject probe needs many labelled facts of one attribute; a request covers one subject's handful.
+  measured.push({ id: 'probe', label: 'hidden-state probe of an attribute', core: false, n, value: null, before: null, reason: 'a linear probe is judged on ≥ 10 labelled facts of one attribute; one subject\'s records hold about one per attribute (the eval report runs it on whole forget splits)' });
+
+  return {
+    forgetProbability: {
+      before: answerProbability(base, subject.items, padId), after: answerProbability(model, subject.items, padId),
+      nonMember: reference ? answerProbability(model, reference.items, padId) : null,
+    },
+    criteria: judge(measured, input.policy),
+    compared: { kind, subjectRecords: subject.items.length, reference: input.reference?.label ?? null },
+  };
+}
