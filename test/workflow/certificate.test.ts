@@ -10,6 +10,7 @@ import { initKeys, loadSigningKey } from '../../src/workflow/audit/keys.ts';
 import { issueCertificate, verifyCertificate } from '../../src/workflow/evidence/certificate.ts';
 import { preAuthEncoding, signEnvelope, type Envelope } from '../../src/workflow/evidence/dsse.ts';
 import { runWorker } from '../../src/workflow/jobs/worker.ts';
+import { updateOperatorFields } from '../../src/workflow/report/operator-fields.ts';
 import { approveRequest, createRequest } from '../../src/workflow/requests/service.ts';
 import { openStore, type Store } from '../../src/workflow/store/open-store.ts';
 import { SUBJECT, TINY_MODEL, writeCorpus } from './fixtures.ts';
@@ -40,6 +41,8 @@ describe('certificate of erasure', () => {
     const { request } = await createRequest(env, { subject: SUBJECT, scope: { models: [TINY_MODEL], corpora: [corpus] }, legalGround: 'a', requester: 'dpo', identityVerified: true }, 'dpo');
     await approveRequest(env, request.id, 'op');
     await runWorker(env, { once: true });
+    // The operator's record for the DPO report goes into the certificate, with the subject's identifiers filtered out.
+    updateOperatorFields(dataDir, request.id, { set: { backups: 'nightly snapshots, overwritten after 30 days' }, addRecipients: ['Acme Analytics, told 2026-11-02 about Ada Quill'] }, 'op', new Date());
     initKeys(join(dataDir, 'keys'), 'lethe-test');
     const key = loadSigningKey(join(dataDir, 'keys'));
     const cert = await issueCertificate(env, request.id, key);
@@ -50,6 +53,7 @@ describe('certificate of erasure', () => {
     const p = ok.statement!.predicate;
     assert.equal(p.request.id, request.id);
     assert.equal(p.corpus.recordsFound, 3);
+    assert.deepEqual([p.recipientsNotified, p.residual.backups], [['Acme Analytics, told 2026-11-02 about [erased]'], 'nightly snapshots, overwritten after 30 days']);
     // No holdout is registered with the corpus: nothing to compare with, so nothing is judged, and the certificate says so.
     assert.equal(p.verification.result, 'INCONCLUSIVE');
     assert.match(p.verification.summary, /no non-member reference/);

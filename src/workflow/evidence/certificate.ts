@@ -12,7 +12,9 @@ import type { VerificationRecord } from '../verify/types.ts';
 import { listJobs } from '../jobs/queue.ts';
 import { getRequest, requestHistory, type WorkflowEnv } from '../requests/service.ts';
 import { TransitionError } from '../requests/states.ts';
+import { readOperatorFields } from '../report/operator-fields.ts';
 import { openEnvelope, signEnvelope, type Envelope } from './dsse.ts';
+import { needlesOf, OutputFilter } from './output-filter.ts';
 import { erasedRecordHashes } from './exclusions.ts';
 
 /**
@@ -88,6 +90,11 @@ export async function issueCertificate(env: WorkflowEnv, id: string, key: Signin
   const erase = jobs.filter((j) => j.kind === 'erase' && j.state === 'done').at(-1);
   const verify = jobs.filter((j) => j.kind === 'verify' && j.state === 'done').at(-1);
   const verification = await lastVerification(env, id);
+  // What the operator recorded for the DPO report (`lethe report ID --recipient … --set backups=…`), passed through the
+  // request's own identifier filter: the certificate carries no personal data of the subject.
+  const operator = readOperatorFields(env.dataDir, id);
+  const filter = new OutputFilter(needlesOf(r));
+  const clean = (text: string): string => filter.apply(text).text;
   if (!a || !erase) throw new TransitionError(`request ${id} has no assessment or erasure on record`);
   const outputs = (erase.result?.['outputs'] ?? []) as { model: string; method: string; outDir: string; modelSha256: string }[];
   const salt = randomBytes(32);
@@ -112,8 +119,8 @@ export async function issueCertificate(env: WorkflowEnv, id: string, key: Signin
       return { name: o.method, optionsDigest: createHash('sha256').update(JSON.stringify(record.options)).digest('hex'), letheVersion: letheVersion() };
     }),
     verification: verificationBlock(verification, verify?.updatedAt ?? history.at(-1)!.at),
-    recipientsNotified: [],
-    residual: { backups: null, exceptions: null },
+    recipientsNotified: operator.recipients.map(clean),
+    residual: { backups: operator.backups === null ? null : clean(operator.backups), exceptions: operator.exceptions === null ? null : clean(operator.exceptions) },
     auditLog: { entry: { seq: Number(final.seq), at: final.at, requestId: id, kind: final.kind, payload: final.payload }, inclusion },
   };
   const statement: Statement = {
