@@ -4,7 +4,7 @@
  * A Content-Security-Policy meta tag forbids the page from loading anything even if a value slipped through.
  */
 import type { EvalReport, MiaResult, ModelEvaluation, SetMetrics } from '../report-types.ts';
-import { buildCharts, renderSvg } from './charts.ts';
+import { buildCharts, renderSvg, type ReportChart } from './charts.ts';
 import {
   DASH, fmtNum, fmtP, fmtProbe, fmtRelearnPair, fmtRelearnSteps, fmtSigned, MODE_LABEL, miaAuc, relearnModes, relearnOf,
 } from './format.ts';
@@ -217,10 +217,10 @@ function dataTable(report: EvalReport): string {
   return `<div class="scroll"><table class="kv"><tbody>${entries.map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(String(v))}</td></tr>`).join('\n')}</tbody></table></div>`;
 }
 
-/** The report as one self-contained HTML document (charts inlined as SVG; raw metrics in a JSON data block). */
-export async function renderReportHtml(report: EvalReport): Promise<string> {
+/** Each chart as an inline-SVG figure; a chart that fails to render becomes a line saying why (the page is still written). */
+export async function renderFigures(charts: readonly ReportChart[]): Promise<string[]> {
   const figures: string[] = [];
-  for (const chart of buildCharts(report)) {
+  for (const chart of charts) {
     let body: string;
     try {
       body = await renderSvg(chart.spec, `chart-${chart.id}`);
@@ -229,6 +229,12 @@ export async function renderReportHtml(report: EvalReport): Promise<string> {
     }
     figures.push(`<figure id="chart-${escapeHtml(chart.id)}" aria-label="${escapeHtml(chart.title)}">${body}<figcaption>${escapeHtml(chart.caption)}</figcaption></figure>`);
   }
+  return figures;
+}
+
+/** The report as one self-contained HTML document (charts inlined as SVG; raw metrics in a JSON data block). */
+export async function renderReportHtml(report: EvalReport): Promise<string> {
+  const figures = await renderFigures(buildCharts(report));
   const title = report.title || 'Unlearning evaluation';
   const counts = (['unlearned', 'target', 'reference'] as const)
     .map((r) => [r, report.models.filter((m) => m.role === r).length] as const)

@@ -1,7 +1,6 @@
 import { basename } from 'node:path';
-import { renderSvg } from '../../eval/report/charts.ts';
 import { DASH, fmtNum } from '../../eval/report/format.ts';
-import { CSS, escapeHtml, jsonForScript } from '../../eval/report/html.ts';
+import { CSS, escapeHtml, jsonForScript, renderFigures } from '../../eval/report/html.ts';
 import type { CriterionResult, VerificationRecord } from '../verify/types.ts';
 import { buildDpoCharts } from './report-charts.ts';
 import { fmtProb } from './residual-risk.ts';
@@ -211,16 +210,7 @@ function certificate(r: DpoReport): string {
 
 /** Renders the report; charts that fail to render are replaced by a line saying why (the page is still written). */
 export async function renderDpoHtml(report: DpoReport): Promise<string> {
-  const figures: string[] = [];
-  for (const chart of buildDpoCharts(report)) {
-    let body: string;
-    try {
-      body = await renderSvg(chart.spec, `chart-${chart.id}`);
-    } catch (err) {
-      body = `<p class="error">This chart could not be rendered: ${escapeHtml(err instanceof Error ? err.message : String(err))}</p>`;
-    }
-    figures.push(`<figure id="chart-${escapeHtml(chart.id)}" aria-label="${escapeHtml(chart.title)}">${body}<figcaption>${escapeHtml(chart.caption)}</figcaption></figure>`);
-  }
+  const figures = await renderFigures(buildDpoCharts(report));
   const figs = figures.length > 0 ? `<h3>Charts</h3><div class="charts">${figures.join('\n')}</div>` : '';
   const id = escapeHtml(report.request.id);
   const section = (sid: string, title: string, body: string) => `<section id="${sid}">\n<h2>${escapeHtml(title)}</h2>\n${body}\n</section>`;
