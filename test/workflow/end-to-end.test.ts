@@ -28,8 +28,9 @@ function holdoutSample(dir: string): string {
 test('embedded benchmark: file → assess → erase → verify against the bar → certificate → lethe verify-certificate', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'lethe-e2e-'));
   const store = await openStore({ dataDir });
-  // A step budget keeps the test short; escalation doubles it when the bar is missed.
-  const env = { store, dataDir, eraseOptions: ['steps=12'] };
+  // A step budget keeps the test short (12 steps, 8 retain items a step instead of NPO's 48, guard checks on 16
+  // items); escalation doubles the steps when the bar is missed.
+  const env = { store, dataDir, eraseOptions: ['steps=12', 'retainBatchSize=8', 'checkSamples=16'] };
   try {
     // A forget10 person: trained into the target, 20 QA records in the corpus.
     const subject = readTrainingRecords('data/persons/forget10.jsonl')[0]!;
