@@ -1,7 +1,9 @@
 /**
- * Measures the embedded models against the quality bar (issue: embedded default) and writes models/quality.json;
- * `--readme` also rewrites the figures table in models/README.md. Usage: npx tsx tools/evaluate-models.ts
- * [--models DIR] [--data DIR] [--limit N] [--readme]
+ * Measures the embedded models of both architectures (GPT-2 under models/, Llama under models/llama/) against the
+ * quality bar (issue: embedded default) and writes models/quality.json; `--readme` also rewrites the figures tables in
+ * models/README.md. Models not measured in this run (--only, or a folder that is missing) keep their rows from the
+ * existing quality.json. Usage: npx tsx tools/evaluate-models.ts [--models DIR] [--data DIR] [--limit N]
+ * [--only NAME ...] [--readme], NAME a folder under --models (target, retain90, llama/target, …).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,6 +63,9 @@ const bySubject = (subjects: readonly string[]) => {
 };
 
 interface Row { model: string; set: string; items: number; exactMatch: number; rougeRecall: number; chanceRouge: number }
+interface Quality { rows: Row[]; perplexities: Record<string, number>; measuredAt: string }
+const qualityPath = join(values.models!, 'quality.json');
+const previous: Quality = existsSync(qualityPath) ? JSON.parse(readFileSync(qualityPath, 'utf8')) as Quality : { rows: [], perplexities: {}, measuredAt: '' };
 const rows: Row[] = [];
 const perplexities: Record<string, number> = {};
 
@@ -76,35 +81,55 @@ function measure(model: string, set: string, items: readonly ScoredItem[]): void
   process.stderr.write(`${model} on ${set}: exact ${(q.exactMatch * 100).toFixed(1)}%, ROUGE-L recall ${q.rougeRecall.toFixed(3)}\n`);
 }
 
-const wanted = (name: string): boolean => !values.only || values.only.includes(name);
-if (wanted('target')) {
-  measure('target', 'trained persons', bySubject(manifest.splits['trained']!));
-  measure('target', 'holdout persons', holdout);
-  measure('target', 'world QA', worldQa);
-  const dir = join(values.models!, 'target');
-  const tok = Tokenizer.fromDir(dir);
-  const { model } = loadModel(dir);
-  perplexities['target world text'] = Math.exp(evaluateLoss(model, buildExamples(worldText.map((t) => ({ kind: 'text' as const, text: t.text })), tok, model.config.maxPositions), 16, tok.padId ?? 0));
-}
-for (const [retain, forget] of [['retain99', 'forget01'], ['retain95', 'forget05'], ['retain90', 'forget10']] as const) {
-  if (!existsSync(join(values.models!, retain)) || !wanted(retain)) continue;
-  measure(retain, `${forget} persons (never seen)`, bySubject(manifest.splits[forget]!));
-  measure(retain, 'its retain persons', bySubject(manifest.splits[retain]!.slice(0, 20)));
+/** Each architecture's folder under --models ('' for GPT-2, the original layout) and its README heading. */
+const ARCHITECTURES = [{ folder: '', title: 'GPT-2' }, { folder: 'llama', title: 'Llama' }];
+const wanted = (name: string): boolean => (!values.only || values.only.includes(name)) && existsSync(join(values.models!, name, 'config.json'));
+const measured = new Set<string>();
+for (const { folder } of ARCHITECTURES) {
+  const target = join(folder, 'target');
+  if (wanted(target)) {
+    measured.add(target);
+    measure(target, 'trained persons', bySubject(manifest.splits['trained']!));
+    measure(target, 'holdout persons', holdout);
+    measure(target, 'world QA', worldQa);
+    const dir = join(values.models!, target);
+    const tok = Tokenizer.fromDir(dir);
+    const { model } = loadModel(dir);
+    perplexities[`${target} world text`] = Math.exp(evaluateLoss(model, buildExamples(worldText.map((t) => ({ kind: 'text' as const, text: t.text })), tok, model.config.maxPositions), 16, tok.padId ?? 0));
+  }
+  for (const [retain, forget] of [['retain99', 'forget01'], ['retain95', 'forget05'], ['retain90', 'forget10']] as const) {
+    const name = join(folder, retain);
+    if (!wanted(name)) continue;
+    measured.add(name);
+    measure(name, `${forget} persons (never seen)`, bySubject(manifest.splits[forget]!));
+    measure(name, 'its retain persons', bySubject(manifest.splits[retain]!.slice(0, 20)));
+  }
 }
 
-const quality = { rows, perplexities, measuredAt: new Date().toISOString() };
-writeFileSync(join(values.models!, 'quality.json'), JSON.stringify(quality, null, 2) + '\n');
-const table = ['| model | evaluated on | QA pairs | exact match | ROUGE-L recall | chance ROUGE-L |', '|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.model} | ${r.set} | ${r.items} | ${(r.exactMatch * 100).toFixed(1)}% | ${r.rougeRecall.toFixed(3)} | ${r.chanceRouge.toFixed(3)} |`),
-].join('\n');
-console.log(table);
-if (perplexities['target world text'] !== undefined) console.log(`world-text perplexity of the target: ${perplexities['target world text'].toFixed(2)}`);
+// Rows of the models measured now replace theirs; the others stay as measured before.
+const allRows = [...previous.rows.filter((r) => !measured.has(r.model)), ...rows];
+const allPpl = { ...Object.fromEntries(Object.entries(previous.perplexities).filter(([k]) => !measured.has(k.replace(/ world text$/, '')))), ...perplexities };
+const quality: Quality = { rows: allRows, perplexities: allPpl, measuredAt: new Date().toISOString() };
+writeFileSync(qualityPath, JSON.stringify(quality, null, 2) + '\n');
+
+const archOf = (model: string): string => (model.includes('/') ? model.slice(0, model.indexOf('/')) : '');
+const modelOrder = (model: string): number => ['target', 'retain99', 'retain95', 'retain90'].indexOf(model.slice(model.lastIndexOf('/') + 1));
+const sections = ARCHITECTURES.flatMap(({ folder, title }) => {
+  const own = allRows.filter((r) => archOf(r.model) === folder).sort((a, b) => modelOrder(a.model) - modelOrder(b.model));
+  if (own.length === 0) return [];
+  const table = ['| model | evaluated on | QA pairs | exact match | ROUGE-L recall | chance ROUGE-L |', '|---|---|---|---|---|---|',
+    ...own.map((r) => `| ${r.model} | ${r.set} | ${r.items} | ${(r.exactMatch * 100).toFixed(1)}% | ${r.rougeRecall.toFixed(3)} | ${r.chanceRouge.toFixed(3)} |`),
+  ].join('\n');
+  const ppl = allPpl[`${join(folder, 'target')} world text`];
+  return [`### ${title}\n\n${table}\n${ppl === undefined ? '' : `\nWorld-text perplexity of the target: ${ppl.toFixed(2)}.\n`}`];
+});
+const body = sections.join('\n');
+console.log(body);
 if (values.readme) {
   const path = join(values.models!, 'README.md');
   const readme = existsSync(path) ? readFileSync(path, 'utf8') : '';
   const start = '<!-- quality:start -->';
   const end = '<!-- quality:end -->';
-  const ppl = perplexities['target world text'];
-  const block = `${start}\n${table}\n${ppl === undefined ? '' : `\nWorld-text perplexity of the target: ${ppl.toFixed(2)}.\n`}${end}`;
+  const block = `${start}\n${body}${end}`;
   writeFileSync(path, readme.includes(start) ? readme.replace(new RegExp(`${start}[\\s\\S]*${end}`), block) : `${readme}\n${block}\n`);
 }

@@ -6,6 +6,16 @@ import { evenSample } from '../src/util/sample.ts';
 import { tokenizeItems, type UnlearnItem } from '../src/unlearn/data.ts';
 import type { UnlearnContext } from '../src/unlearn/types.ts';
 
+/**
+ * The embedded models of each architecture (built by tools/build-models.ts), paths from the repository root: the
+ * target to unlearn from and the retain model trained without the forget10 persons, its exact-unlearning reference.
+ */
+export const EMBEDDED = [
+  { arch: 'gpt2', architecture: 'GPT2LMHeadModel', target: 'models/target', retain90: 'models/retain90' },
+  { arch: 'llama', architecture: 'LlamaForCausalLM', target: 'models/llama/target', retain90: 'models/llama/retain90' },
+] as const;
+export type EmbeddedArch = (typeof EMBEDDED)[number]['arch'];
+
 /** The three numbers the unlearn bench and the tuning script report for a model on persons forget10. */
 export interface Quality {
   forgetProb: number;

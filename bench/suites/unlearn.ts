@@ -1,15 +1,16 @@
 /**
  * The `unlearn` suite: every method with its default options on persons forget10, starting from the embedded
- * target. One line per method: the forget-answer probability against the retain model's (the exact-unlearning
- * gold standard, trained without the forget persons) as the peer, so ratio = peer / ours and ratio ≥ 0.5 means
- * "at most 2× the retain model's"; then the retain-answer probability (bar: ≥ 0.9× the target's), world-text
- * perplexity, the same numbers for the retain model and the target, wall time and steps.
+ * target of each architecture (GPT-2: models/target, Llama: models/llama/target; LETHE_BENCH_ARCH=llama or gpt2 runs
+ * one). One line per method per architecture: the forget-answer probability against that architecture's retain
+ * model's (the exact-unlearning gold standard, trained without the forget persons) as the peer, so ratio = peer /
+ * ours and ratio ≥ 0.5 means "at most 2× the retain model's"; then the retain-answer probability (bar: ≥ 0.9× the
+ * target's), world-text perplexity, the same numbers for the retain model and the target, wall time and steps.
  */
 import { getMethod } from '../../src/unlearn/registry.ts';
 import { parseOptions } from '../../src/unlearn/options.ts';
 import { openContext, sanitizeContext } from '../../src/unlearn/run.ts';
 import { DEFAULT_SANITIZE } from '../../src/unlearn/sanitize.ts';
-import { measure, measureFolder, qualitySets, verdict } from '../../tools/unlearn-quality.ts';
+import { EMBEDDED, measure, measureFolder, qualitySets, verdict } from '../../tools/unlearn-quality.ts';
 import { makeLine, round } from '../lib/report.ts';
 import type { Suite } from '../lib/types.ts';
 
@@ -34,38 +35,51 @@ const CASES: Record<string, UnlearnCase> = {
   'localized-ablation': { method: 'localized-ablation', options: [], sanitize: false },
 };
 
+/** The architectures to run: LETHE_BENCH_ARCH (a comma-separated list), else all. */
+function architectures(): (typeof EMBEDDED)[number][] {
+  const wanted = process.env['LETHE_BENCH_ARCH']?.split(',').map((a) => a.trim()).filter((a) => a.length > 0);
+  if (!wanted) return [...EMBEDDED];
+  const unknown = wanted.filter((a) => !EMBEDDED.some((e) => e.arch === a));
+  if (unknown.length > 0) throw new Error(`LETHE_BENCH_ARCH: unknown architecture ${unknown.join(', ')} (known: ${EMBEDDED.map((e) => e.arch).join(', ')})`);
+  return EMBEDDED.filter((e) => wanted.includes(e.arch));
+}
+
 export const unlearnSuite: Suite = {
   name: 'unlearn',
-  description: 'each method\'s defaults on persons forget10: forget/retain answer probability and world perplexity vs the retain model',
+  description: 'each method\'s defaults on persons forget10, on the GPT-2 and the Llama target: forget/retain answer probability and world perplexity vs that architecture\'s retain model',
   cases: Object.keys(CASES),
   async run(options, emit) {
-    const { ctx } = openContext('models/target', 'data/persons/forget10.jsonl', 'data/persons/retain90.jsonl');
-    const sets = qualitySets(ctx);
-    const target = measure(ctx.model, sets);
-    const reference = measureFolder('models/retain90', sets);
     const names = options.cases.length > 0 ? options.cases : Object.keys(CASES);
-    for (const name of names) {
-      const c = CASES[name]!;
-      const method = getMethod(c.method);
-      ctx.model.params.restore(ctx.original);
-      const started = performance.now();
-      process.stderr.write(`unlearn: ${name} ...\n`);
-      const out = method.run(ctx, parseOptions(method.options, c.options, method.name), {});
-      if (c.sanitize) sanitizeContext(ctx, { ...DEFAULT_SANITIZE, samples: 64 });
-      const seconds = (performance.now() - started) / 1000;
-      const q = measure(ctx.model, sets);
-      const v = verdict(q, target, reference);
-      emit(makeLine({
-        suite: 'unlearn', caseName: name, metric: 'forget-prob', value: q.forgetProb, peer: 'retain90',
-        outcome: { ok: true, value: reference.forgetProb, reps: 1, threads: null },
-        extras: {
-          retain_prob: round(q.retainProb), retain_ratio: round(q.retainProb / target.retainProb), world_ppl: round(q.worldPpl),
-          peer_retain_prob: round(reference.retainProb), peer_world_ppl: round(reference.worldPpl),
-          target_forget_prob: round(target.forgetProb), target_retain_prob: round(target.retainProb), target_world_ppl: round(target.worldPpl),
-          forget_ok: v.forgetOk, retain_ok: v.retainOk, seconds: round(seconds), steps: out.steps, stop: out.stopReason,
-          options: [...c.options, ...(c.sanitize ? ['sanitize=hard'] : [])].join(' '),
-        },
-      }));
+    for (const embedded of architectures()) {
+      const { ctx } = openContext(embedded.target, 'data/persons/forget10.jsonl', 'data/persons/retain90.jsonl');
+      const sets = qualitySets(ctx);
+      const target = measure(ctx.model, sets);
+      const reference = measureFolder(embedded.retain90, sets);
+      const peer = embedded.retain90.replace(/^models\//, '');
+      for (const name of names) {
+        const c = CASES[name]!;
+        const method = getMethod(c.method);
+        ctx.model.params.restore(ctx.original);
+        const started = performance.now();
+        process.stderr.write(`unlearn: ${embedded.arch} ${name} ...\n`);
+        const out = method.run(ctx, parseOptions(method.options, c.options, method.name), {});
+        if (c.sanitize) sanitizeContext(ctx, { ...DEFAULT_SANITIZE, samples: 64 });
+        const seconds = (performance.now() - started) / 1000;
+        const q = measure(ctx.model, sets);
+        const v = verdict(q, target, reference);
+        emit(makeLine({
+          suite: 'unlearn', caseName: name, metric: 'forget-prob', value: q.forgetProb, peer,
+          outcome: { ok: true, value: reference.forgetProb, reps: 1, threads: null },
+          extras: {
+            arch: embedded.arch,
+            retain_prob: round(q.retainProb), retain_ratio: round(q.retainProb / target.retainProb), world_ppl: round(q.worldPpl),
+            peer_retain_prob: round(reference.retainProb), peer_world_ppl: round(reference.worldPpl),
+            target_forget_prob: round(target.forgetProb), target_retain_prob: round(target.retainProb), target_world_ppl: round(target.worldPpl),
+            forget_ok: v.forgetOk, retain_ok: v.retainOk, seconds: round(seconds), steps: out.steps, stop: out.stopReason,
+            options: [...c.options, ...(c.sanitize ? ['sanitize=hard'] : [])].join(' '),
+          },
+        }));
+      }
     }
   },
 };

@@ -13,6 +13,9 @@
 // symbols in bytes_to_unicode order, then merged symbols in merge order). This is the order Hugging Face's Rust
 // trainer uses on its own ids (`Merge::cmp`: higher count first, then the smaller pair). The result depends
 // only on the multiset of pre-tokens, not on the order of the texts.
+//
+// The merge loop (`learnMerges`) is shared with the SentencePiece-style trainer of ./sp-bpe-train.ts, which only
+// differs in how it cuts words and what its initial symbols are.
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
