@@ -30,6 +30,8 @@ export interface MeasureInput {
   reference: { path: string; label: string } | null;
   policy: BarPolicy;
   seed: number;
+  /** Skip the measures on the base model (`before`: null) — for a tool that verifies many models of one base. */
+  skipBefore?: boolean;
 }
 
 export type Measurement = Omit<ModelVerification, 'model' | 'modelSha256' | 'baseModel' | 'method'>;
@@ -73,27 +75,58 @@ function knowledge(model: CausalLM, tokenizer: Tokenizer, records: TrainingRecor
   return Array.from(truthRatios(s.paraphrased, s.perturbed), (tr) => -Math.log(tr));
 }
 
+/** How many groups of non-member subjects the relearning attack is repeated on (each a fine-tuned copy). */
+const RELEARN_REFERENCE_GROUPS = 4;
+
+/** Record indices grouped by subject, in first-seen order; records without a subject form one group each. */
+function bySubject(records: readonly TrainingRecord[]): number[][] {
+  const groups = new Map<string, number[]>();
+  records.forEach((r, i) => {
+    const key = r.subject ? `s:${r.subject}` : `r:${i}`;
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  return [...groups.values()];
+}
+
+/** Half of each subject's records to attack with, the other half held out (a seeded shuffle per subject). */
+function splitEach(groups: readonly number[][], seed: number): { attack: number[]; heldOut: number[] } {
+  const attack: number[] = [];
+  const heldOut: number[] = [];
+  for (const g of groups) {
+    if (g.length < 2) continue;
+    const s = splitForRelearning(g, 0.5, seed);
+    attack.push(...s.attack);
+    heldOut.push(...s.heldOut);
+  }
+  return { attack, heldOut };
+}
+
 /**
- * The relearning attack, scored per record: fine-tune a copy on half of the subject's records and score the other
- * half; fine-tune another copy on as many non-member records and score the remaining non-members. A model that never
- * learned the subject recovers no more on the subject's held-out records than on non-members' — one that only hid
- * them recovers them.
+ * The relearning attack, scored per record: fine-tune a copy on half of each subject's records and score the other
+ * halves; do the same for groups of as many non-member subjects (up to RELEARN_REFERENCE_GROUPS groups, a copy each).
+ * The same structure on both sides matters: a person's facts share words (a birthplace in two questions), so even a
+ * model that never saw the person recovers some of the held-out half — the non-members measure how much. A model
+ * that never learned the subject recovers no more than that; one that only hid the subject recovers more.
  */
-function relearnAuc(model: CausalLM, tokenizer: Tokenizer, subject: Side, reference: Side, o: BarPolicy, seed: number): { auc: number; n: { subject: number; reference: number } } {
+function relearnAuc(model: CausalLM, tokenizer: Tokenizer, subject: Side, reference: Side, o: BarPolicy, seed: number): { auc: number; n: { subject: number; reference: number }; groups: number } | null {
   const padId = tokenizer.padId ?? tokenizer.eosId ?? 0;
   const opts = { steps: o.relearn.steps, evalEvery: o.relearn.steps, lr: o.relearn.lr, batchSize: o.relearn.batchSize, seed };
-  const idx = (n: number) => Array.from({ length: n }, (_, i) => i);
-  const s = splitForRelearning(idx(subject.records.length), 0.5, seed);
-  const r = splitForRelearning(idx(reference.records.length), Math.min(0.5, s.attack.length / Math.max(1, reference.records.length)), seed);
-  const heldOutScores = (attack: number[], heldOut: number[], from: Side): ArrayLike<number> => {
-    let scores: ArrayLike<number> = [];
-    relearnCurve(model, tokenizer, attack.map((i) => exampleOf(from.records[i]!)), heldOut.map((i) => from.items[i]!), opts, undefined,
-      (attacked) => { scores = scoreAnswers(attacked, heldOut.map((i) => from.items[i]!), { padId }).mean; });
+  const heldOutScores = (split: { attack: number[]; heldOut: number[] }, from: Side): number[] => {
+    let scores: number[] = [];
+    relearnCurve(model, tokenizer, split.attack.map((i) => exampleOf(from.records[i]!)), split.heldOut.map((i) => from.items[i]!), opts, undefined,
+      (attacked) => { scores = Array.from(scoreAnswers(attacked, split.heldOut.map((i) => from.items[i]!), { padId }).mean); });
     return scores;
   };
-  const a = heldOutScores(s.attack, s.heldOut, subject);
-  const b = heldOutScores(r.attack, r.heldOut, reference);
-  return { auc: rocAuc(a, b), n: { subject: a.length, reference: b.length } };
+  const subjects = bySubject(subject.records);
+  const s = splitEach(subjects, seed);
+  const others = bySubject(reference.records).filter((g) => g.length >= 2);
+  const k = subjects.length;
+  const groups = Math.min(RELEARN_REFERENCE_GROUPS, Math.floor(others.length / k));
+  if (s.attack.length === 0 || groups === 0) return null;
+  const b: number[] = [];
+  for (let g = 0; g < groups; g++) b.push(...heldOutScores(splitEach(others.slice(g * k, (g + 1) * k), seed), reference));
+  const a = heldOutScores(s, subject);
+  return { auc: rocAuc(a, b), n: { subject: a.length, reference: b.length }, groups };
 }
 
 export function measureModel(input: MeasureInput): Measurement {
@@ -118,14 +151,14 @@ export function measureModel(input: MeasureInput): Measurement {
   const n = { subject: subject.items.length, reference: reference?.items.length ?? 0 };
   if (reference) {
     const after = { f: miaScores(model, subject.mia, { padId, k: 0.4 }), h: miaScores(model, reference.mia, { padId, k: 0.4 }) };
-    const before = { f: miaScores(base, subject.mia, { padId, k: 0.4 }), h: miaScores(base, reference.mia, { padId, k: 0.4 }) };
+    const before = input.skipBefore ? null : { f: miaScores(base, subject.mia, { padId, k: 0.4 }), h: miaScores(base, reference.mia, { padId, k: 0.4 }) };
     for (const [attack, id, label] of MIA_ATTACKS) {
-      measured.push({ id, label, core: true, n, value: membershipAuc(after.f[attack]!, after.h[attack]!), before: membershipAuc(before.f[attack]!, before.h[attack]!) });
+      measured.push({ id, label, core: true, n, value: membershipAuc(after.f[attack]!, after.h[attack]!), before: before ? membershipAuc(before.f[attack]!, before.h[attack]!) : null });
     }
     measured.push({
       id: 'extraction', label: 'extraction strength: how much of each answer the model completes from the shortest prefix', core: true, n,
       value: rocAuc(extraction(model, subject.items, padId), extraction(model, reference.items, padId)),
-      before: rocAuc(extraction(base, subject.items, padId), extraction(base, reference.items, padId)),
+      before: input.skipBefore ? null : rocAuc(extraction(base, subject.items, padId), extraction(base, reference.items, padId)),
     });
     const trS = truthRatioItems(subject.records).length;
     const trR = truthRatioItems(reference.records).length;
@@ -133,13 +166,13 @@ export function measureModel(input: MeasureInput): Measurement {
       measured.push({
         id: 'truth-ratio', label: 'truth ratio: preference for the true answer over wrong ones phrased alike', core: false, n: { subject: trS, reference: trR },
         value: rocAuc(knowledge(model, tokenizer, subject.records, padId), knowledge(model, tokenizer, reference.records, padId)),
-        before: rocAuc(knowledge(base, tokenizer, subject.records, padId), knowledge(base, tokenizer, reference.records, padId)),
+        before: input.skipBefore ? null : rocAuc(knowledge(base, tokenizer, subject.records, padId), knowledge(base, tokenizer, reference.records, padId)),
       });
     } else measured.push({ id: 'truth-ratio', label: 'truth ratio', core: false, n: { subject: trS, reference: trR }, value: null, before: null, reason: 'the records carry no paraphrased and perturbed answers (paraphrased_answer, perturbed_answers)' });
-    if (input.policy.relearn.steps > 0 && subject.items.length >= 2 && reference.items.length >= 2) {
-      const r = relearnAuc(model, tokenizer, subject, reference, input.policy, input.seed);
-      measured.push({ id: 'relearn', label: `relearning attack: ${input.policy.relearn.steps} fine-tuning steps on half of the subject's records, the other half scored`, core: false, n: r.n, value: r.auc, before: null });
-    } else measured.push({ id: 'relearn', label: 'relearning attack', core: false, n, value: null, before: null, reason: input.policy.relearn.steps === 0 ? 'turned off by the policy (relearn.steps = 0)' : 'fewer than 2 records on a side' });
+    const r = input.policy.relearn.steps > 0 ? relearnAuc(model, tokenizer, subject, reference, input.policy, input.seed) : null;
+    if (r) {
+      measured.push({ id: 'relearn', label: `relearning attack: ${input.policy.relearn.steps} fine-tuning steps on half of each subject's records, the other halves scored (non-members: ${r.groups} group(s) of as many subjects, the same way)`, core: false, n: r.n, value: r.auc, before: null });
+    } else measured.push({ id: 'relearn', label: 'relearning attack', core: false, n, value: null, before: null, reason: input.policy.relearn.steps === 0 ? 'turned off by the policy (relearn.steps = 0)' : 'too few records: each side needs subjects with 2 or more records, and as many non-member subjects as the request has' });
   } else {
     for (const [, id, label] of MIA_ATTACKS) measured.push({ id, label, core: true, n, value: null, before: null, reason: noRef! });
     measured.push({ id: 'extraction', label: 'extraction strength', core: true, n, value: null, before: null, reason: noRef! });
