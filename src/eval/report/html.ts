@@ -217,6 +217,19 @@ function dataTable(report: EvalReport): string {
   return `<div class="scroll"><table class="kv"><tbody>${entries.map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(String(v))}</td></tr>`).join('\n')}</tbody></table></div>`;
 }
 
+/** The start of a self-contained page, up to its stylesheet: nothing loads from elsewhere (the CSP forbids it). */
+export function documentHead(o: { generator: string; title: string; css: string }): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="generator" content="${escapeHtml(o.generator)}">
+<title>${escapeHtml(o.title)}</title>
+<style>${o.css}</style>`;
+}
+
 /** Each chart as an inline-SVG figure; a chart that fails to render becomes a line saying why (the page is still written). */
 export async function renderFigures(charts: readonly ReportChart[]): Promise<string[]> {
   const figures: string[] = [];
@@ -241,15 +254,7 @@ export async function renderReportHtml(report: EvalReport): Promise<string> {
     .filter(([, n]) => n > 0)
     .map(([r, n]) => `${n} ${r}`)
     .join(', ');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<meta name="generator" content="lethe eval">
-<title>${escapeHtml(title)}</title>
-<style>${CSS}</style>
+  return `${documentHead({ generator: 'lethe eval', title, css: CSS })}
 </head>
 <body>
 <main>

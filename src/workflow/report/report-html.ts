@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { DASH, fmtNum } from '../../eval/report/format.ts';
-import { CSS, escapeHtml, jsonForScript, renderFigures } from '../../eval/report/html.ts';
+import { CSS, documentHead, escapeHtml, jsonForScript, renderFigures } from '../../eval/report/html.ts';
 import type { CriterionResult, VerificationRecord } from '../verify/types.ts';
 import { buildDpoCharts } from './report-charts.ts';
 import { fmtProb } from './residual-risk.ts';
@@ -214,15 +214,7 @@ export async function renderDpoHtml(report: DpoReport): Promise<string> {
   const figs = figures.length > 0 ? `<h3>Charts</h3><div class="charts">${figures.join('\n')}</div>` : '';
   const id = escapeHtml(report.request.id);
   const section = (sid: string, title: string, body: string) => `<section id="${sid}">\n<h2>${escapeHtml(title)}</h2>\n${body}\n</section>`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<meta name="generator" content="lethe report ${escapeHtml(report.letheVersion)}">
-<title>Erasure request ${id} — report for the data-protection officer</title>
-<style>${CSS}${DPO_CSS}</style>
+  return `${documentHead({ generator: `lethe report ${report.letheVersion}`, title: `Erasure request ${report.request.id} — report for the data-protection officer`, css: CSS + DPO_CSS })}
 </head>
 <body>
 <main>
