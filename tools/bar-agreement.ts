@@ -46,7 +46,7 @@ const trsOf = (dir: string) => {
 };
 const retainTrs = trsOf(RETAIN);
 
-interface Row { method: string; forgetQuality: number; fqVerdict: 'pass' | 'fail'; bar: string; summary: string; criteria: Record<string, string>; forgetProbability: number; seconds: number }
+interface Row { method: string; forgetQuality: number; fqVerdict: 'pass' | 'fail'; bar: string; summary: string; criteria: Record<string, { value: number | null; bar: number | null; status: string; n: { subject: number; reference: number }; below: boolean }>; forgetProbability: number; seconds: number }
 const rows: Row[] = [];
 const names = values.methods ? values.methods.split(',') : ['(target: nothing forgotten)', `(${SPLITS[split]}: never trained on ${split})`, ...METHODS.map((m) => m.name)];
 mkdirSync(values.work!, { recursive: true });
@@ -67,7 +67,7 @@ for (const name of names) {
   const verdict = overall([{ model: name, criteria: m.criteria }]);
   const row: Row = {
     method: name, forgetQuality: fq, fqVerdict: fq >= FORGET_QUALITY_BAR ? 'pass' : 'fail', bar: verdict.result, summary: verdict.summary,
-    criteria: Object.fromEntries(m.criteria.map((c) => [c.id, c.value === null ? c.status : `${c.value.toFixed(3)} ${c.status}${c.note?.includes('BELOW') ? ' (below)' : ''}`])),
+    criteria: Object.fromEntries(m.criteria.map((c) => [c.id, { value: c.value, bar: c.bar, status: c.status, n: c.n, below: !!c.note?.includes('BELOW') }])),
     forgetProbability: m.forgetProbability.after, seconds: (performance.now() - started) / 1000,
   };
   rows.push(row);

@@ -31,11 +31,11 @@ describe('verification bar', () => {
     assert.ok(misses / trials <= 0.02, `${misses} of ${trials} never-trained draws missed the bar`);
   });
 
-  test('a subject still known (scores shifted by one standard deviation) misses it nearly always', () => {
+  test('a subject still known (scores shifted by 1.5 standard deviations) misses it nearly always', () => {
     const rng = new Rng(13);
     let misses = 0;
     for (let t = 0; t < 200; t++) {
-      const criteria = judge([measured('mia', rocAuc(draw(rng, 20, 1), draw(rng, 100)))], DEFAULT_BAR);
+      const criteria = judge([measured('mia', rocAuc(draw(rng, 20, 1.5), draw(rng, 100)))], DEFAULT_BAR);
       if (criteria[0]!.status === 'missed') misses++;
     }
     assert.ok(misses >= 180, `${misses} of 200`);
@@ -45,7 +45,7 @@ describe('verification bar', () => {
     const one = judge([measured('a', 0.6)], DEFAULT_BAR)[0]!;
     const five = judge(['a', 'b', 'c', 'd', 'e'].map((id) => measured(id, 0.6)), DEFAULT_BAR)[0]!;
     assert.ok(five.bar! > one.bar!, 'more criteria judged: a wider margin for each');
-    assert.ok(Math.abs(one.bar! - (0.5 + 2.3263478740408408 * nullAucStdError(20, 100))) < 1e-9);
+    assert.ok(Math.abs(one.bar! - (0.5 + DEFAULT_BAR.tolerance + 2.3263478740408408 * nullAucStdError(20, 100))) < 1e-9);
     assert.equal(judge([measured('a', 0.9)], DEFAULT_BAR)[0]!.status, 'missed');
     const few = judge([measured('a', 0.99, { subject: 3, reference: 100 })], DEFAULT_BAR)[0]!;
     assert.equal(few.status, 'not-judged');
@@ -60,7 +60,7 @@ describe('verification bar', () => {
   test('overall: FAILED names the first missed criterion; INCONCLUSIVE when a core criterion is not judged; else PASSED', () => {
     const model = (criteria: ReturnType<typeof judge>) => ({ model: 'm', criteria });
     assert.equal(overall([model(judge([measured('mia:loss', 0.95)], DEFAULT_BAR))]).result, 'FAILED');
-    assert.match(overall([model(judge([measured('mia:loss', 0.95)], DEFAULT_BAR))]).summary, /mia:loss missed the bar \(AUC 0\.950 > 0\.6/);
+    assert.match(overall([model(judge([measured('mia:loss', 0.95)], DEFAULT_BAR))]).summary, /mia:loss missed the bar \(AUC 0\.950 > 0\.7/);
     const noRef = overall([model(judge([{ ...measured('mia:loss', null), reason: 'no non-member reference' }], DEFAULT_BAR))]);
     assert.deepEqual([noRef.result, /no non-member reference/.test(noRef.summary)], ['INCONCLUSIVE', true]);
     const ok = overall([model(judge([measured('mia:loss', 0.5), measured('extraction', 0.52), { ...measured('probe', null, undefined, false), reason: 'x' }], DEFAULT_BAR))]);

@@ -20,8 +20,8 @@ export function nullAucStdError(n1: number, n2: number): number {
 }
 
 /**
- * Judges each measured AUC against 0.5 + z·SE₀, z = Φ⁻¹(1 − α/k) over the k criteria that can be judged (Bonferroni),
- * so a model that never saw the subject misses the bar with probability ≤ α overall. A criterion with fewer than
+ * Judges each measured AUC against 0.5 + tolerance + z·SE₀, z = Φ⁻¹(1 − α/k) over the k criteria that can be judged
+ * (Bonferroni), so a model that never saw the subject misses the bar with probability ≤ α overall. A criterion with fewer than
  * `minRecords` on a side is not judged: its margin would be too wide to fail.
  */
 export function judge(measured: readonly Measured[], policy: BarPolicy): CriterionResult[] {
@@ -33,8 +33,8 @@ export function judge(measured: readonly Measured[], policy: BarPolicy): Criteri
     if (m.value === null) return { ...base, status: 'not-judged', bar: null, note: m.reason ?? 'not measured' };
     if (!judgeable(m)) return { ...base, status: 'not-judged', bar: null, note: `too few records to judge: ${m.n.subject} of the subject's and ${m.n.reference} non-member records (the bar needs ${policy.minRecords} on each side)` };
     const margin = z * nullAucStdError(m.n.subject, m.n.reference);
-    const bar = 0.5 + margin;
-    const below = m.value < 0.5 - margin;
+    const bar = 0.5 + policy.tolerance + margin;
+    const below = m.value < 0.5 - policy.tolerance - margin;
     const missed = m.value > bar || (policy.twoSided && below);
     const note = m.value > bar ? 'the subject\'s records are still recognisable: they score as more known than non-members'
       : below ? `the subject's records score BELOW non-members (over-forgetting: a tell of its own${policy.twoSided ? '' : '; not part of this one-sided bar'})` : null;
