@@ -388,7 +388,7 @@ export function verifyCertificateCommand(): Command {
         return;
       }
       const p = r.statement!.predicate;
-      console.log(`certificate verified: request ${p.request.id}, completed ${p.request.completedAt}, ${r.statement!.subject.length} model(s), ${p.corpus.recordsFound} records, verification ${p.verification.result}${o.model ? `; ${o.model} is a certified model` : ''}`);
+      console.log(`certificate verified: request ${p.request.id}, completed ${p.request.completedAt}, ${r.statement!.subject.length} model(s), ${p.corpus.recordsFound} matched record(s) across the corpus files (one record in several files counts once per file), verification ${p.verification.result}${o.model ? `; ${o.model} is a certified model` : ''}`);
     });
 }
 

@@ -32,6 +32,8 @@ export interface ErasurePredicate {
   request: { id: string; receivedAt: string; identityVerifiedAt: string | null; completedAt: string; deadline: string | null; extension: { until: string; reason: string } | null; legalGround: string };
   dataSubject: { commitment: string; algorithm: 'HMAC-SHA256(salt, normalised identifiers)' };
   baseModels: { path: string; digest: { sha256: string } | null }[];
+  /** recordsFound: the erased records' hashes across the corpus files in scope and the model's lineage — a record held in
+   *  two files (with different extra fields) is two hashes, so this can exceed the assessment's de-duplicated count. */
   corpus: { snapshotDigest: string; recordsFound: number; recordsMerkleRoot: string };
   method: { name: string; optionsDigest: string; letheVersion: string }[];
   /**
