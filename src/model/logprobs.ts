@@ -1,4 +1,5 @@
-import { crossEntropy, neg, noGrad, reshape, sum, Tensor } from '../engine/index.ts';
+import { concat, crossEntropy, neg, noGrad, reshape, sum, Tensor, zeros } from '../engine/index.ts';
+import { takeRows } from './arch/packing.ts';
 import type { CausalLM } from './arch/types.ts';
 import { padRight } from './padding.ts';
 
@@ -14,6 +15,10 @@ export interface AnswerBatch {
   targets: Tensor;
   /** Answer length per row. */
   answerLengths: Int32Array;
+  /** Real tokens (prompt + answer) per row; the rest of the row is padding. */
+  lengths: Int32Array;
+  /** Flat positions b·L + t that predict an answer token, row by row (where `targets` is not ignored). */
+  answerPositions: Int32Array;
 }
 
 export const IGNORE_INDEX = -100;
@@ -29,18 +34,49 @@ export function packAnswers(items: readonly PromptAnswer[], padId = 0): AnswerBa
   const [B, L] = ids.shape as [number, number];
   const targets = new Int32Array(B * L).fill(IGNORE_INDEX);
   const answerLengths = new Int32Array(B);
+  const lengths = new Int32Array(B);
+  const answerPositions: number[] = [];
   items.forEach((it, b) => {
     // Position t predicts token t+1: answer token j sits at prompt.length + j, predicted from the position before.
-    for (let j = 0; j < it.answer.length; j++) targets[b * L + it.prompt.length + j - 1] = it.answer[j]!;
+    for (let j = 0; j < it.answer.length; j++) {
+      targets[b * L + it.prompt.length + j - 1] = it.answer[j]!;
+      answerPositions.push(b * L + it.prompt.length + j - 1);
+    }
     answerLengths[b] = it.answer.length;
+    lengths[b] = it.prompt.length + it.answer.length;
   });
-  return { ids, targets: new Tensor(targets, [B, L]), answerLengths };
+  return { ids, targets: new Tensor(targets, [B, L]), answerLengths, lengths, answerPositions: Int32Array.from(answerPositions) };
+}
+
+/**
+ * Logits [K, vocab] at the batch's answer positions only, in `answerPositions` order, with the padding and the
+ * head's prompt positions never computed.
+ */
+export function answerLogits(model: CausalLM, batch: AnswerBatch): Tensor {
+  return model.forward(batch.ids, { lengths: batch.lengths, logitPositions: batch.answerPositions }).logits!;
+}
+
+/** The answer tokens [K] in `answerPositions` order (the targets the answer logits predict). */
+export function answerTargets(batch: AnswerBatch): Tensor {
+  const t = batch.targets.i32('answerTargets');
+  return new Tensor(Int32Array.from(batch.answerPositions, (p) => t[p]!), [batch.answerPositions.length]);
+}
+
+/** Mean NLL over all answer tokens of the batch (every token weighs the same), differentiable. */
+export function batchAnswerNll(model: CausalLM, batch: AnswerBatch): Tensor {
+  return crossEntropy(answerLogits(model, batch), answerTargets(batch));
 }
 
 /** Per-token NLL of answer tokens [B, L] (0 off-answer), differentiable; the base of every unlearning loss. */
 export function answerTokenNll(model: CausalLM, batch: AnswerBatch): Tensor {
-  const logits = model.forward(batch.ids).logits!;
-  return reshape(crossEntropy(logits, batch.targets, { reduction: 'none', ignoreIndex: IGNORE_INDEX }), batch.ids.shape);
+  const nll = crossEntropy(answerLogits(model, batch), answerTargets(batch), { reduction: 'none' });
+  // Back to the [B, L] layout, zero off-answer: row K of [nll; 0] is the zero every other position takes.
+  const K = batch.answerPositions.length;
+  const at = new Int32Array(batch.ids.size).fill(K);
+  batch.answerPositions.forEach((p, k) => {
+    at[p] = k;
+  });
+  return reshape(takeRows(concat([reshape(nll, [K, 1]), zeros([1, 1])], 0), at), batch.ids.shape);
 }
 
 /** Σ log p(answer | prompt) per row [B], differentiable (NPO's sequence log-probability). */
@@ -60,15 +96,13 @@ export function visitAnswerLogits(model: CausalLM, items: readonly PromptAnswer[
     for (let start = 0; start < items.length; start += batchSize) {
       const chunk = items.slice(start, start + batchSize);
       const batch = packAnswers(chunk, options.padId);
-      const logits = model.forward(batch.ids).logits!;
+      // [K, V] rows in answerPositions order: row by row, answer token by answer token.
+      const logits = answerLogits(model, batch);
       const data = logits.f32('visitAnswerLogits');
-      const L = batch.ids.shape[1]!;
-      const V = logits.shape[2]!;
+      const V = logits.shape[1]!;
+      let k = 0;
       chunk.forEach((it, b) => {
-        for (let j = 0; j < it.answer.length; j++) {
-          const pos = b * L + it.prompt.length - 1 + j;
-          visit(start + b, j, data.subarray(pos * V, (pos + 1) * V));
-        }
+        for (let j = 0; j < it.answer.length; j++, k++) visit(start + b, j, data.subarray(k * V, (k + 1) * V));
       });
     }
   });

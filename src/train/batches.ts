@@ -17,6 +17,12 @@ export interface Batch {
   targetTokens: number;
   /** All real (non-padding) tokens. */
   tokens: number;
+  /** Real tokens per row (the rest is padding). */
+  lengths: Int32Array;
+  /** Flat positions b·L + t that carry a target, row by row. */
+  targetPositions: Int32Array;
+  /** The targets at those positions. */
+  targetIds: Tensor;
 }
 
 /** The order of examples in an epoch: a seeded Fisher–Yates shuffle, so a resumed run sees the same order. */
@@ -60,18 +66,25 @@ export function collate(examples: readonly Example[], padId: number): Batch {
   const ids = padRight(examples.map((e) => e.ids), padId);
   const [B, L] = ids.shape as [number, number];
   const targets = new Int32Array(B * L).fill(IGNORE_INDEX);
-  let targetTokens = 0;
   let tokens = 0;
+  const lengths = new Int32Array(B);
+  const positions: number[] = [];
+  const targetIds: number[] = [];
   examples.forEach((e, b) => {
     tokens += e.ids.length;
+    lengths[b] = e.ids.length;
     for (let t = 0; t + 1 < e.ids.length; t++) {
       if (e.lossMask[t + 1]) {
         targets[b * L + t] = e.ids[t + 1]!;
-        targetTokens++;
+        positions.push(b * L + t);
+        targetIds.push(e.ids[t + 1]!);
       }
     }
   });
-  return { ids, targets: new Tensor(targets, [B, L]), targetTokens, tokens };
+  return {
+    ids, targets: new Tensor(targets, [B, L]), targetTokens: positions.length, tokens, lengths,
+    targetPositions: Int32Array.from(positions), targetIds: new Tensor(Int32Array.from(targetIds), [targetIds.length]),
+  };
 }
 
 /** Deterministic stream of batches over epochs; `position` is what a checkpoint saves to resume exactly. */

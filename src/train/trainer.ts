@@ -71,9 +71,12 @@ export function fingerprint(examples: readonly Example[], o: TrainOptions): stri
   return h.digest('hex');
 }
 
-/** Mean next-token loss over the batch's target tokens. */
+/** Mean next-token loss over the batch's target tokens (padding and target-less positions never computed). */
 function batchLoss(model: CausalLM, batch: Batch): Tensor {
-  return crossEntropy(model.forward(batch.ids).logits!, batch.targets);
+  // No target at all (every token masked): the padded pass gives the loss 0 with a zero gradient, as before.
+  if (batch.targetTokens === 0) return crossEntropy(model.forward(batch.ids).logits!, batch.targets);
+  const logits = model.forward(batch.ids, { lengths: batch.lengths, logitPositions: batch.targetPositions }).logits!;
+  return crossEntropy(logits, batch.targetIds);
 }
 
 /** Mean loss over held-out examples, token-weighted. */

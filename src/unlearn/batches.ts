@@ -10,19 +10,21 @@ export interface UnlearnBatch {
   /** f32 [B, L]: 1 on every real token (prompt and answer), 0 on right padding. */
   tokenMask: Tensor;
   realTokens: number;
+  /** Flat positions b·L + t of the real tokens, row by row. */
+  realPositions: Int32Array;
 }
 
 export function makeBatch(items: readonly UnlearnItem[], padId: number): UnlearnBatch {
   const answers = packAnswers(items, padId);
   const [B, L] = answers.ids.shape as [number, number];
   const mask = new Float32Array(B * L);
-  let realTokens = 0;
+  const realPositions: number[] = [];
   items.forEach((it, b) => {
     const n = it.prompt.length + it.answer.length;
     mask.fill(1, b * L, b * L + n);
-    realTokens += n;
+    for (let t = 0; t < n; t++) realPositions.push(b * L + t);
   });
-  return { items, answers, tokenMask: new Tensor(mask, [B, L]), realTokens };
+  return { items, answers, tokenMask: new Tensor(mask, [B, L]), realTokens: realPositions.length, realPositions: Int32Array.from(realPositions) };
 }
 
 /**

@@ -1,13 +1,13 @@
 import {
-  add, crossEntropy, div, exp, log, logSoftmax, mul, neg, noGrad, relu, scale, sub, sum, Tensor,
+  add, div, exp, log, logSoftmax, mul, neg, noGrad, relu, scale, sub, sum, Tensor,
 } from '../engine/index.ts';
-import { answerTokenNll, sequenceLogProbs } from '../model/logprobs.ts';
+import { answerTokenNll, batchAnswerNll, packAnswers, sequenceLogProbs } from '../model/logprobs.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import type { UnlearnBatch } from './batches.ts';
 
 /** Mean NLL over the batch's answer tokens (every answer token weighs the same, as Hugging Face's loss does). */
 export function answerNll(model: CausalLM, batch: UnlearnBatch): Tensor {
-  return crossEntropy(model.forward(batch.answers.ids).logits!, batch.answers.targets);
+  return batchAnswerNll(model, batch.answers);
 }
 
 /** Σ log p(answer | prompt) per row [B]. */
@@ -15,9 +15,25 @@ export function answerLogProb(model: CausalLM, batch: UnlearnBatch): Tensor {
   return sequenceLogProbs(model, batch.answers);
 }
 
-/** The same under a frozen model, as a constant [B]. */
+/** Per frozen model: Σ log p(answer | prompt) by item tokens, computed once (later epochs reuse it). */
+const referenceCache = new WeakMap<CausalLM, Map<string, number>>();
+
+/**
+ * The same under a frozen model (π_ref, never changed while it is in use), as a constant [B]. Each item is scored
+ * once: NPO and DPO see every forget item once per epoch, and the reference forward was an eighth of a step.
+ */
 export function referenceLogProb(reference: CausalLM, batch: UnlearnBatch): Tensor {
-  return noGrad(() => sequenceLogProbs(reference, batch.answers));
+  let cache = referenceCache.get(reference);
+  if (!cache) referenceCache.set(reference, (cache = new Map()));
+  const keys = batch.items.map((it) => `${it.prompt.join(',')}|${it.answer.join(',')}`);
+  const missing = [...new Map(keys.map((k, i) => [k, i] as const)).entries()].filter(([k]) => !cache.has(k));
+  if (missing.length > 0) {
+    // Rows are computed independently of their batch (packed, no padding work), so a sub-batch gives the same values.
+    const sub = missing.length === batch.items.length ? batch.answers : packAnswers(missing.map(([, i]) => batch.items[i]!));
+    const lp = noGrad(() => sequenceLogProbs(reference, sub)).f32('referenceLogProb');
+    missing.forEach(([k], j) => cache.set(k, lp[j]!));
+  }
+  return new Tensor(Float32Array.from(keys, (k) => cache.get(k)!), [batch.items.length]);
 }
 
 /** Length-normalised NLL per row [B]: Σ answer-token NLL / |y| (SimNPO). */
@@ -46,8 +62,10 @@ export function meanRows(x: Tensor): Tensor {
  */
 export function klToReference(model: CausalLM, reference: CausalLM, batch: UnlearnBatch): Tensor {
   const ids = batch.answers.ids;
-  const refLogp = noGrad(() => logSoftmax(reference.forward(ids).logits!, -1));
-  const logp = logSoftmax(model.forward(ids).logits!, -1);
+  // Logits at the real tokens only (padding is neither computed nor averaged).
+  const at = { lengths: batch.answers.lengths, logitPositions: batch.realPositions };
+  const refLogp = noGrad(() => logSoftmax(reference.forward(ids, at).logits!, -1));
+  const logp = logSoftmax(model.forward(ids, at).logits!, -1);
   const perPosition = sum(mul(exp(refLogp), sub(refLogp, logp)), -1);
-  return scale(sum(mul(perPosition, batch.tokenMask)), 1 / batch.realTokens);
+  return scale(sum(perPosition), 1 / batch.realTokens);
 }

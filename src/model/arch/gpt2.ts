@@ -3,6 +3,7 @@ import {
 } from '../../engine/index.ts';
 import type { ModelConfig } from '../config.ts';
 import { ParameterStore, type ParamSpec } from '../params.ts';
+import { logitsAt, packingFor } from './packing.ts';
 import { positionIds, tapOf, type CausalLM, type ForwardOptions, type ForwardOutput } from './types.ts';
 
 /** GPT-2's weights under their Hugging Face names; Conv1D weights are [in, out]. lm_head is tied to wte. */
@@ -52,8 +53,12 @@ export class GPT2 implements CausalLM {
     if (past + T > c.maxPositions) {
       throw new EngineError('gpt2', `${past + T} positions exceed the model's context of ${c.maxPositions}`);
     }
-    const positions = new Tensor(positionIds(B, T, past, options.keyStart), [B, T]);
-    let x = add(embedding(P('transformer.wte.weight'), ids), embedding(P('transformer.wpe.weight'), positions));
+    const packing = packingFor('gpt2', B, T, options);
+    const positionArr = positionIds(B, T, past, options.keyStart);
+    // Packed: the N real tokens as rows [N, D]; else [B, T, D].
+    const tokens = packing ? new Tensor(packing.packIds(ids.i32('gpt2')), [packing.N]) : ids;
+    const positions = packing ? new Tensor(packing.packIds(positionArr), [packing.N]) : new Tensor(positionArr, [B, T]);
+    let x = add(embedding(P('transformer.wte.weight'), tokens), embedding(P('transformer.wpe.weight'), positions));
     const hidden = new Map<number, Tensor>();
     const last = options.stopAfterLayer ?? c.numLayers - 1;
     for (let l = 0; l <= last; l++) {
@@ -61,22 +66,23 @@ export class GPT2 implements CausalLM {
       // Attention: one Conv1D makes q, k, v; split into heads [B, H, T, hd].
       const h = layerNorm(x, P(`${p}.ln_1.weight`), P(`${p}.ln_1.bias`), c.normEps);
       const qkv = linear(tap(`${p}.attn.c_attn`, h), P(`${p}.attn.c_attn.weight`), P(`${p}.attn.c_attn.bias`), CONV1D);
-      const heads = permute(reshape(qkv, [B, T, 3, H, hd]), [2, 0, 3, 1, 4]);
+      const heads = permute(reshape(packing ? packing.unpack(qkv) : qkv, [B, T, 3, H, hd]), [2, 0, 3, 1, 4]);
       const q = reshape(slice(heads, 0, 0, 1), [B, H, T, hd]);
       let k = reshape(slice(heads, 0, 1, 2), [B, H, T, hd]);
       let v = reshape(slice(heads, 0, 2, 3), [B, H, T, hd]);
       if (options.cache) [k, v] = options.cache.append(l, k, v);
-      const att = reshape(permute(causalAttention(q, k, v, { keyStart: options.keyStart }), [0, 2, 1, 3]), [B, T, D]);
+      const attB = reshape(permute(causalAttention(q, k, v, { keyStart: options.keyStart }), [0, 2, 1, 3]), [B, T, D]);
+      const att = packing ? packing.pack(attB) : attB;
       x = add(x, linear(tap(`${p}.attn.c_proj`, att), P(`${p}.attn.c_proj.weight`), P(`${p}.attn.c_proj.bias`), CONV1D));
       // MLP with gelu_new.
       const h2 = layerNorm(x, P(`${p}.ln_2.weight`), P(`${p}.ln_2.bias`), c.normEps);
       const up = gelu(linear(tap(`${p}.mlp.c_fc`, h2), P(`${p}.mlp.c_fc.weight`), P(`${p}.mlp.c_fc.bias`), CONV1D));
       x = add(x, linear(tap(`${p}.mlp.c_proj`, up), P(`${p}.mlp.c_proj.weight`), P(`${p}.mlp.c_proj.bias`), CONV1D));
-      if (options.keepHidden?.includes(l)) hidden.set(l, x);
+      if (options.keepHidden?.includes(l)) hidden.set(l, packing ? packing.unpackZero(x) : x);
     }
     if (options.cache) options.cache.advance(T);
     if (last < c.numLayers - 1) return { logits: null, hidden };
     const y = layerNorm(x, P('transformer.ln_f.weight'), P('transformer.ln_f.bias'), c.normEps);
-    return { logits: linear(y, P('transformer.wte.weight')), hidden };
+    return { logits: logitsAt('gpt2', y, (r) => linear(r, P('transformer.wte.weight')), packing, B, T, options), hidden };
   }
 }

@@ -3,6 +3,7 @@ import {
 } from '../../engine/index.ts';
 import { ropeFrequencies, type ModelConfig } from '../config.ts';
 import { ParameterStore, type ParamSpec } from '../params.ts';
+import { logitsAt, packingFor } from './packing.ts';
 import { positionIds, tapOf, type CausalLM, type ForwardOptions, type ForwardOutput } from './types.ts';
 
 /** Llama-family weights under their Hugging Face names (Linear layout [out, in]). */
@@ -61,9 +62,11 @@ export class Llama implements CausalLM {
     if (c.slidingWindow !== null && past + T > c.slidingWindow) {
       throw new EngineError('llama', `${past + T} positions exceed the sliding attention window of ${c.slidingWindow}, which Lethe does not implement`);
     }
-    const heads = (t: Tensor, n: number): Tensor => permute(reshape(t, [B, T, n, hd]), [0, 2, 1, 3]);
+    const packing = packingFor('llama', B, T, options);
+    // Packed, the blocks run on the N real tokens [N, D]; attention gets the padded layout back.
+    const heads = (t: Tensor, n: number): Tensor => permute(reshape(packing ? packing.unpack(t) : t, [B, T, n, hd]), [0, 2, 1, 3]);
     const positions = options.keyStart ? positionIds(B, T, past, options.keyStart) : past;
-    let x = embedding(P('model.embed_tokens.weight'), ids);
+    let x = embedding(P('model.embed_tokens.weight'), packing ? new Tensor(packing.packIds(ids.i32('llama')), [packing.N]) : ids);
     const hidden = new Map<number, Tensor>();
     const last = options.stopAfterLayer ?? c.numLayers - 1;
     for (let l = 0; l <= last; l++) {
@@ -75,19 +78,20 @@ export class Llama implements CausalLM {
       let k = rope(heads(proj(`${a}.k_proj`, h), c.numKvHeads), this.invFreq, positions);
       let v = heads(proj(`${a}.v_proj`, h), c.numKvHeads);
       if (options.cache) [k, v] = options.cache.append(l, k, v);
-      const att = reshape(permute(causalAttention(q, k, v, { keyStart: options.keyStart }), [0, 2, 1, 3]), [B, T, c.numHeads * hd]);
+      const attB = reshape(permute(causalAttention(q, k, v, { keyStart: options.keyStart }), [0, 2, 1, 3]), [B, T, c.numHeads * hd]);
+      const att = packing ? packing.pack(attB) : attB;
       x = add(x, proj(`${a}.o_proj`, att));
       // SwiGLU MLP: down(silu(gate(h)) · up(h)).
       const m = `${p}.mlp`;
       const h2 = rmsNorm(x, P(`${p}.post_attention_layernorm.weight`), c.normEps);
       const gated = mul(silu(proj(`${m}.gate_proj`, h2)), proj(`${m}.up_proj`, h2));
       x = add(x, proj(`${m}.down_proj`, gated));
-      if (options.keepHidden?.includes(l)) hidden.set(l, x);
+      if (options.keepHidden?.includes(l)) hidden.set(l, packing ? packing.unpackZero(x) : x);
     }
     if (options.cache) options.cache.advance(T);
     if (last < c.numLayers - 1) return { logits: null, hidden };
     const y = rmsNorm(x, P('model.norm.weight'), c.normEps);
     const head = c.tieWordEmbeddings ? P('model.embed_tokens.weight') : P('lm_head.weight');
-    return { logits: linear(y, head), hidden };
+    return { logits: logitsAt('llama', y, (r) => linear(r, head), packing, B, T, options), hidden };
   }
 }

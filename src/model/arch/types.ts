@@ -22,6 +22,17 @@ export interface ForwardOptions {
    * (localized ablation) and masks units (SGTM).
    */
   linearInput?: (module: string, x: Tensor) => Tensor;
+  /**
+   * Right padding: row b has lengths[b] real tokens, the rest is padding nobody reads. The blocks then compute
+   * on real tokens only (see packing.ts); logits at padded positions are zero. Not with `cache` or `keyStart`.
+   * The tensors `linearInput` sees are then [N, D] over the N real tokens.
+   */
+  lengths?: Int32Array;
+  /**
+   * Compute logits only at these flat positions b·T + t (in this order): `logits` is then [K, vocab]. The loss
+   * functions need the answer positions only, a third of a batch on QA data, and the head is the widest matmul.
+   */
+  logitPositions?: Int32Array;
 }
 
 /** The identity tap: what a forward pass uses when no `linearInput` is given. */
@@ -30,7 +41,7 @@ export function tapOf(options: ForwardOptions): (module: string, x: Tensor) => T
 }
 
 export interface ForwardOutput {
-  /** [B, T, vocab], or null when stopAfterLayer ended the pass early. */
+  /** [B, T, vocab] ([K, vocab] with logitPositions), or null when stopAfterLayer ended the pass early. */
   logits: Tensor | null;
   /** Residual stream [B, T, hidden] after each layer listed in keepHidden, by layer index. */
   hidden: Map<number, Tensor>;
