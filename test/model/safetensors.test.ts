@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Tensor } from '../../src/engine/index.ts';
+import { decode } from '../../src/model/safetensors/dtype.ts';
 import {
   floatToBf16, floatToHalf, halfToFloat, loadCheckpoint, loadSafetensors, saveCheckpoint, saveSafetensors,
   SafetensorsError, SafetensorsFile, INDEX_FILE,
@@ -60,6 +61,19 @@ describe('safetensors round trip', () => {
       const back = loadSafetensors(path).get('t')!;
       const expected = (dtype === 'F16' ? fx.f16_decoded : fx.bf16_decoded).map(num);
       assert.deepEqual(Array.from(back.data), expected.map((x) => Math.fround(x)));
+    }
+  });
+
+  test('F16 decoding (a lookup table) gives every one of the 65,536 halves exactly, aligned or not', () => {
+    const bits = new Uint16Array(65536).map((_, i) => i);
+    for (const offset of [0, 1]) {
+      const bytes = new Uint8Array(2 * bits.length + offset).subarray(offset);
+      bytes.set(new Uint8Array(bits.buffer));
+      const out = decode('F16', bytes, 't') as Float32Array;
+      bits.forEach((h) => {
+        const want = Math.fround(halfToFloat(h));
+        assert.ok(Object.is(out[h], want) || (Number.isNaN(want) && Number.isNaN(out[h]!)), `half 0x${h.toString(16)} at offset ${offset}: ${out[h]} vs ${want}`);
+      });
     }
   });
 
