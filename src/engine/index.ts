@@ -4,6 +4,7 @@ export {
 } from './tensor.ts';
 export { backward, noGrad, isGradEnabled } from './autograd.ts';
 export { backend, useBackend, type BackendName } from './runtime.ts';
+export { pooled, poolStats, clearPool, setPooling, type PoolStats } from './pool.ts';
 export type { Backend, F32, I32 } from './backend.ts';
 export { EngineError } from './errors.ts';
 export { Rng } from './random.ts';

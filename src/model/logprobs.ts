@@ -1,4 +1,4 @@
-import { concat, crossEntropy, neg, noGrad, reshape, sum, Tensor, zeros } from '../engine/index.ts';
+import { concat, crossEntropy, neg, noGrad, pooled, reshape, sum, Tensor, zeros } from '../engine/index.ts';
 import { takeRows } from './arch/packing.ts';
 import type { CausalLM } from './arch/types.ts';
 import { padRight } from './padding.ts';
@@ -88,6 +88,7 @@ export function sequenceLogProbs(model: CausalLM, batch: AnswerBatch): Tensor {
  * Runs the model over items in batches without a graph and calls `visit` with the logits row [V] that predicts
  * each answer token (position prompt.length − 1 + j predicts answer token j). The one batching loop behind the
  * teacher-forced metrics that need more than the answer's own log-prob (argmax, full-distribution moments).
+ * The row is valid only during the call (its batch's memory goes back to the pool after it): copy what you keep.
  */
 export function visitAnswerLogits(model: CausalLM, items: readonly PromptAnswer[], options: { batchSize?: number; padId?: number },
   visit: (item: number, j: number, logits: Float32Array) => void): void {
@@ -96,13 +97,15 @@ export function visitAnswerLogits(model: CausalLM, items: readonly PromptAnswer[
     for (let start = 0; start < items.length; start += batchSize) {
       const chunk = items.slice(start, start + batchSize);
       const batch = packAnswers(chunk, options.padId);
-      // [K, V] rows in answerPositions order: row by row, answer token by answer token.
-      const logits = answerLogits(model, batch);
-      const data = logits.f32('visitAnswerLogits');
-      const V = logits.shape[1]!;
-      let k = 0;
-      chunk.forEach((it, b) => {
-        for (let j = 0; j < it.answer.length; j++, k++) visit(start + b, j, data.subarray(k * V, (k + 1) * V));
+      pooled(() => {
+        // [K, V] rows in answerPositions order: row by row, answer token by answer token.
+        const logits = answerLogits(model, batch);
+        const data = logits.f32('visitAnswerLogits');
+        const V = logits.shape[1]!;
+        let k = 0;
+        chunk.forEach((it, b) => {
+          for (let j = 0; j < it.answer.length; j++, k++) visit(start + b, j, data.subarray(k * V, (k + 1) * V));
+        });
       });
     }
   });
@@ -125,16 +128,18 @@ export function scoreAnswers(model: CausalLM, items: readonly PromptAnswer[], op
     for (let start = 0; start < items.length; start += batchSize) {
       const chunk = items.slice(start, start + batchSize);
       const batch = packAnswers(chunk, options.padId);
-      const nll = answerTokenNll(model, batch).f32('answerScores');
-      const L = batch.ids.shape[1]!;
-      chunk.forEach((it, b) => {
-        const from = b * L + it.prompt.length - 1;
-        const lp = Float32Array.from(nll.subarray(from, from + it.answer.length), (v) => -v);
-        let s = 0;
-        for (const v of lp) s += v;
-        out.tokenLogProbs.push(lp);
-        out.sum[start + b] = s;
-        out.mean[start + b] = s / it.answer.length;
+      pooled(() => {
+        const nll = answerTokenNll(model, batch).f32('answerScores');
+        const L = batch.ids.shape[1]!;
+        chunk.forEach((it, b) => {
+          const from = b * L + it.prompt.length - 1;
+          const lp = Float32Array.from(nll.subarray(from, from + it.answer.length), (v) => -v);
+          let s = 0;
+          for (const v of lp) s += v;
+          out.tokenLogProbs.push(lp);
+          out.sum[start + b] = s;
+          out.mean[start + b] = s / it.answer.length;
+        });
       });
     }
   });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AdamW, backward, clipGradNorm, crossEntropy, noGrad, scale, type Tensor } from '../engine/index.ts';
+import { AdamW, backward, clipGradNorm, crossEntropy, noGrad, pooled, scale, type Tensor } from '../engine/index.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import { BatchStream, collate, type Batch, type DataPosition } from './batches.ts';
 import type { Example } from './examples.ts';
@@ -71,10 +71,8 @@ export function fingerprint(examples: readonly Example[], o: TrainOptions): stri
   return h.digest('hex');
 }
 
-/** Mean next-token loss over the batch's target tokens (padding and target-less positions never computed). */
+/** Mean next-token loss over the batch's target tokens (padding and target-less positions never computed); callers skip batches without targets. */
 function batchLoss(model: CausalLM, batch: Batch): Tensor {
-  // No target at all (every token masked): the padded pass gives the loss 0 with a zero gradient, as before.
-  if (batch.targetTokens === 0) return crossEntropy(model.forward(batch.ids).logits!, batch.targets);
   const logits = model.forward(batch.ids, { lengths: batch.lengths, logitPositions: batch.targetPositions }).logits!;
   return crossEntropy(logits, batch.targetIds);
 }
@@ -87,7 +85,7 @@ export function evaluateLoss(model: CausalLM, examples: readonly Example[], batc
     for (let i = 0; i < examples.length; i += batchSize) {
       const batch = collate(examples.slice(i, i + batchSize), padId);
       if (batch.targetTokens === 0) continue;
-      total += batchLoss(model, batch).item() * batch.targetTokens;
+      total += pooled(() => batchLoss(model, batch).item()) * batch.targetTokens;
       count += batch.targetTokens;
     }
   });
@@ -133,9 +131,12 @@ export function train(start: CausalLM, examples: readonly Example[], o: TrainOpt
       const batch = stream.next();
       tokens += batch.tokens;
       if (batch.targetTokens === 0) continue;
-      const loss = batchLoss(model, batch);
-      lossSum += loss.item();
-      backward(accum === 1 ? loss : scale(loss, 1 / accum));
+      // Activations and gradients of the micro-batch come from the pool and go back to it (see engine/pool.ts).
+      lossSum += pooled(() => {
+        const loss = batchLoss(model, batch);
+        backward(accum === 1 ? loss : scale(loss, 1 / accum));
+        return loss.item();
+      });
     }
     const gradNorm = o.clip ? clipGradNorm(params, o.clip) : 0;
     const lr = learningRate(state.step, { lr: o.lr, minLr: o.minLr, warmupSteps: o.warmupSteps ?? 0, totalSteps: o.steps });

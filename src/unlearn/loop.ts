@@ -1,4 +1,4 @@
-import { AdamW, backward, clipGradNorm, scale, add, type Tensor } from '../engine/index.ts';
+import { AdamW, backward, clipGradNorm, pooled, scale, add, type Tensor } from '../engine/index.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import { learningRate } from '../train/schedule.ts';
 import { ItemStream, type UnlearnBatch } from './batches.ts';
@@ -114,21 +114,26 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
 
   try {
     while (step < steps) {
-      const fb = forgetStream.next();
-      const lf = spec.forget(fb, tools);
-      const parts: Record<string, number> = { forget: lf.item(), ...(spec.parts?.() ?? {}) };
-      let loss = scale(lf, o.gamma);
-      if (retainStream) {
-        const lr = retainTerm(retainStream.next(), tools);
-        parts['retain'] = lr.item();
-        loss = add(loss, scale(lr, alpha));
-      }
-      const value = loss.item();
+      // Forward and backward in one pooled scope: the step's activations and gradients reuse the last step's
+      // memory; what outlives it is read out here (loss values) or copied (gradients into the model's storage).
+      const { value, parts } = pooled(() => {
+        const fb = forgetStream.next();
+        const lf = spec.forget(fb, tools);
+        const parts: Record<string, number> = { forget: lf.item(), ...(spec.parts?.() ?? {}) };
+        let loss = scale(lf, o.gamma);
+        if (retainStream) {
+          const lr = retainTerm(retainStream.next(), tools);
+          parts['retain'] = lr.item();
+          loss = add(loss, scale(lr, alpha));
+        }
+        const value = loss.item();
+        if (Number.isFinite(value)) backward(loss);
+        return { value, parts };
+      });
       if (!Number.isFinite(value)) {
         stopReason = 'non-finite';
         break;
       }
-      backward(loss);
       const gradNorm = clipGradNorm(params, o.clip > 0 ? o.clip : Infinity);
       if (!Number.isFinite(gradNorm)) {
         optimizer.zeroGrad();

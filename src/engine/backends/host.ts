@@ -4,6 +4,7 @@
  * the buffer).
  */
 import type { AttentionDims, Backend, GemmArgs, HostBackend } from '../backend.ts';
+import { allocF32 } from '../pool.ts';
 
 export type F32 = Float32Array;
 export type I32 = Int32Array;
@@ -13,7 +14,8 @@ export type HostAttentionDims = AttentionDims<I32>;
 type StorageMethods = 'alloc' | 'allocI32' | 'fromHost' | 'fromHostI32' | 'toHost' | 'toHostI32';
 
 export const hostStorage: Pick<HostBackend, StorageMethods> = {
-  alloc: (n) => new Float32Array(n),
+  // Op outputs and gradients: pooled inside `pooled()` scopes (see pool.ts), fresh otherwise.
+  alloc: (n) => allocF32(n),
   allocI32: (n) => new Int32Array(n),
   fromHost: (values) => values,
   fromHostI32: (values) => values,

@@ -1,0 +1,120 @@
+// The buffer pool (engine/pool.ts): buffers come back zeroed and are reused across scopes, nothing leaks out of a
+// scope that ends by an exception, and every unlearning method, training and scoring give bit-identical results
+// with pooling on (returned buffers poisoned with NaN, so a use after the scope would show) and off.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { backend, poolStats, pooled, setPooling, useBackend } from '../../src/engine/index.ts';
+import { loadModel } from '../../src/model/checkpoint.ts';
+import { scoreAnswers } from '../../src/model/logprobs.ts';
+import { Tokenizer } from '../../src/model/tokenizer.ts';
+import { train } from '../../src/train/trainer.ts';
+import { tokenizeItems } from '../../src/unlearn/data.ts';
+import { parseOptions } from '../../src/unlearn/options.ts';
+import { METHODS } from '../../src/unlearn/registry.ts';
+import type { UnlearnContext } from '../../src/unlearn/types.ts';
+import { backendsUnderTest } from '../helpers/backends.ts';
+import { FAMILIES, FORGET_RECORDS, fixtureDir, RETAIN_RECORDS } from '../unlearn/fixtures.ts';
+
+const initial = setPooling(true);
+after(() => setPooling(initial.on, { check: initial.check }));
+
+describe('buffer pool', () => {
+  test('a scope hands buffers back; the next scope reuses them, zeroed', () => {
+    useBackend('native');
+    setPooling(true, { check: false });
+    const first = pooled(() => {
+      const a = backend().alloc(5000) as unknown as Float32Array;
+      a.fill(3);
+      return a;
+    });
+    assert.equal(first.length, 5000);
+    const before = poolStats();
+    const second = pooled(() => backend().alloc(4500) as unknown as Float32Array);
+    const stats = poolStats();
+    assert.equal(stats.reused, before.reused + 1, 'the same size class is reused');
+    assert.equal(second.buffer, first.buffer, 'same memory');
+    assert.equal(second.length, 4500);
+    assert.ok(second.every((v) => v === 0), 'reused buffers are zero-filled');
+    assert.ok(stats.peakInUseBytes >= 8192 * 4);
+    // Outside a scope, fresh memory every time.
+    assert.notEqual((backend().alloc(5000) as unknown as Float32Array).buffer, first.buffer);
+  });
+
+  test('check mode poisons what a scope returns; an exception still returns it', () => {
+    setPooling(true, { check: true });
+    let kept: Float32Array | null = null;
+    assert.throws(() => pooled(() => {
+      kept = backend().alloc(3000) as unknown as Float32Array;
+      kept.fill(1);
+      throw new Error('boom');
+    }), /boom/);
+    assert.ok(kept!.every(Number.isNaN), 'a use after the scope reads NaN');
+    assert.equal(poolStats().inUseBytes, 0);
+    setPooling(false);
+    const off = pooled(() => backend().alloc(3000) as unknown as Float32Array);
+    assert.ok(off.every((v) => v === 0));
+    assert.equal(poolStats().enabled, false);
+  });
+});
+
+/** Runs fn with pooling off, then on with poisoning, on a fresh copy of everything fn builds. */
+function bothWays<T>(fn: () => T): [T, T] {
+  setPooling(false);
+  const off = fn();
+  setPooling(true, { check: true });
+  const on = fn();
+  return [off, on];
+}
+
+function tinyContext(family: string): UnlearnContext {
+  const dir = fixtureDir(family);
+  const { model } = loadModel(dir);
+  const tokenizer = Tokenizer.fromDir(dir);
+  const L = model.config.maxPositions;
+  return {
+    model, tokenizer, forget: tokenizeItems(FORGET_RECORDS, tokenizer, L), retain: tokenizeItems(RETAIN_RECORDS, tokenizer, L),
+    padId: tokenizer.eosId ?? 0, original: model.params.snapshot(),
+  };
+}
+
+const SHORT = ['steps=3', 'batchSize=2', 'checkEvery=2', 'maxRetainLossRise=0', 'maxUtilityLossRise=0'];
+const SHORT_OF: Record<string, string[]> = {
+  'localized-ablation': ['topK=8', 'attributionItems=2', 'repairSteps=2', 'batchSize=2', 'checkEvery=1', 'maxRetainLossRise=0', 'maxUtilityLossRise=0'],
+};
+
+for (const backendName of backendsUnderTest()) {
+  for (const family of FAMILIES) {
+    describe(`pooled and unpooled runs are bit-identical, ${family} (${backendName})`, () => {
+      for (const method of METHODS) {
+        test(method.name, () => {
+          useBackend(backendName);
+          const [off, on] = bothWays(() => {
+            const ctx = tinyContext(family);
+            const out = method.run(ctx, parseOptions(method.options, SHORT_OF[method.name] ?? SHORT, method.name), {});
+            return { weights: ctx.model.params.snapshot(), losses: out.curve.map((e) => e.loss), steps: out.steps };
+          });
+          assert.ok(off.steps > 0);
+          assert.deepEqual(on.losses, off.losses);
+          assert.ok(on.weights.every((v, i) => Object.is(v, off.weights[i])), 'weights differ');
+        });
+      }
+
+      test('training and answer scoring', () => {
+        useBackend(backendName);
+        const [off, on] = bothWays(() => {
+          const ctx = tinyContext(family);
+          const examples = [...ctx.forget, ...ctx.retain].map((it) => {
+            const ids = Int32Array.from([...it.prompt, ...it.answer]);
+            return { ids, lossMask: Uint8Array.from(ids, (_, t) => (t >= it.prompt.length ? 1 : 0)) };
+          });
+          const r = train(ctx.model, examples, { steps: 4, batchSize: 3, lr: 1e-3, minLr: 1e-4, seed: 1, padId: ctx.padId, evalEvery: 2 }, {}, examples);
+          const scores = scoreAnswers(r.model, ctx.forget, { padId: ctx.padId });
+          return { weights: r.model.params.snapshot(), losses: [...r.losses, ...r.evals.map((e) => e.loss)], sums: Array.from(scores.sum) };
+        });
+        assert.deepEqual(on.losses, off.losses);
+        assert.deepEqual(on.sums, off.sums);
+        assert.ok(on.weights.every((v, i) => Object.is(v, off.weights[i])), 'weights differ');
+      });
+    });
+  }
+}
