@@ -35,10 +35,12 @@ export async function runCase(spec: CaseSpec, reps: number | null, policy: Timin
   for (const job of spec.peers) {
     const outcome = await job.measure(ours);
     progress.push(outcome.ok ? `${job.peer} ${fmt(outcome.value)} (${outcome.reps} reps)` : `${job.peer} n/a`);
-    emit(makeLine({
+    const line = makeLine({
       suite: spec.suite, caseName: spec.name, metric: spec.metric, value, peer: job.peer, outcome,
       extras: { ...spec.extras, stat: spec.stat, reps: ours.reps },
-    }));
+    });
+    line.peer_version = outcome.version ?? null;
+    emit(line);
   }
   process.stderr.write(`${progress.join(' | ')}\n`);
 }

@@ -44,10 +44,10 @@ export class PeerProcess {
   /** Why the process is no longer usable; set once. */
   private deadReason: string | null = null;
 
-  private constructor(command: string, args: readonly string[], label: string) {
+  private constructor(command: string, args: readonly string[], label: string, env: NodeJS.ProcessEnv | undefined) {
     installExitHooks();
     this.label = label;
-    this.child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    this.child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, ...(env ? { env } : {}) });
     live.add(this.child);
     // The peer's diagnostics go to our stderr, prefixed, and the tail is kept to explain a crash.
     this.child.stderr!.setEncoding('utf8');
@@ -72,10 +72,13 @@ export class PeerProcess {
     this.child.stdin!.on('error', () => undefined);
   }
 
-  /** Starts the process and waits for its first line (a readiness handshake, e.g. after `import torch`). */
-  static async start(command: string, args: readonly string[], label: string, readyTimeoutMs: number):
-    Promise<{ peer: PeerProcess; hello: JsonObject }> {
-    const peer = new PeerProcess(command, args, label);
+  /**
+   * Starts the process and waits for its first line (a readiness handshake, e.g. after `import torch`). `env`
+   * replaces our environment in the child (a peer gets peerEnv() from python.ts); without it the child inherits ours.
+   */
+  static async start(command: string, args: readonly string[], label: string, readyTimeoutMs: number,
+    env?: NodeJS.ProcessEnv): Promise<{ peer: PeerProcess; hello: JsonObject }> {
+    const peer = new PeerProcess(command, args, label, env);
     const hello = await peer.next(readyTimeoutMs, 'start-up');
     return { peer, hello };
   }

@@ -63,5 +63,6 @@ export function toMetric(timing: Timing, stat: Stat, metric: Metric, work: numbe
   const ms = stat === 'best' ? timing.bestMs : timing.medianMs;
   if (metric === 'ms') return ms;
   const perSecond = work / (ms / 1000);
-  return metric === 'tokens/s' ? perSecond : perSecond / 1e9;
+  // Rates per second as they are; only gflops and gb/s count work in units of 1e9.
+  return metric === 'gflops' || metric === 'gb/s' ? perSecond / 1e9 : perSecond;
 }

@@ -1,10 +1,10 @@
 /** Shared types of the benchmark harness: metrics, output lines, peer outcomes, suites. */
 
 /**
- * Units a case reports in. Throughputs are higher-is-better; `ms` (wall time per rep), `mb` (peak memory) and
+ * Units a case reports in. Throughputs (`steps/s`: optimizer steps of a whole job) are higher-is-better; `ms` (wall time per rep), `mb` (peak memory) and
  * `forget-prob` (how likely a model still finds the answers it was asked to forget) are lower-is-better.
  */
-export type Metric = 'gflops' | 'gb/s' | 'tokens/s' | 'ms' | 'mb' | 'forget-prob';
+export type Metric = 'gflops' | 'gb/s' | 'tokens/s' | 'steps/s' | 'ms' | 'mb' | 'forget-prob';
 
 export function higherIsBetter(metric: Metric): boolean {
   return metric !== 'ms' && metric !== 'mb' && metric !== 'forget-prob';
@@ -18,7 +18,7 @@ export type ExtraValue = string | number | boolean | null;
 
 /**
  * One stdout line. The first seven fields are fixed, in this order; `peer_note` follows only when the peer had no
- * value; other fields may follow.
+ * value; other fields may follow, `peer_version` (the peer's stack, null when unknown) among them.
  */
 export interface ResultLine {
   suite: string;
@@ -29,13 +29,17 @@ export interface ResultLine {
   peer_value: number | null;
   ratio: number | null;
   peer_note?: string;
+  peer_version?: string | null;
   [extra: string]: ExtraValue | undefined;
 }
 
-/** A peer's answer for one case: a value in the case's metric, or why there is none. */
+/**
+ * A peer's answer for one case: a value in the case's metric, or why there is none. `version` names the peer's
+ * stack (e.g. "torch 2.13.0+cpu") wherever it is known, failures included; lines carry it as `peer_version`.
+ */
 export type PeerOutcome =
-  | { ok: true; value: number; reps: number; threads: number | null }
-  | { ok: false; note: string };
+  | { ok: true; value: number; reps: number; threads: number | null; version?: string }
+  | { ok: false; note: string; version?: string };
 
 /** What the command line asks of a suite. */
 export interface SuiteOptions {

@@ -5,8 +5,9 @@ Long-lived: started once per run as `torch_engine.py --threads T`, it greets wit
 {"case": name, "reps": n or null, "policy": {...}}, and answers each with one JSON line
 {"case", "metric", "value", "reps", "best_ms", "median_ms"} or {"case", "error"}. It exits at end of input.
 
-What a PyTorch 1.13 user gets: eager mode, float32, torch.no_grad() for forward-only cases, autograd for
-forward+backward ones. Shapes, metrics and statistics must match the TypeScript side case for case; the timing
+What a user of the installed torch gets (the bench's venv holds the newest CPU build; bench/lib/python.ts): eager
+mode, float32, torch.no_grad() for forward-only cases, autograd for forward+backward ones, and the fused attention
+(scaled_dot_product_attention) where the version has it. Shapes, metrics and statistics must match the TypeScript side case for case; the timing
 policy (warm-up, adaptive reps) comes with each request and is applied exactly as bench/lib/timing.ts does.
 Only JSON goes to stdout; anything else (warnings, tracebacks) goes to stderr.
 """
@@ -61,12 +62,19 @@ def softmax_fwd(rows, n):
 
 
 def attention_fwdbwd(bsz, heads, t, d):
-    """Causal attention as written in eager PyTorch 1.13 (which has no scaled_dot_product_attention), the
-    nanoGPT way: scores, mask with a precomputed lower-triangular buffer, softmax, weighted sum."""
+    """Causal attention the nanoGPT way: F.scaled_dot_product_attention(is_causal=True) where torch has it
+    (2.0 and later), else (1.13) scores, mask with a precomputed lower-triangular buffer, softmax, weighted sum."""
     q, k, v = (torch.randn(bsz, heads, t, d, requires_grad=True) for _ in range(3))
     g = torch.randn(bsz, heads, t, d)
     mask = torch.tril(torch.ones(t, t)).view(1, 1, t, t)
     scale = 1.0 / math.sqrt(d)
+
+    if hasattr(F, "scaled_dot_product_attention"):
+        def run():
+            q.grad = k.grad = v.grad = None
+            F.scaled_dot_product_attention(q, k, v, is_causal=True).backward(g)
+
+        return run, 0.0
 
     def run():
         q.grad = k.grad = v.grad = None
@@ -139,10 +147,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, required=True, help="intra-op threads (ours' thread count)")
     args = parser.parse_args()
-    # torch 1.13 here starts with 1 thread; the comparison is only fair at our thread count.
+    # Some torch builds start with 1 thread; the comparison is only fair at our thread count.
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads(),
+                      "attention": "sdpa" if hasattr(F, "scaled_dot_product_attention") else "eager"}), flush=True)
     for line in sys.stdin:
         if not line.strip():
             continue

@@ -3,18 +3,27 @@
 
 Usage: torch_train_step.py CASE STEPS THREADS. Runs in a fresh process per case so ru_maxrss is this case's
 peak; prints one JSON line {tokensPerSecond, medianStepMs, maxRssMb, steps, threads}.
-The model is written the standard way a torch 1.13 user would (nn.Linear, nn.LayerNorm, explicit causal mask,
-softmax attention, tied lm_head, F.cross_entropy, torch.optim.AdamW).
+The model is written the standard way, nanoGPT's (nn.Linear, nn.LayerNorm, F.scaled_dot_product_attention with
+is_causal=True where torch has it, else an explicit causal mask and softmax, tied lm_head, F.cross_entropy,
+torch.optim.AdamW).
 """
 import json
 import math
+import os
 import resource
 import sys
 import time
 
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+# The harness spawns this script with its own environment: OpenBLAS tunings meant for our side must not reach a
+# torch that loads OpenBLAS (they are read when the library loads, so before `import torch`).
+for _name in ('OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'):
+    os.environ.pop(_name, None)
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+FLASH = hasattr(F, 'scaled_dot_product_attention')
 
 SHAPES = {
     'tiny': dict(vocab=4096, ctx=128, d=256, layers=4, heads=4, batch=16),
@@ -41,9 +50,13 @@ class Block(nn.Module):
         q = q.view(B, T, self.heads, hd).transpose(1, 2)
         k = k.view(B, T, self.heads, hd).transpose(1, 2)
         v = v.view(B, T, self.heads, hd).transpose(1, 2)
-        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hd))
-        att = att.masked_fill(self.mask[:, :, :T, :T] == 0, float('-inf'))
-        y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).contiguous().view(B, T, D)
+        if FLASH:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hd))
+            att = att.masked_fill(self.mask[:, :, :T, :T] == 0, float('-inf'))
+            y = F.softmax(att, dim=-1) @ v
+        y = y.transpose(1, 2).contiguous().view(B, T, D)
         x = x + self.c_proj(y)
         return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate='tanh'))
 

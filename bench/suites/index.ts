@@ -8,4 +8,6 @@ export const SUITES: Readonly<Record<string, () => Promise<Suite>>> = {
   engine: async () => (await import('./engine.ts')).engineSuite,
   'train-step': async () => (await import('./train-step.ts')).trainStepSuite,
   unlearn: async () => (await import('./unlearn.ts')).unlearnSuite,
+  'unlearn-speed': async () => (await import('./unlearn-speed.ts')).unlearnSpeedSuite,
+  'eval-speed': async () => (await import('./eval-speed.ts')).evalSpeedSuite,
 };

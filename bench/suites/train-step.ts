@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { backend } from '../../src/engine/index.ts';
 import { makeLine } from '../lib/report.ts';
-import { findTorchPython } from '../lib/python.ts';
+import { findTorchPython, peerEnv, torchLabel } from '../lib/python.ts';
 import type { PeerOutcome, ResultLine, Suite, SuiteOptions } from '../lib/types.ts';
 import { TRAIN_STEP_SHAPES, type TrainStepResult } from '../workers/train-step-shapes.ts';
 
@@ -16,9 +16,9 @@ const TORCH = fileURLToPath(new URL('../peers/torch_train_step.py', import.meta.
 const TIMEOUT_MS = 20 * 60 * 1000;
 
 /** Runs a worker and parses the JSON line it prints last. */
-function runWorker(cmd: string, args: string[]): Promise<TrainStepResult> {
+function runWorker(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<TrainStepResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
     let out = '';
     let err = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
@@ -54,7 +54,7 @@ export const trainStepSuite: Suite = {
       let note = python.ok ? '' : python.note;
       if (python.ok) {
         try {
-          peer = await runWorker(python.python, [TORCH, name, String(steps), String(threads)]);
+          peer = await runWorker(python.python, [TORCH, name, String(steps), String(threads)], peerEnv());
         } catch (e) {
           note = `torch peer failed: ${(e as Error).message}`;
         }
@@ -64,6 +64,7 @@ export const trainStepSuite: Suite = {
       const extras = {
         shape: `vocab ${shape.vocab}, ctx ${shape.ctx}, d ${shape.d}, ${shape.layers} layers, ${shape.heads} heads, batch ${shape.batch}`,
         threads: ours.threads, backend: backend().name, stat: 'median', reps: ours.steps,
+        peer_version: python.ok ? torchLabel(python.torch) : null,
       };
       emit(makeLine({ suite: 'train-step', caseName: name, metric: 'tokens/s', value: ours.tokensPerSecond, peer: 'pytorch', outcome: outcome((r) => r.tokensPerSecond), extras }));
       emit(makeLine({ suite: 'train-step', caseName: `${name}-peak-rss`, metric: 'mb', value: ours.maxRssMb, peer: 'pytorch', outcome: outcome((r) => r.maxRssMb), extras }));
