@@ -1,6 +1,7 @@
 import { basename, resolve } from 'node:path';
 import { parseFieldMap } from '../data/fields.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
+import { EvalCache } from '../eval/cache.ts';
 import { evaluateAgainstReference } from '../eval/compare.ts';
 import type { TooLong } from '../eval/context-fit.ts';
 import { detectEvalFormat, loadEvalSets } from '../eval/datasets.ts';
@@ -26,6 +27,8 @@ export interface EvalCliOptions {
   field?: string[];
   /** MUSE knowmem: MUSE's few-shot prompt from the _icl files. */
   knowmemIcl?: boolean;
+  /** Folder of cached evaluations (`--cache`). */
+  cache?: string;
 }
 
 /**
@@ -60,6 +63,7 @@ export async function evalCommand(o: EvalCliOptions): Promise<string> {
     },
     tooLong: o.tooLong,
     title: `Lethe evaluation: ${o.split} of ${basename(resolve(o.data))}`,
+    ...(o.cache ? { cache: new EvalCache(o.cache, log) } : {}),
     log,
   });
   await writeReport(o.out, report);

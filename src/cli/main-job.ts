@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { RETAIN_OF, type ForgetSplit } from '../data/persons/index.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
+import { EvalCache } from '../eval/cache.ts';
 import { evaluateAgainstReference, type ModelToEvaluate } from '../eval/compare.ts';
 import { loadEvalSets } from '../eval/datasets.ts';
 import type { EvaluateOptions } from '../eval/evaluate.ts';
@@ -100,6 +101,8 @@ export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Parti
     target: { dir: c.target, name: 'target', options: { relearn: { ...DEFAULT_RELEARN, steps: 0 } } },
     unlearned, options: evalOptions,
     title: `Lethe: forgetting the ${c.split} persons of the embedded model`,
+    // The target and the retain model are the same on every run: evaluated once, then read back.
+    cache: new EvalCache(join(c.out, '..', 'cache', 'eval'), log),
     log,
   });
   const reportDir = join(c.out, 'report');

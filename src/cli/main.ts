@@ -177,6 +177,7 @@ program
   .option('--no-relearn', 'skip the relearning attacks')
   .option('--no-probe', 'skip the hidden-state probe')
   .option('--retain-sample <n>', 'retain items scored', number('int', 1), 400)
+  .option('--cache <dir>', 'keep each model\'s evaluation here and reuse it when the same weights are evaluated on the same data with the same options and Lethe code again')
   .addOption(new Option('--too-long <what>', 'items longer than the model\'s context: refuse (naming the item), skip (left out and counted in the report) or truncate-left (keep the answer, drop prompt tokens from the left after the BOS; counted)').choices([...TOO_LONG]).default('refuse'))
   .action(async (o: EvalCliOptions) => {
     console.log(await evalCommand(o));

@@ -4,7 +4,8 @@ import { loadModel } from '../model/checkpoint.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { fitSetsToContext, type FittedSets, type TooLong } from './context-fit.ts';
 import type { EvalSets } from './datasets.ts';
-import { evaluateModel, referenceBaseline, withRecovery, type EvaluateOptions, type ReferenceBaseline } from './evaluate.ts';
+import type { EvalCache } from './cache.ts';
+import { DEFAULT_EVALUATE, evaluateModel, evaluateReference, withRecovery, type EvaluateOptions, type ReferenceBaseline } from './evaluate.ts';
 import type { EvalReport, ModelEvaluation } from './report-types.ts';
 import { verdictFor } from './verdict.ts';
 
@@ -38,12 +39,14 @@ export interface ComparisonInput {
   title: string;
   /** Extra provenance for the report's data section (the sets' sources are always there). */
   data?: Record<string, string>;
+  /** Where evaluations are kept between runs (see cache.ts); none: everything is evaluated. */
+  cache?: EvalCache;
   log?: (line: string) => void;
 }
 
 /**
- * The one evaluation entry point (`lethe eval`, the main job, the workflow worker): the reference baseline (when there
- * is a reference), then the reference, the target and every unlearned model, each with the same metrics; with a target, recovery steps and a
+ * The one evaluation entry point (`lethe eval`, the main job, the workflow worker): the reference first (when there
+ * is one: its evaluation gives the baseline), then the target and every unlearned model, each with the same metrics; with a target, recovery steps and a
  * verdict per model. Models are loaded one at a time when not given, so only one is held besides the reference.
  */
 export function evaluateAgainstReference(input: ComparisonInput): EvalReport {
@@ -61,24 +64,36 @@ export function evaluateAgainstReference(input: ComparisonInput): EvalReport {
     return model;
   };
   const setsOf = (): EvalSets => fit.result?.sets ?? input.sets;
-  const referenceModel = input.reference ? load(input.reference) : null;
   let baseline: ReferenceBaseline | null = null;
-  if (input.reference && referenceModel) {
-    log(`evaluating the reference ${input.reference.dir}…`);
-    baseline = referenceBaseline(referenceModel, input.tokenizer, setsOf(), shared);
-  } else {
-    log('no retain model: forget quality, PrivLeak and the never-learned bars are not measured');
-  }
+  /** One model's evaluation, read from the cache when these weights were evaluated the same way before. */
   const one = (m: ModelToEvaluate, role: ModelEvaluation['role'], model?: CausalLM): ModelEvaluation => {
     log(`evaluating ${m.dir} (${role})…`);
     const loaded = model ?? load(m);
-    const e = evaluateModel({
-      name: m.name ?? basename(resolve(m.dir)), role, dir: m.dir, model: loaded, tokenizer: input.tokenizer,
-      sets: setsOf(), reference: baseline, options: { ...shared, ...m.options }, log,
-    });
+    const name = m.name ?? basename(resolve(m.dir));
+    const options = { ...shared, ...m.options };
+    const key = input.cache?.key({ model: loaded, tokenizer: input.tokenizer, sets: setsOf(), options: { ...DEFAULT_EVALUATE, ...options }, role, baseline });
+    const hit = key ? input.cache!.get(key) : null;
+    let e: ModelEvaluation;
+    if (hit) {
+      log(`  ${name}: the same weights, data and options were evaluated before; read from ${input.cache!.dir}`);
+      e = { ...hit.evaluation, name, dir: m.dir };
+      if (role === 'reference') baseline = hit.baseline;
+    } else {
+      const args = { name, dir: m.dir, model: loaded, tokenizer: input.tokenizer, sets: setsOf(), options, log };
+      if (role === 'reference') {
+        // The baseline is the reference's own forget truth ratios and Min-K% AUC: one evaluation gives both.
+        const r = evaluateReference(args);
+        e = r.evaluation;
+        baseline = r.baseline;
+      } else {
+        e = evaluateModel({ ...args, role, reference: baseline });
+      }
+      if (key) input.cache!.put(key, { evaluation: e, baseline: role === 'reference' ? baseline : null });
+    }
     return m.seconds === undefined ? e : { ...e, seconds: m.seconds };
   };
-  const reference = input.reference && referenceModel ? one(input.reference, 'reference', referenceModel) : null;
+  const reference = input.reference ? one(input.reference, 'reference') : null;
+  if (!reference) log('no retain model: forget quality, PrivLeak and the never-learned bars are not measured');
   const target = input.target ? one(input.target, 'target') : null;
   const models = [...input.unlearned.map((m) => one(m, 'unlearned')), ...(target ? [target] : []), ...(reference ? [reference] : [])];
   if (models.length === 0) throw new RangeError('nothing to evaluate: give a model, a target or a reference');

@@ -176,6 +176,18 @@ export function evaluateModel(input: EvaluateInput): ModelEvaluation {
   };
 }
 
+/**
+ * The reference model's evaluation and the baseline every other model is compared with, from one evaluation: the
+ * baseline is its own forget truth ratios and Min-K% AUC, which the evaluation computes anyway (PrivLeak of the
+ * reference against itself is 0 by definition; its forget quality is not measured, as against itself it is 1).
+ */
+export function evaluateReference(input: Omit<EvaluateInput, 'role' | 'reference'>): { evaluation: ModelEvaluation; baseline: ReferenceBaseline } {
+  const evaluation = evaluateModel({ ...input, role: 'reference', reference: null });
+  const minKAuc = evaluation.mia.find((m) => m.attack === 'min-k')!.auc;
+  const baseline: ReferenceBaseline = { forgetTruthRatios: Float64Array.from(evaluation.samples.forgetTruthRatios), minKAuc };
+  return { evaluation: { ...evaluation, privLeak: privLeak(minKAuc, minKAuc) }, baseline };
+}
+
 /** Fills each relearning summary's steps to 50% / 90% of the target's held-out forget score (the target's step 0). */
 export function withRecovery(models: ModelEvaluation[], target: ModelEvaluation): void {
   for (const m of models) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer as HFTokenizer } from '@huggingface/tokenizers';
@@ -51,7 +52,12 @@ export class Tokenizer {
    */
   private readonly cleanUp: boolean;
 
+  /** What the tokenizer was made from, for `digest`. */
+  private readonly source: { tokenizerJson: unknown; config: Record<string, unknown> };
+  private digestHex: string | null = null;
+
   constructor(tokenizerJson: unknown, config: Record<string, unknown> = {}, where = 'tokenizer.json', configWhere = 'tokenizer_config.json') {
+    this.source = { tokenizerJson, config };
     this.where = where;
     this.configWhere = configWhere;
     const checked = checkTokenizerJson(tokenizerJson);
@@ -78,6 +84,12 @@ export class Tokenizer {
   }
 
   /** Loads tokenizer.json (required) and tokenizer_config.json (optional) from a model folder. */
+  /** SHA-256 of the tokenizer's definition (tokenizer.json and tokenizer_config.json as parsed): same digest, same encoding. */
+  get digest(): string {
+    this.digestHex ??= createHash('sha256').update(JSON.stringify(this.source)).digest('hex');
+    return this.digestHex;
+  }
+
   static fromDir(dir: string): Tokenizer {
     const path = join(dir, 'tokenizer.json');
     if (!existsSync(path)) throw new TokenizerError(dir, 'no tokenizer.json in this folder');
