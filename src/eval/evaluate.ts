@@ -1,12 +1,11 @@
 import type { CausalLM } from '../model/arch/types.ts';
-import type { PromptAnswer } from '../model/logprobs.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { qaTokens } from '../model/qa-format.ts';
 import { evenSample } from '../util/sample.ts';
 import type { EvalQa, EvalSets } from './datasets.ts';
 import { forgetQuality } from './forget-quality.ts';
 import { answerQuality } from './memorisation.ts';
-import { miaScores, membershipAuc, privLeak, type MiaAttack, type MiaItem } from './mia.ts';
+import { answerTokenStats, miaScores, miaScoresFrom, membershipAuc, privLeak, type MiaAttack, type MiaItem } from './mia.ts';
 import { probeAttribute, type ProbeExample } from './probe.ts';
 import { scoreQaSet, type QaScores } from './qa-scores.ts';
 import { DEFAULT_RELEARN, recoverySteps, relearnCurve, splitForRelearning, type RelearnOptions } from './relearn.ts';
@@ -14,7 +13,7 @@ import type { MiaResult, ModelEvaluation, ProbeSummary, RelearnSummary, SetMetri
 import { rougeL } from './rouge.ts';
 import { forgetTruthRatio, retainTruthRatio, truthRatios } from './truth-ratio.ts';
 import { modelUtility, optionNormalisedProbability } from './utility.ts';
-import { memorisationScores } from './extraction.ts';
+import { memorisationFrom } from './extraction.ts';
 
 export interface EvaluateOptions {
   /** Retain items scored (an even sample; the retain set can be large). */
@@ -125,10 +124,13 @@ export function evaluateModel(input: EvaluateInput): ModelEvaluation {
   const fq = input.reference && input.role !== 'reference' ? forgetQuality(forgetTrs, input.reference.forgetTruthRatios).pValue : null;
 
   log(`  ${input.name}: extraction, membership inference`);
-  const forgetPairs: PromptAnswer[] = sets.forget.map((q) => qaTokens(tokenizer, q.question, q.answer));
-  const memo = memorisationScores(model, forgetPairs, { padId, batchSize: o.batchSize });
-  const f = miaScores(model, miaItems(tokenizer, sets.forget), { padId, k: o.minK });
-  const h = miaScores(model, miaItems(tokenizer, sets.holdout), { padId, k: o.minK });
+  // One teacher-forced pass over the forget answers gives the membership statistics and the argmax that extraction
+  // and memorisation read.
+  const forgetItems = miaItems(tokenizer, sets.forget);
+  const forgetStats = answerTokenStats(model, forgetItems, { padId, batchSize: o.batchSize, moments: true, argmax: true });
+  const memo = memorisationFrom(forgetStats.argmax!, forgetItems);
+  const f = miaScoresFrom(forgetStats, forgetItems, { k: o.minK });
+  const h = miaScores(model, miaItems(tokenizer, sets.holdout), { padId, k: o.minK, batchSize: o.batchSize });
   const mia: MiaResult[] = (Object.keys(f) as MiaAttack[]).map((a) => ({ attack: ATTACK_NAMES[a], auc: membershipAuc(f[a]!, h[a]!) }));
   // PrivLeak uses the Min-K% attack, as MUSE and open-unlearning do.
   const minKAuc = mia.find((m) => m.attack === 'min-k')!.auc;

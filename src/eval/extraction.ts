@@ -77,7 +77,12 @@ export interface MemorisationScores {
 
 export function memorisationScores(model: CausalLM, items: readonly PromptAnswer[], options: MemorisationOptions = {}): MemorisationScores {
   if (items.length === 0) throw new RangeError('memorisationScores needs at least one item');
-  const preds = teacherForcedPredictions(model, items, options);
+  return memorisationFrom(teacherForcedPredictions(model, items, options), items, options);
+}
+
+/** The same from teacher-forced predictions already computed (see answerTokenStats' `argmax`). */
+export function memorisationFrom(preds: readonly ArrayLike<number>[], items: readonly PromptAnswer[], options: { matchOpenUnlearning?: boolean } = {}): MemorisationScores {
+  if (items.length === 0) throw new RangeError('memorisation scores need at least one item');
   const es = new Float64Array(items.length);
   const em = new Float64Array(items.length);
   items.forEach((it, i) => {

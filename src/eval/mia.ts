@@ -35,6 +35,8 @@ export interface TokenStats {
   mu: Float64Array[] | null;
   /** Per answer token: σ_t², the variance of log p(v) under p (unclamped). */
   variance: Float64Array[] | null;
+  /** Per answer token: the teacher-forced argmax (first index on ties, as torch.argmax), when asked for. */
+  argmax: Int32Array[] | null;
 }
 
 export interface TokenStatsOptions {
@@ -42,6 +44,8 @@ export interface TokenStatsOptions {
   padId?: number;
   /** Also compute μ_t and σ_t² (needs the full log-softmax of every answer position; Min-K%++ only). */
   moments?: boolean;
+  /** Also the teacher-forced argmax of every answer position (extraction strength and memorisation read it). */
+  argmax?: boolean;
 }
 
 /**
@@ -55,13 +59,21 @@ export function answerTokenStats(model: CausalLM, items: readonly PromptAnswer[]
     tokenLogProbs: items.map((it) => new Float64Array(it.answer.length)),
     mu: moments ? items.map((it) => new Float64Array(it.answer.length)) : null,
     variance: moments ? items.map((it) => new Float64Array(it.answer.length)) : null,
+    argmax: options.argmax ? items.map((it) => new Int32Array(it.answer.length)) : null,
   };
   let row = new Float64Array(0);
   visitAnswerLogits(model, items, { batchSize: options.batchSize ?? 8, padId: options.padId }, (i, j, logits) => {
     const V = logits.length;
     if (row.length !== V) row = new Float64Array(V);
     let max = -Infinity;
-    for (let v = 0; v < V; v++) if (logits[v]! > max) max = logits[v]!;
+    let at = 0;
+    for (let v = 0; v < V; v++) {
+      if (logits[v]! > max) {
+        max = logits[v]!;
+        at = v;
+      }
+    }
+    if (out.argmax) out.argmax[i]![j] = at;
     let z = 0;
     for (let v = 0; v < V; v++) z += Math.exp(logits[v]! - max);
     const lse = max + Math.log(z);
@@ -178,8 +190,16 @@ export interface MiaOptions {
 
 /** Every attack's per-item score (loss-like: higher = looks less like training data). */
 export function miaScores(model: CausalLM, items: readonly MiaItem[], options: MiaOptions = {}): Partial<Record<MiaAttack, Float64Array>> {
+  return miaScoresFrom(answerTokenStats(model, items, { batchSize: options.batchSize, padId: options.padId, moments: true }), items, options);
+}
+
+/**
+ * The same from token statistics already computed (with moments) in the one teacher-forced pass an evaluation
+ * makes over its items; only the reference attack, if asked for, runs its own model.
+ */
+export function miaScoresFrom(stats: TokenStats, items: readonly MiaItem[], options: MiaOptions = {}): Partial<Record<MiaAttack, Float64Array>> {
+  if (!stats.mu || !stats.variance) throw new RangeError('miaScoresFrom needs token statistics with moments');
   const k = options.k ?? 0.4;
-  const stats = answerTokenStats(model, items, { batchSize: options.batchSize, padId: options.padId, moments: true });
   const ref = options.reference ? answerTokenStats(options.reference, items, { batchSize: options.batchSize, padId: options.padId }) : null;
   const cut = (a: Float64Array): Float64Array => (options.minKSkipLastToken ? a.subarray(0, a.length - 1) : a);
   const n = items.length;

@@ -28,7 +28,7 @@ export function referenceLogProb(reference: CausalLM, batch: UnlearnBatch): Tens
   const keys = batch.items.map((it) => `${it.prompt.join(',')}|${it.answer.join(',')}`);
   const missing = [...new Map(keys.map((k, i) => [k, i] as const)).entries()].filter(([k]) => !cache.has(k));
   if (missing.length > 0) {
-    // Rows are computed independently of their batch (packed, no padding work), so a sub-batch gives the same values.
+    // A row's value does not depend on its batch but for float rounding (GEMM blocking), so a sub-batch serves.
     const sub = missing.length === batch.items.length ? batch.answers : packAnswers(missing.map(([, i]) => batch.items[i]!));
     const lp = noGrad(() => sequenceLogProbs(reference, sub)).f32('referenceLogProb');
     missing.forEach(([k], j) => cache.set(k, lp[j]!));

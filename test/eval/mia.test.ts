@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { answerTokenStats, lossScore, membershipAuc, miaAucs, miaScores, minKPlusPlusScore, minKScore, privLeak, referenceScore, vocabMoments, zlibCompressedSize, zlibScore } from '../../src/eval/mia.ts';
+import { memorisationFrom, memorisationScores, teacherForcedPredictions } from '../../src/eval/extraction.ts';
+import { answerTokenStats, lossScore, membershipAuc, miaAucs, miaScores, miaScoresFrom, minKPlusPlusScore, minKScore, privLeak, referenceScore, vocabMoments, zlibCompressedSize, zlibScore } from '../../src/eval/mia.ts';
 import { loadModel } from '../../src/model/checkpoint.ts';
 import { packAnswers, scoreAnswers } from '../../src/model/logprobs.ts';
 import { logSoftmax } from '../../src/engine/index.ts';
@@ -123,4 +124,10 @@ test('model statistics: token log-probs agree with scoreAnswers; moments with a 
   const aucs = miaAucs(model, items.slice(0, 2), items.slice(2), { reference: model });
   assert.deepEqual(Object.keys(aucs).sort(), ['loss', 'minK', 'minKPlusPlus', 'reference', 'zlib']);
   assert.equal(aucs.reference, 0.5);
+  // The one pass an evaluation makes: argmax and membership scores from the same statistics equal the separate passes.
+  const once = answerTokenStats(model, items, { batchSize: 2, moments: true, argmax: true });
+  assert.deepEqual(once.argmax!.map((a) => Array.from(a)), teacherForcedPredictions(model, items, { batchSize: 3 }).map((a) => Array.from(a)));
+  assert.deepEqual(miaScoresFrom(once, items, { k: 0.5 }), miaScores(model, items, { k: 0.5, batchSize: 2 }));
+  assert.deepEqual(memorisationFrom(once.argmax!, items), memorisationScores(model, items));
+  assert.throws(() => miaScoresFrom(answerTokenStats(model, items), items), /moments/);
 });
