@@ -63,11 +63,13 @@ async function runOne(name: string, reps: number | null, peers: boolean, emit: (
     const peerMs: number[] = [];
     const tokens: number[] = [];
     const lengths: number[] = [];
+    let lastStep: OursStep | null = null;
     let firstLoss: number | null = null;
     let peerFirstLoss: number | null = null;
     for (let i = 1; i <= total; i++) {
       const s = asStep(await ours.request({ case: name, step: i }, OURS_STEP_MS));
       const warm = i <= c.warmupSteps;
+      lastStep = s;
       if (i === 1) firstLoss = s.loss;
       if (!warm) oursMs.push(s.ms);
       tokens.push(s.tokens);
@@ -100,6 +102,7 @@ async function runOne(name: string, reps: number | null, peers: boolean, emit: (
       step_ms: round(median(oursMs)), peer_step_ms: peerMs.length > 0 ? round(median(peerMs)) : null,
       batch: `forget ${o['batchSize']} + retain ${o['retainBatchSize']} rows, L ${Math.min(...lengths)}–${Math.max(...lengths)}`,
       tokens_per_step: round(tokens.reduce((a, b) => a + b, 0) / tokens.length),
+      max_rss_mb: lastStep ? round(lastStep.maxRssMb) : null, pool_peak_mb: lastStep ? round(lastStep.poolPeakMb) : null,
       options: `npo defaults: lr ${round(o['lr']!)}, beta ${o['beta']}, alpha ${o['alpha']}, gamma ${o['gamma']}, clip ${o['clip']}, weightDecay ${o['weightDecay']}`,
     };
     // The same weights and batch on both sides only when both load the same folder: then the first step's losses agree.

@@ -52,4 +52,7 @@ export interface OursStep {
   tokens: number;
   forget: WireBatch;
   retain: WireBatch;
+  /** Our process's peak resident memory so far, and the most the buffer pool held in one step (MiB). */
+  maxRssMb: number;
+  poolPeakMb: number;
 }

@@ -13,7 +13,7 @@
  * step's time runs from the hook's return to its next call, so neither the wait nor the reply is counted.
  */
 import { readSync, writeSync } from 'node:fs';
-import { backend } from '../../src/engine/index.ts';
+import { backend, poolStats } from '../../src/engine/index.ts';
 import { createModel } from '../../src/model/checkpoint.ts';
 import { parseConfig } from '../../src/model/config.ts';
 import { initWeights } from '../../src/model/init.ts';
@@ -124,6 +124,7 @@ if (!stop) {
       const reply: OursStep = {
         step: e.step, ms, loss: e.loss, forgetLoss: e.parts['forget'] ?? Number.NaN, retainLoss: e.parts['retain'] ?? Number.NaN,
         tokens: f.realTokens + r.realTokens, forget: wire(f), retain: wire(r),
+        maxRssMb: process.resourceUsage().maxRSS / 1024, poolPeakMb: poolStats().peakInUseBytes / 2 ** 20,
       };
       send(reply);
       if (e.step < e.totalSteps) stop = !awaitStep();

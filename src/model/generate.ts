@@ -65,13 +65,15 @@ export function generate(model: CausalLM, prompts: readonly (readonly number[])[
 
   noGrad(() => {
     const cache = new KVCache(model.config.numLayers);
-    let logits = model.forward(new Tensor(ids, [B, L]), { cache, keyStart }).logits!;
+    // The prompt pass needs logits at each row's last position only (left padding: position L − 1), and each
+    // later step has one position per row: either way row b of the logits is b·vocab.
+    const last = Int32Array.from({ length: B }, (_, b) => b * L + L - 1);
+    let logits = model.forward(new Tensor(ids, [B, L]), { cache, keyStart, logitPositions: last }).logits!;
     for (let step = 0; step < options.maxNewTokens && done.includes(false); step++) {
-      const T = logits.shape[1]!;
       const next = new Int32Array(B).fill(pad);
       for (let b = 0; b < B; b++) {
         if (done[b]) continue;
-        const row = logits.f32('generate').subarray(((b + 1) * T - 1) * vocab, (b + 1) * T * vocab);
+        const row = logits.f32('generate').subarray(b * vocab, (b + 1) * vocab);
         const token = sampleToken(row, options, rng);
         next[b] = token;
         const r = results[b]!;
