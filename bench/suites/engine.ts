@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import {
-  backend, backward, causalAttention, layerNorm, matmul, noGrad, parameter, randn, Rng, softmax, type Tensor,
+  backend, backward, causalAttention, layerNorm, matmul, noGrad, parameter, pooled, randn, Rng, softmax, type Tensor,
 } from '../../src/engine/index.ts';
 import { runCases, type CaseSpec, type PeerJob } from '../lib/case.ts';
 import { DEFAULT_POLICY } from '../lib/timing.ts';
@@ -122,7 +122,12 @@ export const engineSuite: Suite = {
           });
         }
         return {
-          suite: 'engine', name: c.name, metric: c.metric, stat: c.stat, work: c.work, setup: c.setup, peers,
+          // Each rep in a pooled scope, as a training step runs its ops (LETHE_POOL=0: fresh buffers every rep).
+          suite: 'engine', name: c.name, metric: c.metric, stat: c.stat, work: c.work, peers,
+          setup: () => {
+            const rep = c.setup();
+            return () => pooled(rep);
+          },
           extras: { shape: c.shape, threads: be.threads, backend: be.name },
         };
       });
