@@ -124,9 +124,11 @@ function accumulateInto(grads: Map<Tensor, Tensor>, t: Tensor, g: Tensor): void 
     grads.set(t, g);
     return;
   }
+  // One pass into a fresh (pooled) buffer: existing and g may be shared with other tensors, so neither is written.
   const be = backend();
-  const sum = be.fromHost(new Float32Array(existing.f32('backward')));
-  be.axpy(1, g.storageF32('backward'), sum);
+  const n = existing.size;
+  const sum = be.alloc(n);
+  be.binary('add', existing.storageF32('backward'), [1], g.storageF32('backward'), [1], sum, [n]);
   grads.set(t, Tensor.fromStorage(sum, t.shape));
 }
 
