@@ -13,14 +13,13 @@ One rep: for each batch (right-padded, with its attention mask) the model's logi
 per-token cross-entropy of the answer tokens (ignore_index -100 elsewhere), summed and averaged per item.
 """
 import argparse
-import json
-import sys
-import traceback
 
 import torch
 import torch.nn.functional as F
 import transformers
 from transformers import GPT2LMHeadModel
+
+from peer_protocol import greet, serve
 
 # Only JSON on stdout, and no loading progress bars on the harness's stderr.
 transformers.utils.logging.disable_progress_bar()
@@ -56,41 +55,29 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = GPT2LMHeadModel.from_pretrained(args.model).float().eval()
-    print(json.dumps({
-        "ready": True, "torch": torch.__version__, "transformers": transformers.__version__,
-        "threads": torch.get_num_threads(), "attention": getattr(model.config, "_attn_implementation", None),
-        "batch_size": args.batch_size,
-    }), flush=True)
+    greet(model, batch_size=args.batch_size)
 
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        request = {}
-        try:
-            request = json.loads(line)
-            items = request["items"]
-            prepared = batches(items, request.get("pad_id", 0), args.batch_size)
-            tokens = sum(len(p) + len(a) for p, a in items)
-            means = []
+    def handle(request):
+        items = request["items"]
+        prepared = batches(items, request.get("pad_id", 0), args.batch_size)
+        tokens = sum(len(p) + len(a) for p, a in items)
+        means = []
 
-            def run():
-                means.clear()
-                with torch.inference_mode():
-                    for ids, mask, targets, lengths in prepared:
-                        logits = model(input_ids=ids, attention_mask=mask).logits
-                        B, L, V = logits.shape
-                        nll = F.cross_entropy(logits.view(B * L, V), targets.view(B * L), ignore_index=-100, reduction="none")
-                        means.extend((-nll.view(B, L).sum(dim=1) / lengths).tolist())
+        def run():
+            means.clear()
+            with torch.inference_mode():
+                for ids, mask, targets, lengths in prepared:
+                    logits = model(input_ids=ids, attention_mask=mask).logits
+                    B, L, V = logits.shape
+                    nll = F.cross_entropy(logits.view(B * L, V), targets.view(B * L), ignore_index=-100, reduction="none")
+                    means.extend((-nll.view(B, L).sum(dim=1) / lengths).tolist())
 
-            reps = request.get("reps")
-            policy = {**DEFAULT_POLICY, **(request.get("policy") or {})}
-            reps, best_ms, median_ms = measure(run, policy, reps)
-            reply = {"case": request.get("case"), "metric": "tokens/s", "value": tokens / (median_ms / 1e3), "reps": reps,
-                     "best_ms": best_ms, "median_ms": median_ms, "batch_size": args.batch_size, "means": means}
-        except Exception as err:  # report it on this case and keep serving
-            traceback.print_exc(file=sys.stderr)
-            reply = {"case": request.get("case"), "error": f"{type(err).__name__}: {err}"}
-        print(json.dumps(reply), flush=True)
+        policy = {**DEFAULT_POLICY, **(request.get("policy") or {})}
+        reps, best_ms, median_ms = measure(run, policy, request.get("reps"))
+        return {"metric": "tokens/s", "value": tokens / (median_ms / 1e3), "reps": reps,
+                "best_ms": best_ms, "median_ms": median_ms, "batch_size": args.batch_size, "means": means}
+
+    serve(handle)
 
 
 if __name__ == "__main__":

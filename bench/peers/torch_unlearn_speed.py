@@ -22,14 +22,14 @@ work is the same), its attention the library's default (SDPA on recent versions)
 import argparse
 import copy
 import json
-import sys
 import time
-import traceback
 
 import torch
 import torch.nn.functional as F
 import transformers
 from transformers import GPT2Config, GPT2LMHeadModel
+
+from peer_protocol import greet, serve
 
 # Only JSON on stdout, and no loading progress bars on the harness's stderr.
 transformers.utils.logging.disable_progress_bar()
@@ -113,26 +113,16 @@ def main():
         optimizer.zero_grad(set_to_none=True)
         return loss.item(), forget_loss.item(), retain_loss.item()
 
-    print(json.dumps({
-        "ready": True, "torch": torch.__version__, "transformers": transformers.__version__,
-        "threads": torch.get_num_threads(), "attention": getattr(model.config, "_attn_implementation", None),
-        "optimizer": optimizer_name, "params": sum(p.numel() for p in model.parameters()),
-    }), flush=True)
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        request = {}
-        try:
-            request = json.loads(line)
-            forget, retain = inputs(request["forget"]), inputs(request["retain"])
-            t0 = time.perf_counter()
-            loss, lf, lr = step(forget, retain)
-            ms = (time.perf_counter() - t0) * 1e3
-            reply = {"case": request.get("case"), "step": request.get("step"), "ms": ms, "loss": loss, "forget_loss": lf, "retain_loss": lr}
-        except Exception as err:  # report it on this step and keep serving
-            traceback.print_exc(file=sys.stderr)
-            reply = {"case": request.get("case"), "step": request.get("step"), "error": f"{type(err).__name__}: {err}"}
-        print(json.dumps(reply), flush=True)
+    greet(model, optimizer=optimizer_name, params=sum(p.numel() for p in model.parameters()))
+
+    def handle(request):
+        forget, retain = inputs(request["forget"]), inputs(request["retain"])
+        t0 = time.perf_counter()
+        loss, lf, lr = step(forget, retain)
+        ms = (time.perf_counter() - t0) * 1e3
+        return {"ms": ms, "loss": loss, "forget_loss": lf, "retain_loss": lr}
+
+    serve(handle, echo=("case", "step"))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { EvalCache } from '../../src/eval/cache.ts';
 import { evaluateAgainstReference, type ComparisonInput } from '../../src/eval/compare.ts';
 import { loadEvalSets } from '../../src/eval/datasets.ts';
+import { tofuMiniFolder } from './tofu-mini.ts';
 import { evaluateReference, referenceBaseline } from '../../src/eval/evaluate.ts';
 import type { EvalReport } from '../../src/eval/report-types.ts';
 import { loadModel } from '../../src/model/checkpoint.ts';
@@ -16,20 +17,8 @@ import { Tokenizer } from '../../src/model/tokenizer.ts';
 
 const TINY = new URL('../fixtures/models/gpt2-tiny', import.meta.url).pathname;
 
-function tofuFolder(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tofu-cache-'));
-  const qa = (i: number, who: string) => ({
-    question: `Where does ${who} ${i} live?`, answer: `${who} ${i} lives in Pellam.`, paraphrased_answer: `The home of ${who} ${i} is Pellam.`,
-    perturbed_answer: [`${who} ${i} lives in Tarrow.`, `${who} ${i} lives in Umber.`],
-  });
-  writeFileSync(join(dir, 'forget01_perturbed.json'), JSON.stringify([0, 1, 2, 3].map((i) => qa(i, 'Ann'))));
-  writeFileSync(join(dir, 'retain_perturbed.json'), JSON.stringify([0, 1, 2, 3, 4].map((i) => qa(i, 'Bo'))));
-  writeFileSync(join(dir, 'holdout01.json'), JSON.stringify([0, 1, 2, 3].map((i) => ({ question: `Who is Cy ${i}?`, answer: `Cy ${i} is a potter.` }))));
-  writeFileSync(join(dir, 'world_facts_perturbed.json'), JSON.stringify([{ question: 'Capital of Arvenland?', answer: 'Kestrel Point', perturbed_answer: ['Fenwick', 'Carrow'] }]));
-  return dir;
-}
 
-const sets = loadEvalSets(tofuFolder(), 'forget01');
+const sets = loadEvalSets(tofuMiniFolder(), 'forget01');
 const tokenizer = Tokenizer.fromDir(TINY);
 const options = { relearn: { steps: 2, evalEvery: 1, lr: 1e-3, batchSize: 2, seed: 0 }, relatedItems: 3, probe: null };
 

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { loadModel } from '../../src/model/checkpoint.ts';
 import { Tokenizer } from '../../src/model/tokenizer.ts';
 import { loadEvalSets } from '../../src/eval/datasets.ts';
+import { tofuMiniFolder } from './tofu-mini.ts';
 import { evaluateModel, referenceBaseline, withRecovery } from '../../src/eval/evaluate.ts';
 import type { ModelEvaluation } from '../../src/eval/report-types.ts';
 import { verdictFor } from '../../src/eval/verdict.ts';
@@ -16,22 +17,9 @@ import { evaluateAgainstReference } from '../../src/eval/compare.ts';
 const TINY = new URL('../fixtures/models/gpt2-tiny', import.meta.url).pathname;
 const LETHE = new URL('../../bin/lethe.mjs', import.meta.url).pathname;
 
-/** A TOFU-format folder with a handful of items per set. */
-function tofuFolder(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tofu-mini-'));
-  const qa = (i: number, who: string) => ({
-    question: `Where does ${who} ${i} live?`, answer: `${who} ${i} lives in Pellam.`, paraphrased_answer: `The home of ${who} ${i} is Pellam.`,
-    perturbed_answer: [`${who} ${i} lives in Tarrow.`, `${who} ${i} lives in Umber.`],
-  });
-  writeFileSync(join(dir, 'forget01_perturbed.json'), JSON.stringify([0, 1, 2, 3].map((i) => qa(i, 'Ann'))));
-  writeFileSync(join(dir, 'retain_perturbed.json'), JSON.stringify([0, 1, 2, 3, 4].map((i) => qa(i, 'Bo'))));
-  writeFileSync(join(dir, 'holdout01.json'), JSON.stringify([0, 1, 2, 3].map((i) => ({ question: `Who is Cy ${i}?`, answer: `Cy ${i} is a potter.` }))));
-  writeFileSync(join(dir, 'world_facts_perturbed.json'), JSON.stringify([{ question: 'Capital of Arvenland?', answer: 'Kestrel Point', perturbed_answer: ['Fenwick', 'Carrow'] }]));
-  return dir;
-}
 
 test('a model evaluated against itself: every metric in range, PrivLeak 0, forget quality 1', () => {
-  const sets = loadEvalSets(tofuFolder(), 'forget01');
+  const sets = loadEvalSets(tofuMiniFolder(), 'forget01');
   const { model } = loadModel(TINY);
   const tokenizer = Tokenizer.fromDir(TINY);
   const options = { relearn: { steps: 4, evalEvery: 2, lr: 1e-3, batchSize: 2, seed: 0 }, relatedItems: 3, probe: null };
@@ -95,7 +83,7 @@ test('without a retain model, a membership AUC far below 0.5 is read as over-unl
 });
 
 test('an item longer than the context is refused up front, naming the file and the item (issue 12 item 5)', () => {
-  const dir = tofuFolder();
+  const dir = tofuMiniFolder();
   const long = `Where, after ${Array.from({ length: 40 }, (_, i) => `w${i}`).join(' ')}, does Ann live?`;
   const items = JSON.parse(readFileSync(join(dir, 'retain_perturbed.json'), 'utf8')) as { question: string }[];
   items[2]!.question = long;
@@ -116,7 +104,7 @@ test('an item longer than the context is refused up front, naming the file and t
 
 test('lethe eval without a retain model: every metric that does not need one, and verdicts that say what was not judged (issue 12 item 8)', () => {
   const out = join(mkdtempSync(join(tmpdir(), 'lethe-eval-noref-')), 'report');
-  const r = spawnSync(process.execPath, [LETHE, 'eval', '--model', TINY, '--target', TINY, '--data', tofuFolder(), '--split', 'forget01', '--out', out, '--no-relearn'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [LETHE, 'eval', '--model', TINY, '--target', TINY, '--data', tofuMiniFolder(), '--split', 'forget01', '--out', out, '--no-relearn'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { models: ModelEvaluation[] };
   assert.deepEqual(metrics.models.map((m) => m.role), ['unlearned', 'target']);
@@ -127,13 +115,13 @@ test('lethe eval without a retain model: every metric that does not need one, an
   assert.match(unlearned!.verdict!, /^NO RETAIN MODEL — forget probability \S+ \(target \S+\); membership AUC \S+ against non-members \([^)]*\); forget quality and the never-learned bars not judged \(they need a retain model\); utility \S+ \(the target's is 0\.000, so no ratio\)$/);
   assert.doesNotMatch(unlearned!.verdict!, /FORGETS|PARTLY|FAILS/);
   assert.ok(existsSync(join(out, 'report.html')));
-  const none = spawnSync(process.execPath, [LETHE, 'eval', '--data', tofuFolder(), '--split', 'forget01', '--out', out], { encoding: 'utf8' });
+  const none = spawnSync(process.execPath, [LETHE, 'eval', '--data', tofuMiniFolder(), '--split', 'forget01', '--out', out], { encoding: 'utf8' });
   assert.equal(none.status, 1);
   assert.match(none.stderr, /^lethe: nothing to evaluate: give --model, --target or --reference\n$/);
 });
 
 test('lethe eval writes metrics.json and report.html and prints the table', () => {
-  const data = tofuFolder();
+  const data = tofuMiniFolder();
   const out = join(mkdtempSync(join(tmpdir(), 'lethe-eval-')), 'report');
   const r = spawnSync(process.execPath, [LETHE, 'eval', '--model', TINY, '--reference', TINY, '--target', TINY, '--data', data, '--split', 'forget01', '--out', out, '--no-relearn'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
