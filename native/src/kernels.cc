@@ -28,6 +28,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
 #define LETHE_X86_MULTIVERSION 1
+#include <immintrin.h>
 #else
 #define LETHE_X86_MULTIVERSION 0
 #endif
@@ -189,7 +190,12 @@ inline MaxArg combine_max(MaxArg acc, MaxArg c) {
   return acc;
 }
 
-constexpr int64_t kColBlock = 64;  // columns per item in the gw/gb passes of the norm backwards
+constexpr int64_t kColBlock = 64;  // columns per item in embedding_backward
+// Rows shorter than this take the norm kernels' float64 scalar path for the per-element outputs too. Such rows
+// can cancel almost completely (a layer norm over 1 or 2 elements has gx ~ 0, an RMS norm over 1 element
+// gx ~ eps), where float32 arithmetic would not match the TS float64 results; they are cheap anyway.
+constexpr int64_t kNormSmallN = 16;
+constexpr int64_t kNormPrefetch = 2048;  // elements (8 KB) the norm kernels prefetch ahead
 
 constexpr int64_t kAttnQB = 32;   // query rows per forward item
 constexpr int64_t kAttnQBb = 64;  // query rows per backward block
@@ -224,13 +230,18 @@ struct AttnBwdItem {
 // ---------------------------------------------------------------------------------------------------------
 // The ISA-specific bodies
 
+// LETHE_SIMD_X86 names the x86 level of the body being compiled (4, 3, or 0 for the SSE2 baseline), for the few
+// helpers that use intrinsics (a C++ translation unit does not see the ISA macros a target pragma would set);
+// it is left undefined for the portable body on other CPUs.
 namespace {
 #if LETHE_X86_MULTIVERSION
 #pragma GCC push_options
 #pragma GCC target("arch=x86-64-v4")
 namespace simd_v4 {
 constexpr int W = 16;
+#define LETHE_SIMD_X86 4
 #include "kernels_simd.inc"
+#undef LETHE_SIMD_X86
 }  // namespace simd_v4
 #pragma GCC pop_options
 
@@ -238,14 +249,20 @@ constexpr int W = 16;
 #pragma GCC target("arch=x86-64-v3")
 namespace simd_v3 {
 constexpr int W = 8;
+#define LETHE_SIMD_X86 3
 #include "kernels_simd.inc"
+#undef LETHE_SIMD_X86
 }  // namespace simd_v3
 #pragma GCC pop_options
 #endif
 
 namespace simd_v0 {
 constexpr int W = 4;
+#if LETHE_X86_MULTIVERSION
+#define LETHE_SIMD_X86 0
+#endif
 #include "kernels_simd.inc"
+#undef LETHE_SIMD_X86
 }  // namespace simd_v0
 
 // 4: x86-64-v4 (AVX-512 F/BW/CD/DQ/VL), 3: x86-64-v3 (AVX2, FMA, BMI2...), 0: baseline. The environment
@@ -427,40 +444,84 @@ void softmax_backward(const float* y, const float* gy, float* gx, int64_t rows, 
 
 void layer_norm(const float* x, const float* w, const float* b, float* out, float* mean, float* rstd, int64_t rows,
                 int64_t n, double eps) {
-  run_parallel(rows, grain_for(n, kGrainHeavy),
+  run_parallel(rows, grain_for(n, kGrainCheap),
                [&](int64_t r0, int64_t r1) { LETHE_SIMD(layer_norm_rows, x, w, b, out, mean, rstd, r0, r1, n, eps); });
 }
 
-void layer_norm_backward(const float* x, const float* w, const float* mean, const float* rstd, const float* gy,
-                         float* gx, float* gw, float* gb, int64_t rows, int64_t n) {
-  run_parallel(rows, grain_for(n, kGrainHeavy), [&](int64_t r0, int64_t r1) {
-    LETHE_SIMD(layer_norm_backward_rows, x, w, mean, rstd, gy, gx, r0, r1, n);
-  });
-  const int64_t nb = (n + kColBlock - 1) / kColBlock;
-  run_parallel(nb, grain_for(rows * kColBlock, kGrainHeavy), [&](int64_t b0, int64_t b1) {
-    for (int64_t blk = b0; blk < b1; blk++) {
-      const int64_t c0 = blk * kColBlock;
-      LETHE_SIMD(layer_norm_backward_cols, x, mean, rstd, gy, gw, gb, rows, n, c0, std::min(kColBlock, n - c0));
-    }
+namespace {
+
+// The norm backwards sum gw (and gb) over rows in float64 partials, one per chunk of norm_chunk_rows rows (a
+// function of the shape only), combined in chunk order: the result does not depend on the thread count.
+// Chunks of 64 rows (down to 8 for very long rows) and at most ~128 of them keep the partials small next to the
+// data (about 24 / (12 * chunk rows) of its traffic).
+int64_t norm_chunk_rows(int64_t rows, int64_t n) {
+  const int64_t by_n = std::clamp<int64_t>(262144 / std::max<int64_t>(n, 1), 8, 64);
+  return std::max(by_n, (rows + 127) / 128);
+}
+
+// Float64 partials of the calling thread, kept for the next call.
+double* norm_partials(int64_t count) {
+  static thread_local std::vector<double> buf;
+  if (static_cast<int64_t>(buf.size()) < count) buf.resize(static_cast<size_t>(count));
+  return buf.data();
+}
+
+// out[j] = Σ over the nc partials (stride apart) of column j, in partial order; columns split over threads.
+void norm_combine_all(const double* part, int64_t nc, int64_t stride, int64_t n, float* out) {
+  constexpr int64_t kCols = 256;
+  const int64_t nb = (n + kCols - 1) / kCols;
+  run_parallel(nb, grain_for(nc * kCols, kGrainCheap), [&](int64_t b0, int64_t b1) {
+    LETHE_SIMD(norm_combine, part, nc, stride, b0 * kCols, std::min(n, b1 * kCols), out);
   });
 }
 
+}  // namespace
+
+void layer_norm_backward(const float* x, const float* w, const float* mean, const float* rstd, const float* gy,
+                         float* gx, float* gw, float* gb, int64_t rows, int64_t n) {
+  if (n <= 0) return;
+  if (rows <= 0) {
+    std::fill(gw, gw + n, 0.f);
+    if (gb) std::fill(gb, gb + n, 0.f);
+    return;
+  }
+  const int64_t cr = norm_chunk_rows(rows, n);
+  const int64_t nc = (rows + cr - 1) / cr;
+  double* part = norm_partials(nc * 3 * n);  // chunk c: gw partial, gb partial, w scratch, n doubles each
+  run_parallel(nc, grain_for(cr * n, kGrainCheap), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; c++) {
+      double* pw = part + c * 3 * n;
+      LETHE_SIMD(layer_norm_backward_chunk, x, w, mean, rstd, gy, gx, c * cr, std::min(rows, (c + 1) * cr), rows, n,
+                 pw, pw + n, pw + 2 * n);
+    }
+  });
+  norm_combine_all(part, nc, 3 * n, n, gw);
+  if (gb) norm_combine_all(part + n, nc, 3 * n, n, gb);
+}
+
 void rms_norm(const float* x, const float* w, float* out, float* rstd, int64_t rows, int64_t n, double eps) {
-  run_parallel(rows, grain_for(n, kGrainHeavy),
+  run_parallel(rows, grain_for(n, kGrainCheap),
                [&](int64_t r0, int64_t r1) { LETHE_SIMD(rms_norm_rows, x, w, out, rstd, r0, r1, n, eps); });
 }
 
 void rms_norm_backward(const float* x, const float* w, const float* rstd, const float* gy, float* gx, float* gw,
                        int64_t rows, int64_t n) {
-  run_parallel(rows, grain_for(n, kGrainHeavy),
-               [&](int64_t r0, int64_t r1) { LETHE_SIMD(rms_norm_backward_rows, x, w, rstd, gy, gx, r0, r1, n); });
-  const int64_t nb = (n + kColBlock - 1) / kColBlock;
-  run_parallel(nb, grain_for(rows * kColBlock, kGrainHeavy), [&](int64_t b0, int64_t b1) {
-    for (int64_t blk = b0; blk < b1; blk++) {
-      const int64_t c0 = blk * kColBlock;
-      LETHE_SIMD(rms_norm_backward_cols, x, rstd, gy, gw, rows, n, c0, std::min(kColBlock, n - c0));
+  if (n <= 0) return;
+  if (rows <= 0) {
+    std::fill(gw, gw + n, 0.f);
+    return;
+  }
+  const int64_t cr = norm_chunk_rows(rows, n);
+  const int64_t nc = (rows + cr - 1) / cr;
+  double* part = norm_partials(nc * 2 * n);  // chunk c: gw partial, w scratch, n doubles each
+  run_parallel(nc, grain_for(cr * n, kGrainCheap), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; c++) {
+      double* pw = part + c * 2 * n;
+      LETHE_SIMD(rms_norm_backward_chunk, x, w, rstd, gy, gx, c * cr, std::min(rows, (c + 1) * cr), rows, n, pw,
+                 pw + n);
     }
   });
+  norm_combine_all(part, nc, 2 * n, n, gw);
 }
 
 void cross_entropy(const float* logits, const int32_t* targets, float* losses, float* lse, int64_t rows, int64_t v,
