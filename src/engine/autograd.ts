@@ -1,4 +1,5 @@
 import { EngineError, fmtShape } from './errors.ts';
+import { releaseEarly } from './pool.ts';
 import { backend } from './runtime.ts';
 import { sameShape } from './shape.ts';
 import { Tensor, type GradNode } from './tensor.ts';
@@ -63,15 +64,16 @@ export function backward(root: Tensor, gradOut?: Tensor): void {
   }
 
   const order = topologicalOrder(root);
-  const grads = new Map<Tensor, Tensor>([[root, seed]]);
+  // The caller's gradOut is theirs: its memory is never given back, wherever it is passed on to.
+  const grads = new GradMap(gradOut ?? null);
+  grads.set(root, seed);
   const prev = gradEnabled;
   gradEnabled = false;
   try {
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i]!;
       const node = t.node!;
-      const g = grads.get(t);
-      grads.delete(t);
+      const g = grads.take(t);
       t.node = null;
       if (!g) continue;
       const inputGrads = node.backward(g);
@@ -87,9 +89,52 @@ export function backward(root: Tensor, gradOut?: Tensor): void {
         if (input.node) accumulateInto(grads, input, ig);
         else accumulateLeaf(input, ig);
       });
+      // g has been passed on: unless an input's gradient is g itself or a view of it (add, reshape), nothing reads
+      // it again, and inside a pooled scope its memory serves the next gradients.
+      if (!grads.holds(g)) releaseEarly(g.data);
     }
   } finally {
     gradEnabled = prev;
+  }
+}
+
+/** Pending gradients by tensor, counting how many entries use each piece of memory (views share it). */
+class GradMap {
+  private readonly byTensor = new Map<Tensor, Tensor>();
+  private readonly uses = new Map<ArrayBufferLike, number>();
+
+  constructor(private readonly pinned: Tensor | null) {}
+
+  get(t: Tensor): Tensor | undefined {
+    return this.byTensor.get(t);
+  }
+
+  set(t: Tensor, g: Tensor): void {
+    const old = this.byTensor.get(t);
+    if (old) this.drop(old);
+    this.byTensor.set(t, g);
+    this.uses.set(g.data.buffer, (this.uses.get(g.data.buffer) ?? 0) + 1);
+  }
+
+  /** The gradient for t, removed from the map. */
+  take(t: Tensor): Tensor | undefined {
+    const g = this.byTensor.get(t);
+    if (g) {
+      this.byTensor.delete(t);
+      this.drop(g);
+    }
+    return g;
+  }
+
+  /** Whether a pending gradient (or the pinned gradOut) uses g's memory. */
+  holds(g: Tensor): boolean {
+    return this.uses.has(g.data.buffer) || (this.pinned !== null && this.pinned.data.buffer === g.data.buffer);
+  }
+
+  private drop(g: Tensor): void {
+    const n = (this.uses.get(g.data.buffer) ?? 1) - 1;
+    if (n > 0) this.uses.set(g.data.buffer, n);
+    else this.uses.delete(g.data.buffer);
   }
 }
 
@@ -118,7 +163,7 @@ function topologicalOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-function accumulateInto(grads: Map<Tensor, Tensor>, t: Tensor, g: Tensor): void {
+function accumulateInto(grads: GradMap, t: Tensor, g: Tensor): void {
   const existing = grads.get(t);
   if (!existing) {
     grads.set(t, g);
@@ -127,9 +172,10 @@ function accumulateInto(grads: Map<Tensor, Tensor>, t: Tensor, g: Tensor): void 
   // One pass into a fresh (pooled) buffer: existing and g may be shared with other tensors, so neither is written.
   const be = backend();
   const n = existing.size;
-  const sum = be.alloc(n);
+  const sum = be.allocOutput(n);
   be.binary('add', existing.storageF32('backward'), [1], g.storageF32('backward'), [1], sum, [n]);
   grads.set(t, Tensor.fromStorage(sum, t.shape));
+  if (!grads.holds(existing)) releaseEarly(existing.data);
 }
 
 function accumulateLeaf(leaf: Tensor, g: Tensor): void {

@@ -91,6 +91,11 @@ export interface Backend<F = F32, I = I32> {
 
   /** A new zero-filled f32 buffer of n elements. */
   alloc(n: number): F;
+  /**
+   * An f32 buffer of n elements whose contents are unspecified, for an op output the kernel writes whole (saves
+   * zeroing a reused buffer; never use it for outputs a kernel accumulates into).
+   */
+  allocOutput(n: number): F;
   allocI32(n: number): I;
   /** Storage holding these values. Host backends adopt the array itself (no copy): it must not be reused. */
   fromHost(values: Float32Array): F;

@@ -3,7 +3,7 @@
  * hundreds of activation and gradient buffers and drops them all when the step ends; left to the garbage
  * collector, that was ~13% of a step (allocation, zeroing fresh pages, and collections forced by the external
  * memory). Inside `pooled(fn)` every buffer the backend allocates is taken from free lists and handed back when
- * fn returns, so the next step reuses the same memory.
+ * fn returns (a gradient as soon as backward has passed it on), so the next step reuses the same memory.
  *
  * The contract: nothing allocated inside a pooled scope may be used after it returns — read what you need (a
  * loss value, copied gradients) inside. Parameters, optimizer state and model-owned gradient storage are
@@ -28,16 +28,32 @@ export interface PoolStats {
 }
 
 let enabled = process.env['LETHE_POOL'] !== '0';
+/**
+ * The most a scope holds from the pool at once (LETHE_POOL_MB, default 256 MiB). Inside a scope memory comes back
+ * only when the scope ends (gradients earlier), where the garbage collector would free activations and temporaries
+ * as they die; past the budget, buffers are plain allocations again, so the pool adds at most this to peak memory.
+ */
+let budgetBytes = poolBudget(process.env['LETHE_POOL_MB']);
+
+function poolBudget(v: string | undefined): number {
+  if (v === undefined || v === '') return 256 * 2 ** 20;
+  const mb = Number(v);
+  if (!Number.isFinite(mb) || mb < 0) throw new Error(`LETHE_POOL_MB must be a number of MiB ≥ 0, got "${v}"`);
+  return mb * 2 ** 20;
+}
 let poison = process.env['LETHE_POOL_CHECK'] === '1';
 let depth = 0;
-/** Backing arrays (full class size) handed out in the current outermost scope. */
-let handed: Float32Array[] = [];
-/** Free backing arrays by class size (a power of two, in elements). */
+/** Backing arrays (full class size) handed out in the current outermost scope, by their memory. */
+let handed = new Map<ArrayBufferLike, Float32Array>();
+/** Free backing arrays by class size (in elements, see classOf). */
 const free = new Map<number, Float32Array[]>();
 const stats = { fresh: 0, reused: 0, inUseBytes: 0, peakInUseBytes: 0, cachedBytes: 0 };
 
+/** Size classes a quarter of a power of two apart: at most 25% of a buffer is slack, and shapes that vary a little
+ * from step to step (padded lengths) still land in a few classes. */
 function classOf(n: number): number {
-  return 2 ** Math.ceil(Math.log2(n));
+  const step = 2 ** Math.floor(Math.log2(n)) / 4;
+  return Math.ceil(n / step) * step;
 }
 
 /**
@@ -55,32 +71,55 @@ export function pooled<T>(fn: () => T): T {
   }
 }
 
-function release(): void {
-  for (const buf of handed) {
-    if (poison) buf.fill(Number.NaN);
-    const list = free.get(buf.length);
-    if (list) list.push(buf);
-    else free.set(buf.length, [buf]);
-    stats.cachedBytes += buf.byteLength;
-  }
-  handed = [];
-  stats.inUseBytes = 0;
-  // Keep at most one peak scope's worth: shapes vary between steps (padded lengths), and classes that stopped
-  // recurring would otherwise pile up. The largest classes go first.
-  if (stats.cachedBytes > stats.peakInUseBytes) {
-    for (const size of [...free.keys()].sort((a, b) => b - a)) {
-      const list = free.get(size)!;
-      while (list.length > 0 && stats.cachedBytes > stats.peakInUseBytes) stats.cachedBytes -= list.pop()!.byteLength;
-      if (list.length === 0) free.delete(size);
-      if (stats.cachedBytes <= stats.peakInUseBytes) break;
-    }
-  }
+/** Scopes ended so far; a free buffer remembers the scope it was given back in. */
+let generation = 0;
+const returnedIn = new WeakMap<Float32Array, number>();
+
+function giveBack(buf: Float32Array): void {
+  if (poison) buf.fill(Number.NaN);
+  const list = free.get(buf.length);
+  if (list) list.push(buf);
+  else free.set(buf.length, [buf]);
+  returnedIn.set(buf, generation);
+  stats.cachedBytes += buf.byteLength;
+  stats.inUseBytes -= buf.byteLength;
 }
 
-/** A zero-filled f32 buffer of n elements: from the pool inside a scope, else fresh. */
-export function allocF32(n: number): Float32Array {
+/**
+ * Returns one buffer before its scope ends, when its owner knows nothing reads it any more (backward does this
+ * with each gradient once it has been passed on): a step's gradients then reuse each other's memory instead of
+ * all living until the step ends. A buffer that is not one the current scope handed out is left alone.
+ */
+export function releaseEarly(buf: ArrayBufferView): void {
+  const backing = handed.get(buf.buffer);
+  if (!backing) return;
+  handed.delete(buf.buffer);
+  giveBack(backing);
+}
+
+function release(): void {
+  for (const buf of handed.values()) giveBack(buf);
+  handed = new Map();
+  stats.inUseBytes = 0;
+  // Shapes vary between steps (padded lengths): a free buffer that sat unused through a whole scope is of a shape
+  // that stopped recurring, and goes back to the garbage collector rather than piling up.
+  for (const [size, list] of free) {
+    const kept = list.filter((buf) => returnedIn.get(buf)! >= generation);
+    for (const buf of list) if (returnedIn.get(buf)! < generation) stats.cachedBytes -= buf.byteLength;
+    if (kept.length > 0) free.set(size, kept);
+    else free.delete(size);
+  }
+  generation++;
+}
+
+/**
+ * An f32 buffer of n elements: from the pool inside a scope, else fresh (zeros). A reused buffer is zero-filled
+ * unless `zero` is false (an output its kernel writes whole; it then holds old values, NaN under LETHE_POOL_CHECK).
+ */
+export function allocF32(n: number, zero = true): Float32Array {
   if (depth === 0 || n < MIN_POOLED) return new Float32Array(n);
   const size = classOf(n);
+  if (stats.inUseBytes + size * 4 > budgetBytes) return new Float32Array(n);
   const list = free.get(size);
   const reused = list?.pop();
   const buf = reused ?? new Float32Array(size);
@@ -90,12 +129,12 @@ export function allocF32(n: number): Float32Array {
   } else {
     stats.fresh++;
   }
-  handed.push(buf);
+  handed.set(buf.buffer, buf);
   stats.inUseBytes += buf.byteLength;
   if (stats.inUseBytes > stats.peakInUseBytes) stats.peakInUseBytes = stats.inUseBytes;
   const view = size === n ? buf : buf.subarray(0, n);
   // A reused buffer holds the last scope's values (or NaN under LETHE_POOL_CHECK); the contract is zeros.
-  if (reused) view.fill(0);
+  if (reused && zero) view.fill(0);
   return view;
 }
 
@@ -110,14 +149,16 @@ export function clearPool(): void {
 }
 
 /**
- * Turns pooling on or off for what follows (benches compare both in one process; tests run both), and with
- * `check` the NaN fill of returned buffers (LETHE_POOL_CHECK); returns the previous setting.
+ * Turns pooling on or off for what follows (benches compare both in one process; tests run both), with `check`
+ * the NaN fill of returned buffers (LETHE_POOL_CHECK) and with `budgetMb` the budget (LETHE_POOL_MB); returns the
+ * previous setting.
  */
-export function setPooling(on: boolean, options: { check?: boolean } = {}): { on: boolean; check: boolean } {
+export function setPooling(on: boolean, options: { check?: boolean; budgetMb?: number } = {}): { on: boolean; check: boolean; budgetMb: number } {
   if (depth > 0) throw new Error('setPooling inside a pooled scope');
-  const was = { on: enabled, check: poison };
+  const was = { on: enabled, check: poison, budgetMb: budgetBytes / 2 ** 20 };
   enabled = on;
   if (options.check !== undefined) poison = options.check;
+  if (options.budgetMb !== undefined) budgetBytes = poolBudget(String(options.budgetMb));
   clearPool();
   return was;
 }

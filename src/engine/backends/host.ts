@@ -11,11 +11,12 @@ export type I32 = Int32Array;
 export type HostGemmArgs = GemmArgs<F32>;
 export type HostAttentionDims = AttentionDims<I32>;
 
-type StorageMethods = 'alloc' | 'allocI32' | 'fromHost' | 'fromHostI32' | 'toHost' | 'toHostI32';
+type StorageMethods = 'alloc' | 'allocOutput' | 'allocI32' | 'fromHost' | 'fromHostI32' | 'toHost' | 'toHostI32';
 
 export const hostStorage: Pick<HostBackend, StorageMethods> = {
   // Op outputs and gradients: pooled inside `pooled()` scopes (see pool.ts), fresh otherwise.
   alloc: (n) => allocF32(n),
+  allocOutput: (n) => allocF32(n, false),
   allocI32: (n) => new Int32Array(n),
   fromHost: (values) => values,
   fromHostI32: (values) => values,

@@ -3,15 +3,15 @@ import { record } from '../autograd.ts';
 import { backend } from '../runtime.ts';
 import { broadcastShapes, broadcastStrides } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
-import { empty, sumTo } from './util.ts';
+import { emptyOutput, sumTo } from './util.ts';
 
 function unaryOp(op: UnaryOp, a: Tensor, p = 0, name: string = op): Tensor {
   const x = a.storageF32(name);
-  const out = empty(a.shape);
+  const out = emptyOutput(a.shape);
   const y = out.storageF32(name);
   backend().unary(op, x, y, p);
   return record(out, name, [a], (g) => {
-    const gx = empty(a.shape);
+    const gx = emptyOutput(a.shape);
     backend().unaryBackward(op, x, y, g.storageF32(name), gx.storageF32(name), p);
     return [gx];
   });
@@ -42,7 +42,7 @@ function binaryOp(op: BinaryOp, a: Tensor, b: Tensor | number): Tensor {
   const A = a.storageF32(op);
   const B = b.storageF32(op);
   const shape = broadcastShapes(op, a.shape, b.shape);
-  const out = empty(shape);
+  const out = emptyOutput(shape);
   const be = backend();
   be.binary(op, A, broadcastStrides(a.shape, shape), B, broadcastStrides(b.shape, shape), out.storageF32(op), shape);
   return record(out, op, [a, b], (g) => {

@@ -4,7 +4,7 @@ import { EngineError, fmtShape } from '../errors.ts';
 import { backend } from '../runtime.ts';
 import { sameShape } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
-import { empty, prod } from './util.ts';
+import { empty, emptyOutput, prod } from './util.ts';
 
 export interface MatmulOptions {
   /** Use a's last two dimensions transposed. */
@@ -63,7 +63,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const [bR, bC] = [b.shape[b.rank - 2]!, b.shape[b.rank - 1]!];
   const sA = aBatch.length > 0 ? aR * aC : 0;
   const sB = bBatch.length > 0 ? bR * bC : 0;
-  const out = empty([...batchShape, M, N]);
+  const out = emptyOutput([...batchShape, M, N]);
   const C = out.storageF32('matmul');
   // A batch of row-major matrices times one shared matrix is a single tall GEMM.
   const flatten = sB === 0 && !transA && batch > 1;
@@ -131,7 +131,8 @@ export function linear(x: Tensor, w: Tensor, bias?: Tensor | null, options: Line
     throw new EngineError('linear', `bias ${fmtShape(bias.shape)} does not match weight ${fmtShape(w.shape)} (expected [${outF}])`);
   }
   const rows = x.size / inF;
-  const out = empty([...x.shape.slice(0, -1), outF]);
+  // Written whole: the bias broadcast first (then the GEMM adds with beta 1), or the GEMM alone with beta 0.
+  const out = emptyOutput([...x.shape.slice(0, -1), outF]);
   const Y = out.storageF32('linear');
   const be = backend();
   const [wR, wC] = [w.shape[0]!, w.shape[1]!];
@@ -144,11 +145,11 @@ export function linear(x: Tensor, w: Tensor, bias?: Tensor | null, options: Line
     let gw: Tensor | null = null;
     let gbias: Tensor | null = null;
     if (x.requiresGrad) {
-      gx = empty(x.shape);
+      gx = emptyOutput(x.shape);
       gemmInto(G, rows, outF, false, 0, W, wR, wC, inOut, 0, gx.storageF32('linear'), 1);
     }
     if (w.requiresGrad) {
-      gw = empty(w.shape);
+      gw = emptyOutput(w.shape);
       // dW = dYᵀ·X for [out, in]; Xᵀ·dY for [in, out].
       if (inOut) gemmInto(X, rows, inF, true, 0, G, rows, outF, false, 0, gw.storageF32('linear'), 1);
       else gemmInto(G, rows, outF, true, 0, X, rows, inF, false, 0, gw.storageF32('linear'), 1);

@@ -2,7 +2,7 @@ import { record } from '../autograd.ts';
 import { EngineError, fmtShape } from '../errors.ts';
 import { backend } from '../runtime.ts';
 import { Tensor } from '../tensor.ts';
-import { empty } from './util.ts';
+import { emptyOutput } from './util.ts';
 
 function checkNormArgs(op: string, x: Tensor, params: readonly Tensor[]): number {
   if (x.rank < 1) throw new EngineError(op, `input must have at least 1 dimension, got ${fmtShape(x.shape)}`);
@@ -20,16 +20,16 @@ function checkNormArgs(op: string, x: Tensor, params: readonly Tensor[]): number
 export function layerNorm(x: Tensor, w: Tensor, b: Tensor, eps = 1e-5): Tensor {
   const n = checkNormArgs('layerNorm', x, [w, b]);
   const rows = x.size / n;
-  const out = empty(x.shape);
+  const out = emptyOutput(x.shape);
   const mean = backend().alloc(rows);
   const rstd = backend().alloc(rows);
   const X = x.storageF32('layerNorm');
   const W = w.storageF32('layerNorm');
   backend().layerNorm(X, W, b.storageF32('layerNorm'), out.storageF32('layerNorm'), mean, rstd, rows, n, eps);
   return record(out, 'layerNorm', [x, w, b], (g) => {
-    const gx = empty(x.shape);
-    const gw = empty(w.shape);
-    const gb = empty(b.shape);
+    const gx = emptyOutput(x.shape);
+    const gw = emptyOutput(w.shape);
+    const gb = emptyOutput(b.shape);
     backend().layerNormBackward(X, W, mean, rstd, g.storageF32('layerNorm'), gx.storageF32('layerNorm'), gw.storageF32('layerNorm'),
       gb.storageF32('layerNorm'), rows, n);
     return [gx, gw, gb];
@@ -40,14 +40,14 @@ export function layerNorm(x: Tensor, w: Tensor, b: Tensor, eps = 1e-5): Tensor {
 export function rmsNorm(x: Tensor, w: Tensor, eps = 1e-6): Tensor {
   const n = checkNormArgs('rmsNorm', x, [w]);
   const rows = x.size / n;
-  const out = empty(x.shape);
+  const out = emptyOutput(x.shape);
   const rstd = backend().alloc(rows);
   const X = x.storageF32('rmsNorm');
   const W = w.storageF32('rmsNorm');
   backend().rmsNorm(X, W, out.storageF32('rmsNorm'), rstd, rows, n, eps);
   return record(out, 'rmsNorm', [x, w], (g) => {
-    const gx = empty(x.shape);
-    const gw = empty(w.shape);
+    const gx = emptyOutput(x.shape);
+    const gw = emptyOutput(w.shape);
     backend().rmsNormBackward(X, W, rstd, g.storageF32('rmsNorm'), gx.storageF32('rmsNorm'), gw.storageF32('rmsNorm'), rows, n);
     return [gx, gw];
   });

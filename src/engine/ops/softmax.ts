@@ -3,7 +3,7 @@ import { backend } from '../runtime.ts';
 import { normalizeAxis } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 import { transpose } from './shape.ts';
-import { empty } from './util.ts';
+import { emptyOutput } from './util.ts';
 
 function softmaxOp(op: 'softmax' | 'logSoftmax', x: Tensor, axis: number): Tensor {
   const X = x.storageF32(op);
@@ -13,11 +13,11 @@ function softmaxOp(op: 'softmax' | 'logSoftmax', x: Tensor, axis: number): Tenso
   const n = x.shape[ax]!;
   const rows = n === 0 ? 0 : x.size / n;
   const log = op === 'logSoftmax';
-  const out = empty(x.shape);
+  const out = emptyOutput(x.shape);
   const Y = out.storageF32(op);
   backend().softmax(X, Y, rows, n, log);
   return record(out, op, [x], (g) => {
-    const gx = empty(x.shape);
+    const gx = emptyOutput(x.shape);
     backend().softmaxBackward(Y, g.storageF32(op), gx.storageF32(op), rows, n, log);
     return [gx];
   });

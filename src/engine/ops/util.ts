@@ -7,6 +7,14 @@ export function empty(shape: Shape): Tensor {
   return Tensor.fromStorage(backend().alloc(numel(shape)), shape);
 }
 
+/**
+ * A tensor for an op output its kernel writes whole (every element assigned, nothing accumulated): inside a pooled
+ * scope its buffer is not zeroed first. The ops' tests run poisoned pooled buffers against fresh ones.
+ */
+export function emptyOutput(shape: Shape): Tensor {
+  return Tensor.fromStorage(backend().allocOutput(numel(shape)), shape);
+}
+
 /** A fresh tensor of either dtype (for the ops that move values without computing on them). */
 export function emptyOf(dtype: DType, shape: Shape): Tensor {
   return dtype === 'f32' ? empty(shape) : Tensor.fromStorageI32(backend().allocI32(numel(shape)), shape);
