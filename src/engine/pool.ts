@@ -71,16 +71,11 @@ export function pooled<T>(fn: () => T): T {
   }
 }
 
-/** Scopes ended so far; a free buffer remembers the scope it was given back in. */
-let generation = 0;
-const returnedIn = new WeakMap<Float32Array, number>();
-
 function giveBack(buf: Float32Array): void {
   if (poison) buf.fill(Number.NaN);
   const list = free.get(buf.length);
   if (list) list.push(buf);
   else free.set(buf.length, [buf]);
-  returnedIn.set(buf, generation);
   stats.cachedBytes += buf.byteLength;
   stats.inUseBytes -= buf.byteLength;
 }
@@ -101,15 +96,17 @@ function release(): void {
   for (const buf of handed.values()) giveBack(buf);
   handed = new Map();
   stats.inUseBytes = 0;
-  // Shapes vary between steps (padded lengths): a free buffer that sat unused through a whole scope is of a shape
-  // that stopped recurring, and goes back to the garbage collector rather than piling up.
-  for (const [size, list] of free) {
-    const kept = list.filter((buf) => returnedIn.get(buf)! >= generation);
-    for (const buf of list) if (returnedIn.get(buf)! < generation) stats.cachedBytes -= buf.byteLength;
-    if (kept.length > 0) free.set(size, kept);
-    else free.delete(size);
+  // Keep at most one peak scope's worth: shapes vary between steps (padded lengths), and classes that stopped
+  // recurring would otherwise pile up. The largest classes go first. (Dropping every buffer a scope did not use was
+  // tried: the evaluation's batches, one scope each, then evicted a step's buffers and the main job ran slower.)
+  if (stats.cachedBytes > stats.peakInUseBytes) {
+    for (const size of [...free.keys()].sort((a, b) => b - a)) {
+      const list = free.get(size)!;
+      while (list.length > 0 && stats.cachedBytes > stats.peakInUseBytes) stats.cachedBytes -= list.pop()!.byteLength;
+      if (list.length === 0) free.delete(size);
+      if (stats.cachedBytes <= stats.peakInUseBytes) break;
+    }
   }
-  generation++;
 }
 
 /**
