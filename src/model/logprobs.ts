@@ -1,5 +1,5 @@
-import { concat, crossEntropy, neg, noGrad, pooled, reshape, sum, Tensor, zeros } from '../engine/index.ts';
-import { takeRows } from './arch/packing.ts';
+import { crossEntropy, neg, noGrad, pooled, reshape, sum, Tensor } from '../engine/index.ts';
+import { placeRows } from './arch/packing.ts';
 import type { CausalLM } from './arch/types.ts';
 import { padRight } from './padding.ts';
 
@@ -70,13 +70,13 @@ export function batchAnswerNll(model: CausalLM, batch: AnswerBatch): Tensor {
 /** Per-token NLL of answer tokens [B, L] (0 off-answer), differentiable; the base of every unlearning loss. */
 export function answerTokenNll(model: CausalLM, batch: AnswerBatch): Tensor {
   const nll = crossEntropy(answerLogits(model, batch), answerTargets(batch), { reduction: 'none' });
-  // Back to the [B, L] layout, zero off-answer: row K of [nll; 0] is the zero every other position takes.
+  // Back to the [B, L] layout, zero off-answer.
   const K = batch.answerPositions.length;
   const at = new Int32Array(batch.ids.size).fill(K);
   batch.answerPositions.forEach((p, k) => {
     at[p] = k;
   });
-  return reshape(takeRows(concat([reshape(nll, [K, 1]), zeros([1, 1])], 0), at), batch.ids.shape);
+  return reshape(placeRows(reshape(nll, [K, 1]), at), batch.ids.shape);
 }
 
 /** Σ log p(answer | prompt) per row [B], differentiable (NPO's sequence log-probability). */

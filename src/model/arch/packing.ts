@@ -66,9 +66,7 @@ export class TokenPacking {
 
   /** [N, D] → [B, T, D] with zeros at padded positions: for what callers read (hidden states, full logits). */
   unpackZero(x: Tensor): Tensor {
-    const D = x.shape[x.rank - 1]!;
-    const withZero = concat([x, zeros([1, D])], 0);
-    return reshape(embedding(withZero, new Tensor(this.paddedRowsZero.slice(), [this.B * this.T])), [this.B, this.T, D]);
+    return reshape(placeRows(x, this.paddedRowsZero), [this.B, this.T, x.shape[x.rank - 1]!]);
   }
 
   /** The packed rows of flat padded positions; each must be a real token. */
@@ -85,6 +83,15 @@ export class TokenPacking {
 export function takeRows(x: Tensor, rows: Int32Array): Tensor {
   const D = x.shape[x.rank - 1]!;
   return embedding(reshape(x, [x.size / D, D]), new Tensor(rows, [rows.length]));
+}
+
+/**
+ * Rows of x [K, D] placed at new positions: output row i is x[at[i]], or zeros where at[i] = K (differentiable; the
+ * backward gathers the rows back). The zero row is appended to x, so one gather does it.
+ */
+export function placeRows(x: Tensor, at: Int32Array): Tensor {
+  const D = x.shape[x.rank - 1]!;
+  return takeRows(concat([reshape(x, [x.size / D, D]), zeros([1, D])], 0), at);
 }
 
 /** The packing a forward pass asked for with `lengths`, or null; refuses the options it cannot combine with. */
