@@ -3,7 +3,7 @@ import { record } from '../autograd.ts';
 import { EngineError, fmtShape } from '../errors.ts';
 import { backend } from '../runtime.ts';
 import { Tensor } from '../tensor.ts';
-import { empty } from './util.ts';
+import { empty, emptyOutput } from './util.ts';
 
 export interface AttentionOptions {
   /** Score scale; 1/sqrt(D) by default. */
@@ -40,7 +40,8 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor, options: Attent
   const dims: AttentionDims = {
     B, H, Hkv, Tq, Tk, D, scale: options.scale ?? 1 / Math.sqrt(D), keyStart: keyStart && be.fromHostI32(keyStart),
   };
-  const out = empty(q.shape);
+  // Written whole (rows that see no key are zero).
+  const out = emptyOutput(q.shape);
   const O = out.storageF32('causalAttention');
   const lse = be.alloc(B * H * Tq);
   be.attention(Q, K, V, O, lse, dims);

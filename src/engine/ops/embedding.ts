@@ -2,7 +2,7 @@ import { record } from '../autograd.ts';
 import { EngineError, fmtShape } from '../errors.ts';
 import { backend } from '../runtime.ts';
 import { Tensor } from '../tensor.ts';
-import { empty } from './util.ts';
+import { empty, emptyOutput } from './util.ts';
 
 /** Rows of weight [V, D] picked by i32 ids [...] → [..., D]; the backward scatter-adds into weight. */
 export function embedding(weight: Tensor, ids: Tensor): Tensor {
@@ -15,7 +15,7 @@ export function embedding(weight: Tensor, ids: Tensor): Tensor {
       throw new EngineError('embedding', `id ${I[i]} at position ${i} of ids ${fmtShape(ids.shape)} is outside the vocabulary of ${vocab} (weight ${fmtShape(weight.shape)})`);
     }
   }
-  const out = empty([...ids.shape, d]);
+  const out = emptyOutput([...ids.shape, d]);
   const ids32 = ids.storageI32('embedding');
   backend().embedding(W, ids32, out.storageF32('embedding'), d);
   return record(out, 'embedding', [weight], (g) => {

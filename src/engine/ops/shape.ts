@@ -3,7 +3,7 @@ import { EngineError, fmtShape } from '../errors.ts';
 import { backend } from '../runtime.ts';
 import { contiguousStrides, normalizeAxis, numel, type Shape } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
-import { empty, emptyOf, prod } from './util.ts';
+import { empty, emptyOutput, emptyOutputOf, prod } from './util.ts';
 
 /** A view with a new shape (no copy); one dimension may be -1. */
 export function reshape(a: Tensor, shape: Shape): Tensor {
@@ -34,7 +34,7 @@ export function permute(a: Tensor, dims: readonly number[]): Tensor {
   }
   const outShape = norm.map((d) => a.shape[d]!);
   const srcStrides = contiguousStrides(a.shape);
-  const out = emptyOf(a.dtype, outShape);
+  const out = emptyOutputOf(a.dtype, outShape);
   backend().copyStrided(a.storage, 0, norm.map((d) => srcStrides[d]!), out.storage, 0, contiguousStrides(outShape), outShape);
   const inverse = new Array<number>(norm.length);
   norm.forEach((d, i) => (inverse[d] = i));
@@ -66,7 +66,7 @@ export function slice(a: Tensor, axis: number, start: number, end: number): Tens
     // A leading-axis slice is contiguous: a view of the same storage, taken on the host view (host backends).
     out = new Tensor(a.data.subarray(offset, offset + numel(outShape)), outShape);
   } else {
-    out = emptyOf(a.dtype, outShape);
+    out = emptyOutputOf(a.dtype, outShape);
     backend().copyStrided(a.storage, offset, strides, out.storage, 0, contiguousStrides(outShape), outShape);
   }
   return record(out, 'slice', [a], (g) => {
@@ -88,7 +88,8 @@ export function concat(tensors: readonly Tensor[], axis: number): Tensor {
     }
   }
   const outShape = first.shape.map((d, i) => (i === ax ? tensors.reduce((n, t) => n + t.shape[ax]!, 0) : d));
-  const out = emptyOf(first.dtype, outShape);
+  // The pieces tile the output, so it is written whole.
+  const out = emptyOutputOf(first.dtype, outShape);
   const outStrides = contiguousStrides(outShape);
   const offsets: number[] = [];
   let at = 0;
@@ -99,7 +100,7 @@ export function concat(tensors: readonly Tensor[], axis: number): Tensor {
   }
   return record(out, 'concat', tensors, (g) => tensors.map((t, i) => {
     if (!t.requiresGrad) return null;
-    const gx = empty(t.shape);
+    const gx = emptyOutput(t.shape);
     backend().copyStrided(g.storage, offsets[i]! * outStrides[ax]!, outStrides, gx.storage, 0, contiguousStrides(t.shape), t.shape);
     return gx;
   }));
@@ -123,7 +124,7 @@ export function gather(a: Tensor, axis: number, index: Tensor): Tensor {
   const outer = prod(a.shape, 0, ax);
   const inner = prod(a.shape, ax + 1);
   const m = index.shape[ax]!;
-  const out = empty(index.shape);
+  const out = emptyOutput(index.shape);
   const I = index.storageI32('gather');
   backend().gather(x, I, out.storageF32('gather'), outer, n, m, inner);
   return record(out, 'gather', [a], (g) => {

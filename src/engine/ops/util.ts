@@ -15,9 +15,9 @@ export function emptyOutput(shape: Shape): Tensor {
   return Tensor.fromStorage(backend().allocOutput(numel(shape)), shape);
 }
 
-/** A fresh tensor of either dtype (for the ops that move values without computing on them). */
-export function emptyOf(dtype: DType, shape: Shape): Tensor {
-  return dtype === 'f32' ? empty(shape) : Tensor.fromStorageI32(backend().allocI32(numel(shape)), shape);
+/** emptyOutput for either dtype: the destination of a copy that fills it whole (ops that move values). */
+export function emptyOutputOf(dtype: DType, shape: Shape): Tensor {
+  return dtype === 'f32' ? emptyOutput(shape) : Tensor.fromStorageI32(backend().allocI32(numel(shape)), shape);
 }
 
 /** Product of dims in [from, to). */
@@ -56,7 +56,7 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
 
 /** Broadcasts g (of a shape broadcast-compatible with `shape`) to a new contiguous tensor of `shape`. */
 export function expandTo(g: Tensor, shape: Shape): Tensor {
-  const out = empty(shape);
+  const out = emptyOutput(shape);
   backend().copyStrided(g.storageF32('expand'), 0, broadcastStrides(g.shape, shape), out.storageF32('expand'), 0,
     contiguousStrides(shape), shape);
   return out;
