@@ -5,7 +5,7 @@ import { evenSample } from '../util/sample.ts';
 import type { EvalQa, EvalSets } from './datasets.ts';
 import { forgetQuality } from './forget-quality.ts';
 import { answerQuality } from './memorisation.ts';
-import { answerTokenStats, miaScores, miaScoresFrom, membershipAuc, privLeak, type MiaAttack, type MiaItem } from './mia.ts';
+import { miaScores, miaScoresFrom, membershipAuc, privLeak, type MiaAttack, type MiaItem } from './mia.ts';
 import { probeAttribute, type ProbeExample } from './probe.ts';
 import { scoreQaSet, type QaScores } from './qa-scores.ts';
 import { DEFAULT_RELEARN, recoverySteps, relearnCurve, splitForRelearning, type RelearnOptions } from './relearn.ts';
@@ -112,7 +112,8 @@ export function evaluateModel(input: EvaluateInput): ModelEvaluation {
   const worldItems = evenSample(sets.world, o.worldSample);
 
   log(`  ${input.name}: answer probabilities, truth ratios, greedy answers`);
-  const forgetScores = scoreQaSet(model, tokenizer, sets.forget, padId, o.batchSize);
+  // The forget answers' membership statistics and argmax come from the same pass (read below).
+  const forgetScores = scoreQaSet(model, tokenizer, sets.forget, padId, o.batchSize, { moments: true, argmax: true });
   const forget = setMetrics(model, tokenizer, sets.forget, forgetScores, 'forget');
   const retain = setMetrics(model, tokenizer, retainItems, scoreQaSet(model, tokenizer, retainItems, padId, o.batchSize), 'other');
   const world = worldItems.length > 0 ? setMetrics(model, tokenizer, worldItems, scoreQaSet(model, tokenizer, worldItems, padId, o.batchSize), 'other') : null;
@@ -124,10 +125,10 @@ export function evaluateModel(input: EvaluateInput): ModelEvaluation {
   const fq = input.reference && input.role !== 'reference' ? forgetQuality(forgetTrs, input.reference.forgetTruthRatios).pValue : null;
 
   log(`  ${input.name}: extraction, membership inference`);
-  // One teacher-forced pass over the forget answers gives the membership statistics and the argmax that extraction
-  // and memorisation read.
+  // The scoring pass above gave the forget answers' membership statistics and the argmax that extraction and
+  // memorisation read.
   const forgetItems = miaItems(tokenizer, sets.forget);
-  const forgetStats = answerTokenStats(model, forgetItems, { padId, batchSize: o.batchSize, moments: true, argmax: true });
+  const forgetStats = forgetScores.truthStats!;
   const memo = memorisationFrom(forgetStats.argmax!, forgetItems);
   const f = miaScoresFrom(forgetStats, forgetItems, { k: o.minK });
   const h = miaScores(model, miaItems(tokenizer, sets.holdout), { padId, k: o.minK, batchSize: o.batchSize });

@@ -54,17 +54,36 @@ export interface TokenStatsOptions {
  * allocated and the moments do not inherit float32 round-off.
  */
 export function answerTokenStats(model: CausalLM, items: readonly PromptAnswer[], options: TokenStatsOptions = {}): TokenStats {
-  const moments = options.moments ?? false;
-  const out: TokenStats = {
-    tokenLogProbs: items.map((it) => new Float64Array(it.answer.length)),
-    mu: moments ? items.map((it) => new Float64Array(it.answer.length)) : null,
-    variance: moments ? items.map((it) => new Float64Array(it.answer.length)) : null,
-    argmax: options.argmax ? items.map((it) => new Int32Array(it.answer.length)) : null,
-  };
-  let row = new Float64Array(0);
-  visitAnswerLogits(model, items, { batchSize: options.batchSize ?? 8, padId: options.padId }, (i, j, logits) => {
+  const collect = new TokenStatsCollector(items.map((it) => it.answer), options);
+  visitAnswerLogits(model, items, { batchSize: options.batchSize ?? 8, padId: options.padId }, (i, j, logits) => collect.add(i, j, logits));
+  return collect.stats;
+}
+
+/**
+ * TokenStats filled from logits rows as a pass produces them: the log-softmax in float64 (so the moments do not
+ * inherit float32 round-off), the answer token's log-prob, and optionally the moments and the argmax.
+ */
+export class TokenStatsCollector {
+  readonly stats: TokenStats;
+  private readonly answers: readonly (readonly number[])[];
+  private row = new Float64Array(0);
+
+  constructor(answers: readonly (readonly number[])[], options: Pick<TokenStatsOptions, 'moments' | 'argmax'>) {
+    this.answers = answers;
+    const moments = options.moments ?? false;
+    this.stats = {
+      tokenLogProbs: answers.map((a) => new Float64Array(a.length)),
+      mu: moments ? answers.map((a) => new Float64Array(a.length)) : null,
+      variance: moments ? answers.map((a) => new Float64Array(a.length)) : null,
+      argmax: options.argmax ? answers.map((a) => new Int32Array(a.length)) : null,
+    };
+  }
+
+  /** The logits row that predicts answer token j of item i. */
+  add(i: number, j: number, logits: Float32Array): void {
     const V = logits.length;
-    if (row.length !== V) row = new Float64Array(V);
+    if (this.row.length !== V) this.row = new Float64Array(V);
+    const row = this.row;
     let max = -Infinity;
     let at = 0;
     for (let v = 0; v < V; v++) {
@@ -73,19 +92,19 @@ export function answerTokenStats(model: CausalLM, items: readonly PromptAnswer[]
         at = v;
       }
     }
+    const out = this.stats;
     if (out.argmax) out.argmax[i]![j] = at;
     let z = 0;
     for (let v = 0; v < V; v++) z += Math.exp(logits[v]! - max);
     const lse = max + Math.log(z);
     for (let v = 0; v < V; v++) row[v] = logits[v]! - lse;
-    out.tokenLogProbs[i]![j] = row[items[i]!.answer[j]!]!;
-    if (moments) {
+    out.tokenLogProbs[i]![j] = row[this.answers[i]![j]!]!;
+    if (out.mu) {
       const m = vocabMoments(row);
-      out.mu![i]![j] = m.mu;
+      out.mu[i]![j] = m.mu;
       out.variance![i]![j] = m.variance;
     }
-  });
-  return out;
+  }
 }
 
 /** μ = Σ p log p and σ² = Σ p (log p)² − μ² of one next-token distribution given as log-probs (float64 sums). */

@@ -1,4 +1,4 @@
-import { concat, type Tensor } from '../engine/index.ts';
+import { concat, embedding, reshape, Tensor } from '../engine/index.ts';
 
 /**
  * Keys and values of the positions seen so far, per layer ([B, Hkv, T, D] each), so generation runs each new
@@ -9,6 +9,9 @@ export class KVCache {
   private readonly values: (Tensor | null)[];
   /** Positions already cached. */
   length = 0;
+  /** Why the cache may not grow any more (set after a packed pass, see sealAfterThisPass), or null. */
+  private sealed: string | null = null;
+  private sealPending: string | null = null;
 
   constructor(numLayers: number) {
     this.keys = new Array<Tensor | null>(numLayers).fill(null);
@@ -17,6 +20,7 @@ export class KVCache {
 
   /** Appends this step's k, v for a layer and returns the full k, v to attend over. */
   append(layer: number, k: Tensor, v: Tensor): [Tensor, Tensor] {
+    if (this.sealed) throw new RangeError(`this KV cache cannot be extended: ${this.sealed}`);
     const pk = this.keys[layer];
     const pv = this.values[layer];
     const fk = pk ? concat([pk, k], 2) : k;
@@ -29,5 +33,35 @@ export class KVCache {
   /** Called by the model after all layers ran on `steps` new positions. */
   advance(steps: number): void {
     this.length += steps;
+    if (this.sealPending) this.sealed = this.sealPending;
+  }
+
+  /**
+   * The pass now running leaves positions in the cache that later positions must not read (a packed pass fills
+   * its padding with copies of other rows), so once it ends the cache refuses to grow.
+   */
+  sealAfterThisPass(reason: string): void {
+    this.sealPending = reason;
+  }
+
+  /**
+   * A cache whose row i is row rows[i] of this one (rows may repeat): several continuations of one prefix — the
+   * answers to one question — each attend over the prefix computed once.
+   */
+  selectRows(rows: Int32Array): KVCache {
+    const out = new KVCache(this.keys.length);
+    const idx = new Tensor(rows, [rows.length]);
+    const pick = (t: Tensor | null): Tensor | null => {
+      if (!t) return null;
+      const [B, ...rest] = t.shape as number[];
+      return reshape(embedding(reshape(t, [B!, t.size / B!]), idx), [rows.length, ...rest]);
+    };
+    this.keys.forEach((k, l) => {
+      out.keys[l] = pick(k);
+      out.values[l] = pick(this.values[l]!);
+    });
+    out.length = this.length;
+    out.sealed = this.sealed;
+    return out;
   }
 }

@@ -97,7 +97,13 @@ export function placeRows(x: Tensor, at: Int32Array): Tensor {
 /** The packing a forward pass asked for with `lengths`, or null; refuses the options it cannot combine with. */
 export function packingFor(arch: string, B: number, T: number, options: ForwardOptions): TokenPacking | null {
   if (!options.lengths) return null;
-  if (options.cache || options.keyStart) throw new EngineError(arch, 'lengths (right padding) cannot be combined with a cache or keyStart (left padding)');
+  // Left padding (keyStart) may only lie in the cached prefix: a row cannot be padded on both sides.
+  const past = options.cache?.length ?? 0;
+  if (options.keyStart && (past === 0 || options.keyStart.some((s) => s > past))) {
+    throw new EngineError(arch, 'lengths (right padding) cannot be combined with keyStart (left padding) beyond the cached prefix');
+  }
+  // The padded positions' keys and values are copies of other rows: nothing may attend to them later.
+  options.cache?.sealAfterThisPass('a packed (lengths) pass wrote it, and its padded positions hold no real keys');
   return new TokenPacking(B, T, options.lengths);
 }
 

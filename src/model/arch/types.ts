@@ -24,8 +24,9 @@ export interface ForwardOptions {
   linearInput?: (module: string, x: Tensor) => Tensor;
   /**
    * Right padding: row b has lengths[b] real tokens, the rest is padding nobody reads. The blocks then compute
-   * on real tokens only (see packing.ts); logits at padded positions are zero. Not with `cache` or `keyStart`.
-   * The tensors `linearInput` sees are then [N, D] over the N real tokens.
+   * on real tokens only (see packing.ts); logits at padded positions are zero. With a `cache` (and `keyStart`
+   * inside the cached prefix) the new tokens attend over the prefix as usual, and the cache cannot grow after the
+   * pass. The tensors `linearInput` sees are then [N, D] over the N real tokens.
    */
   lengths?: Int32Array;
   /**
