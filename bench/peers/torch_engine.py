@@ -7,7 +7,7 @@ Long-lived: started once per run as `torch_engine.py --threads T`, it greets wit
 
 What a user of the installed torch gets (the bench's venv holds the newest CPU build; bench/lib/python.ts): eager
 mode, float32, torch.no_grad() for forward-only cases, autograd for forward+backward ones, and the fused attention
-(scaled_dot_product_attention) where the version has it. Shapes, metrics and statistics must match the TypeScript side case for case; the timing
+(scaled_dot_product_attention) and F.rms_norm where the version has them. Shapes, metrics and statistics must match the TypeScript side case for case; the timing
 policy (warm-up, adaptive reps) comes with each request and is applied exactly as bench/lib/timing.ts does.
 Only JSON goes to stdout; anything else (warnings, tracebacks) goes to stderr.
 """
@@ -86,6 +86,74 @@ def attention_fwdbwd(bsz, heads, t, d):
     return run, 0.0
 
 
+def rmsnorm_fwdbwd(rows, n, eps=1e-6):
+    """Llama's norm: F.rms_norm where torch has it (2.4 and later), else x * rsqrt(mean(x²) + eps) * w."""
+    x = torch.randn(rows, n, requires_grad=True)
+    w = torch.randn(n, requires_grad=True)
+    g = torch.randn(rows, n)
+
+    if hasattr(F, "rms_norm"):
+        def run():
+            x.grad = w.grad = None
+            F.rms_norm(x, (n,), w, eps).backward(g)
+
+        return run, 0.0
+
+    def run():
+        x.grad = w.grad = None
+        (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w).backward(g)
+
+    return run, 0.0
+
+
+def silu_fwdbwd(rows, n):
+    x = torch.randn(rows, n, requires_grad=True)
+    g = torch.randn(rows, n)
+
+    def run():
+        x.grad = None
+        F.silu(x).backward(g)
+
+    return run, 0.0
+
+
+def swiglu_fwdbwd(rows, n):
+    """The SwiGLU MLP's gate, silu(gate) * up, as transformers' LlamaMLP computes it."""
+    a = torch.randn(rows, n, requires_grad=True)
+    b = torch.randn(rows, n, requires_grad=True)
+    g = torch.randn(rows, n)
+
+    def run():
+        a.grad = b.grad = None
+        (F.silu(a) * b).backward(g)
+
+    return run, 0.0
+
+
+def crossentropy_fwdbwd(rows, vocab):
+    logits = torch.randn(rows, vocab, requires_grad=True)
+    targets = torch.randint(0, vocab, (rows,))
+
+    def run():
+        logits.grad = None
+        F.cross_entropy(logits, targets).backward()  # mean reduction
+
+    return run, 0.0
+
+
+def embedding_fwdbwd(n_ids, vocab, d):
+    """Lookup + backward (a dense [vocab, d] gradient), timed together as our side does."""
+    table = torch.randn(vocab, d, requires_grad=True)
+    ids = torch.randint(0, vocab, (n_ids,))
+    g = torch.randn(n_ids, d)
+
+    def run():
+        table.grad = None
+        F.embedding(ids, table).backward(g)
+
+    return run, 0.0
+
+
 # name -> (metric, statistic, builder); keep in sync with the case list in bench/suites/engine.ts.
 CASES = {
     "gemm-256": ("gflops", "best", lambda: gemm(256, 256, 256)),
@@ -98,6 +166,11 @@ CASES = {
     "layernorm-fwdbwd": ("ms", "median", lambda: layernorm_fwdbwd(4096, 768)),
     "softmax-fwd": ("ms", "median", lambda: softmax_fwd(4 * 12 * 128, 128)),
     "attention-fwdbwd": ("ms", "median", lambda: attention_fwdbwd(4, 12, 128, 64)),
+    "rmsnorm-fwdbwd": ("ms", "median", lambda: rmsnorm_fwdbwd(4096, 768)),
+    "silu-fwdbwd": ("ms", "median", lambda: silu_fwdbwd(4096, 2048)),
+    "swiglu-fwdbwd": ("ms", "median", lambda: swiglu_fwdbwd(4096, 2048)),
+    "crossentropy-fwdbwd": ("ms", "median", lambda: crossentropy_fwdbwd(2048, 32000)),
+    "embedding-bwd": ("ms", "median", lambda: embedding_fwdbwd(8192, 32000, 768)),
 }
 
 
@@ -151,7 +224,8 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads(),
-                      "attention": "sdpa" if hasattr(F, "scaled_dot_product_attention") else "eager"}), flush=True)
+                      "attention": "sdpa" if hasattr(F, "scaled_dot_product_attention") else "eager",
+                      "rms_norm": "F.rms_norm" if hasattr(F, "rms_norm") else "manual"}), flush=True)
     for line in sys.stdin:
         if not line.strip():
             continue

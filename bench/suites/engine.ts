@@ -1,10 +1,11 @@
 /**
- * The `engine` suite: the kernels a GPT-2-small training step spends its time in, each against PyTorch (same
- * shapes, same thread count, eager float32) and, for GEMM, tfjs-wasm.
+ * The `engine` suite: the kernels a GPT-2-small or Llama training step spends its time in, each against PyTorch
+ * (same shapes, same thread count, eager float32) and, for GEMM, tfjs-wasm.
  */
 import { fileURLToPath } from 'node:url';
 import {
-  backend, backward, causalAttention, layerNorm, matmul, noGrad, parameter, pooled, randn, Rng, softmax, type Tensor,
+  backend, backward, causalAttention, crossEntropy, embedding, layerNorm, matmul, mul, noGrad, parameter, pooled, randn,
+  rmsNorm, Rng, silu, softmax, tensor, type Tensor,
 } from '../../src/engine/index.ts';
 import { runCases, type CaseSpec, type PeerJob } from '../lib/case.ts';
 import { DEFAULT_POLICY } from '../lib/timing.ts';
@@ -23,6 +24,8 @@ interface EngineCase {
   shape: string;
   /** Set for GEMM cases, which tfjs-wasm also runs. */
   gemm?: GemmShape;
+  /** What a rep times, where the name alone does not say (`fwd+bwd` for `embedding-bwd`). */
+  timed?: string;
   setup: () => () => void;
 }
 
@@ -45,6 +48,13 @@ function gemmCase(name: string, g: GemmShape): EngineCase {
       return () => { noGrad(() => matmul(a, b, { transA, transB })); };
     },
   };
+}
+
+/** `n` ids uniform in [0, vocab): cross-entropy targets, embedding lookups. */
+function randomIds(n: number, vocab: number, r: Rng): Tensor {
+  const ids = new Int32Array(n);
+  for (let i = 0; i < n; i++) ids[i] = r.nextU32() % vocab;
+  return tensor(ids, [n], 'i32');
 }
 
 /** Leaves drop their gradients before each rep, so backward writes fresh ones (torch side: grad = None). */
@@ -94,11 +104,79 @@ const CASES: readonly EngineCase[] = [
       };
     },
   },
+  // Llama's kernels at 4096 tokens: its norm (d 768, as the layer norm above), the SwiGLU MLP's gate at an
+  // intermediate size of 2048, the LM loss and the token-embedding gradient at a 32000-token vocabulary.
+  {
+    name: 'rmsnorm-fwdbwd', metric: 'ms', stat: 'median', work: 0, shape: '[4096,768]',
+    setup: () => {
+      const r = rng();
+      const x = parameter(randn([4096, 768], r));
+      const w = parameter(randn([768], r));
+      const g = randn([4096, 768], r);
+      return () => {
+        clearGrads([x, w]);
+        backward(rmsNorm(x, w, 1e-6), g);
+      };
+    },
+  },
+  {
+    name: 'silu-fwdbwd', metric: 'ms', stat: 'median', work: 0, shape: '[4096,2048]',
+    setup: () => {
+      const r = rng();
+      const x = parameter(randn([4096, 2048], r));
+      const g = randn([4096, 2048], r);
+      return () => {
+        clearGrads([x]);
+        backward(silu(x), g);
+      };
+    },
+  },
+  {
+    // silu(gate) · up, as src/model/arch/llama.ts composes its MLP.
+    name: 'swiglu-fwdbwd', metric: 'ms', stat: 'median', work: 0, shape: '[4096,2048]×2',
+    setup: () => {
+      const r = rng();
+      const a = parameter(randn([4096, 2048], r));
+      const b = parameter(randn([4096, 2048], r));
+      const g = randn([4096, 2048], r);
+      return () => {
+        clearGrads([a, b]);
+        backward(mul(silu(a), b), g);
+      };
+    },
+  },
+  {
+    name: 'crossentropy-fwdbwd', metric: 'ms', stat: 'median', work: 0, shape: '[2048,32000]',
+    setup: () => {
+      const r = rng();
+      const logits = parameter(randn([2048, 32000], r));
+      const targets = randomIds(2048, 32000, r);
+      return () => {
+        clearGrads([logits]);
+        backward(crossEntropy(logits, targets)); // mean reduction; scalar loss, seed gradient 1
+      };
+    },
+  },
+  {
+    // Forward + backward (`timed`): our backward releases the graph, so a backward alone cannot be repeated without
+    // the lookup; torch times the same pair. The backward (a [32000,768] gradient filled by scatter-add) dominates.
+    name: 'embedding-bwd', metric: 'ms', stat: 'median', work: 0, shape: '[32000,768] table, 8192 ids', timed: 'fwd+bwd',
+    setup: () => {
+      const r = rng();
+      const table = parameter(randn([32000, 768], r));
+      const ids = randomIds(8192, 32000, r);
+      const g = randn([8192, 768], r);
+      return () => {
+        clearGrads([table]);
+        backward(embedding(table, ids), g);
+      };
+    },
+  },
 ];
 
 export const engineSuite: Suite = {
   name: 'engine',
-  description: 'GEMM, layer norm, softmax and causal attention at GPT-2-small shapes vs PyTorch (and tfjs-wasm for GEMM)',
+  description: 'GEMM, layer/RMS norm, softmax, causal attention, SiLU/SwiGLU, cross-entropy and embedding at GPT-2-small and Llama shapes vs PyTorch (and tfjs-wasm for GEMM)',
   cases: CASES.map((c) => c.name),
   async run(options, emit) {
     const be = backend();
@@ -128,7 +206,7 @@ export const engineSuite: Suite = {
             const rep = c.setup();
             return () => pooled(rep);
           },
-          extras: { shape: c.shape, threads: be.threads, backend: be.name },
+          extras: { shape: c.shape, ...(c.timed === undefined ? {} : { timed: c.timed }), threads: be.threads, backend: be.name },
         };
       });
       const failed = await runCases(specs, options.reps, DEFAULT_POLICY, emit);
