@@ -10,8 +10,8 @@ const SRC = new URL('../src/', import.meta.url).pathname;
 
 /**
  * Rank of each top-level folder of src/: lower ranks are lower layers. Folders of the same rank do not import each
- * other (model and data both read untrusted files through util, and neither needs the other; cli and api are
- * separate front ends over the same library). A new folder must be added here before it can import anything.
+ * other (model and data both read untrusted files through util, and neither needs the other). The CLI sits above
+ * the API only to start its server (`lethe serve`). A new folder must be added here before it can import anything.
  */
 const LAYERS: Readonly<Record<string, number>> = {
   engine: 0,
@@ -23,7 +23,8 @@ const LAYERS: Readonly<Record<string, number>> = {
   eval: 5,
   workflow: 6,
   api: 7,
-  cli: 7,
+  // The CLI starts the API server (lethe serve), so it sits above it.
+  cli: 8,
 };
 
 function sourceFiles(dir: string): string[] {

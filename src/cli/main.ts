@@ -10,6 +10,7 @@ import { runMainJob } from './main-job.ts';
 import { assessCommand, auditCommand, certificateCommand, corpusCommand, filterGenerated, keysCommand, requestCommand, verifyCertificateCommand, workerCommand } from './workflow-commands.ts';
 import { formatMethods, formatUnlearnSummary, methodsJson, unlearnCommand, type UnlearnCliOptions } from './unlearn-commands.ts';
 import { reportCommand } from './report-commands.ts';
+import { serveCommand, tokenCommand } from './service-commands.ts';
 
 function number(kind: 'int' | 'float', min: number, max = Infinity) {
   return (value: string): number => {
@@ -202,6 +203,8 @@ program.addCommand(certificateCommand());
 program.addCommand(verifyCertificateCommand());
 program.addCommand(reportCommand());
 program.addCommand(exclusionsCommand());
+program.addCommand(tokenCommand());
+program.addCommand(serveCommand());
 
 try {
   await program.parseAsync(process.argv);

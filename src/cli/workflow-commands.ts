@@ -292,7 +292,7 @@ export function workerCommand(): Command {
 }
 
 /** Where the signing key lives: --keys DIR, else the data directory's keys/. */
-const keysDir = (o: StoreCliOptions & { keys?: string }): string => o.keys ?? join(dataDirOf(o.dataDir ? { dataDir: o.dataDir } : {}), 'keys');
+export const keysDir = (o: StoreCliOptions & { keys?: string }): string => o.keys ?? join(dataDirOf(o.dataDir ? { dataDir: o.dataDir } : {}), 'keys');
 
 /** `lethe keys init`: the Ed25519 key pair that signs audit checkpoints (private key mode 0600, never replaced). */
 export function keysCommand(): Command {

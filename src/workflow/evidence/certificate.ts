@@ -80,10 +80,16 @@ function verificationBlock(v: VerificationRecord | null, at: string): ErasurePre
   };
 }
 
+/** The certificate issued for a request, or null when none has been. */
+export async function storedCertificate(env: WorkflowEnv, id: string): Promise<Envelope | null> {
+  const row = await env.store.db.selectFrom('certificates').select('envelope').where('request_id', '=', id).executeTakeFirst();
+  return row ? (JSON.parse(row.envelope) as Envelope) : null;
+}
+
 /** Issues (or returns the stored) certificate of a completed request, signing a fresh audit checkpoint for it. */
 export async function issueCertificate(env: WorkflowEnv, id: string, key: SigningKey): Promise<Envelope> {
-  const stored = await env.store.db.selectFrom('certificates').select('envelope').where('request_id', '=', id).executeTakeFirst();
-  if (stored) return JSON.parse(stored.envelope) as Envelope;
+  const stored = await storedCertificate(env, id);
+  if (stored) return stored;
   const r = await getRequest(env, id);
   if (r.state !== 'completed') throw new TransitionError(`request ${id} is ${r.state}: a certificate is issued for a completed request`);
   const history = await requestHistory(env, id);

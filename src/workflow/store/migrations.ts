@@ -119,6 +119,21 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.alterTable('corpora').addColumn('holdout_sha256', 'text').execute();
     },
   },
+  '0005_api_tokens': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Bearer tokens of the HTTP API: only the SHA-256 of each secret is kept.
+      await db.schema.createTable('api_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('secret_sha256', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text')
+        .addColumn('revoked_at', 'text')
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

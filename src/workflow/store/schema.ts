@@ -123,6 +123,20 @@ export interface CertificatesTable {
   created_at: string;
 }
 
+/** A bearer token of the HTTP API (src/workflow/access/tokens.ts). */
+export interface ApiTokensTable {
+  id: string;
+  /** Who holds it; a requester token's name is the requester its requests are filed and listed under. */
+  name: string;
+  role: string;
+  /** Hex SHA-256 of the secret; the secret itself is shown once, when the token is made. */
+  secret_sha256: string;
+  created_at: string;
+  created_by: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
 export interface Database {
   requests: RequestsTable;
   request_history: RequestHistoryTable;
@@ -133,4 +147,5 @@ export interface Database {
   corpora: CorporaTable;
   assessments: AssessmentsTable;
   certificates: CertificatesTable;
+  api_tokens: ApiTokensTable;
 }
