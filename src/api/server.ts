@@ -10,6 +10,9 @@ import { authHook } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import { problemHandler, ProblemSchema, sendProblem } from './problem.ts';
 import { evidenceRoutes } from './routes/evidence.ts';
+import { progressRoutes } from './routes/progress.ts';
+import { sessionRoutes } from './routes/session.ts';
+import { DASHBOARD_ROUTES, dashboardRoutes } from './dashboard.ts';
 import { registryRoutes } from './routes/registry.ts';
 import { requestRoutes } from './routes/requests.ts';
 
@@ -24,12 +27,14 @@ export interface ApiOptions {
   rateLimitPerMinute?: number | false;
   /** Fastify's logger (default off; `lethe serve` turns it on). */
   logger?: boolean;
+  /** How often an event stream looks for changes (ms). */
+  pollMs?: number;
   /** The Lethe version in the OpenAPI document. */
   version?: string;
 }
 
 /** The routes anyone may call: liveness and the API's own description. */
-export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/api/health', '/openapi.json']);
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/api/health', '/openapi.json', '/api/session', ...DASHBOARD_ROUTES]);
 
 /** Error responses every route may give, for the OpenAPI document (runtime errors are problemHandler's). */
 const PROBLEM_RESPONSES = Object.fromEntries([400, 401, 403, 404, 409, 413, 415, 429, 503].map((s) => [s, {
@@ -50,7 +55,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) => sendProblem(reply, request, 404, `no route ${request.method} ${request.url.split('?')[0]}`));
   await app.register(fastifyHelmet, {
     // The dashboard's assets are served from this origin only; plain http on a local address is not upgraded.
-    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'", 'data:'], upgradeInsecureRequests: null } },
+    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'", 'data:'], frameSrc: ["'self'"], upgradeInsecureRequests: null } },
   });
   if (o.rateLimitPerMinute !== false) {
     await app.register(fastifyRateLimit, {
@@ -87,7 +92,10 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     return { ok: true };
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  dashboardRoutes(app);
+  sessionRoutes(app, ctx);
   requestRoutes(app, ctx);
+  progressRoutes(app, ctx, { pollMs: o.pollMs ?? 1000 });
   evidenceRoutes(app, ctx);
   registryRoutes(app, ctx);
   await app.ready();

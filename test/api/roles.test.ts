@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { ROLES, type Role } from '../../src/workflow/access/tokens.ts';
+import { ProgressRecorder } from '../../src/workflow/jobs/progress.ts';
+import { enqueueJob } from '../../src/workflow/jobs/queue.ts';
 import { REQUEST_BODY, startTestApi, type TestApi } from './server.ts';
 
 interface Operation { method: string; path: string; roles: Role[] | null }
@@ -28,6 +30,13 @@ const VALID: Record<string, ValidCall> = {
   'GET /api/requests/{id}/assessment': async (api) => ({ url: `/api/requests/${await assessed(api, 'assessing')}/assessment` }),
   'POST /api/requests/{id}/assessment/decision': async (api) => ({ url: `/api/requests/${await assessed(api, 'requires_input')}/assessment/decision`, body: { confirm: [] } }),
   'GET /api/requests/{id}/jobs': async (api) => ({ url: `/api/requests/${await api.requestIn('queued')}/jobs` }),
+  'GET /api/requests/{id}/progress': async (api) => ({ url: `/api/requests/${await api.requestIn('erasing')}/progress` }),
+  'GET /api/requests/{id}/loss.svg': async (api) => ({ url: `/api/requests/${await erasing(api)}/loss.svg` }),
+  'GET /api/requests/{id}/report': async (api) => ({ url: `/api/requests/${await api.requestIn('pending_approval')}/report` }),
+  'GET /api/jobs': async () => ({ url: '/api/jobs?state=running' }),
+  'GET /api/me': async () => ({ url: '/api/me' }),
+  // A closed request's stream sends its one snapshot and ends.
+  'GET /api/requests/{id}/events': async (api) => ({ url: `/api/requests/${await api.requestIn('completed')}/events` }),
   'GET /api/requests/{id}/certificate': async (api) => ({ url: `/api/requests/${await certified(api)}/certificate` }),
   'POST /api/requests/{id}/certificate': async (api) => ({ url: `/api/requests/${await certified(api)}/certificate` }),
   'POST /api/certificates/verify': async () => ({ url: '/api/certificates/verify', body: { envelope: FAKE_ENVELOPE } }),
@@ -50,6 +59,16 @@ const VALID: Record<string, ValidCall> = {
 };
 
 const FAKE_ENVELOPE = { payloadType: 'application/vnd.in-toto+json', payload: Buffer.from('{}').toString('base64'), signatures: [{ keyid: 'x', sig: 'AAAA' }] };
+
+/** A request being erased, whose erase job has reported three steps. */
+async function erasing(api: TestApi): Promise<string> {
+  const id = await api.requestIn('erasing');
+  const jobId = await api.env.store.write((tx) => enqueueJob(tx, { requestId: id, kind: 'erase', now: new Date() }));
+  const progress = new ProgressRecorder(api.env.store, jobId, 0, 0);
+  for (const step of [1, 2, 3]) progress.record({ phase: 'unlearn', step, total: 10, loss: 3 - step / 2 });
+  await progress.flush();
+  return id;
+}
 
 /** A request in `state` with a stored assessment that has nothing left to confirm. */
 async function assessed(api: TestApi, state: string): Promise<string> {
@@ -96,7 +115,10 @@ describe('API routes × roles', () => {
     for (const o of ops.filter((x) => x.roles?.includes('auditor'))) assert.ok(readOnly(o), `auditor may ${o.method} ${o.path}`);
     assert.ok(ops.filter((o) => o.method === 'GET' && o.roles).every((o) => o.path.startsWith('/api/tokens') || o.roles!.includes('auditor')), 'an auditor reads everything but tokens');
     const requester = ops.filter((o) => o.roles?.includes('requester')).map((o) => `${o.method} ${o.path}`).sort();
-    assert.deepEqual(requester, ['GET /api/methods', 'GET /api/requests', 'GET /api/requests/{id}', 'GET /api/requests/{id}/certificate', 'POST /api/certificates/verify', 'POST /api/requests']);
+    assert.deepEqual(requester, [
+      'GET /api/me', 'GET /api/methods', 'GET /api/requests', 'GET /api/requests/{id}', 'GET /api/requests/{id}/certificate', 'GET /api/requests/{id}/events',
+      'GET /api/requests/{id}/loss.svg', 'GET /api/requests/{id}/progress', 'POST /api/certificates/verify', 'POST /api/requests',
+    ]);
     for (const o of ops.filter((x) => x.path.startsWith('/api/tokens'))) assert.deepEqual(o.roles, ['admin'], `${o.method} ${o.path}`);
   });
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { after, describe, test } from 'node:test';
@@ -13,26 +13,13 @@ import { approveRequest, createRequest, getRequest } from '../../src/workflow/re
 import { openStore, type Store } from '../../src/workflow/store/open-store.ts';
 import { DEFAULT_BAR } from '../../src/workflow/verify/policy.ts';
 import type { CriterionResult, ModelVerification, VerificationAttempt, VerificationRecord } from '../../src/workflow/verify/types.ts';
+import { findChromium, NO_CHROMIUM } from '../helpers/chromium.ts';
 import { SUBJECT, TINY_MODEL, writeCorpus } from './fixtures.ts';
 
 const LETHE = join(import.meta.dirname, '../../bin/lethe.mjs');
 /** The subject's identifiers and the contents of their records: none may appear in the report. */
 const PERSONAL = /\bAda\b|Quill|ada\.quill|example\.org|Where does|lives in|Pellam/i;
 
-/** Debian's Chromium (or $LETHE_CHROMIUM), or null when it is not installed. */
-function findChromium(): string | null {
-  const candidates = [process.env['LETHE_CHROMIUM'], ...(process.env['PATH'] ?? '').split(delimiter).flatMap((d) => ['chromium', 'chromium-browser'].map((n) => join(d, n)))];
-  for (const c of candidates) {
-    if (!c) continue;
-    try {
-      accessSync(c, constants.X_OK);
-      return c;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
 
 /** Decodes an 8-bit RGB/RGBA PNG (as Chromium writes screenshots): width, height and the distinct colours. */
 function decodePng(png: Buffer): { width: number; height: number; colours: number; nonWhite: number } {
@@ -190,7 +177,7 @@ describe('DPO report', () => {
 
     const executablePath = findChromium();
     if (!executablePath) {
-      t.skip('Chromium is not installed: apt-get install chromium (Debian package; .ci/run installs it), or set LETHE_CHROMIUM');
+      t.skip(NO_CHROMIUM);
       return;
     }
     const { chromium } = await import('playwright-core');

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { checkpointLog, proveEntry, verifyLog } from '../../workflow/audit/audit-log.ts';
 import { loadPublicKey, loadSigningKey } from '../../workflow/audit/keys.ts';
 import { issueCertificate, storedCertificate, verifyCertificate } from '../../workflow/evidence/certificate.ts';
+import { buildDpoReport } from '../../workflow/report/report-data.ts';
+import { renderDpoHtml } from '../../workflow/report/report-html.ts';
 import { getRequest, NotFoundError } from '../../workflow/requests/service.ts';
 import { caller } from '../auth.ts';
 import { EVERYONE, guarded, OPERATORS, READERS, type ApiContext, type ZodApi } from '../context.ts';
@@ -46,6 +48,17 @@ export function evidenceRoutes(app: ZodApi, ctx: ApiContext): void {
     const key = signingKey();
     const r = verifyCertificate(request.body.envelope, key.name, publicKey());
     return { verified: r.problem === null, problem: r.problem, statement: r.statement };
+  });
+
+  app.get('/api/requests/:id/report', guarded(READERS, {
+    summary: 'The DPO report of a request (HTML): what was found, done and verified, in words', tag: 'certificates',
+    description: 'The same page as `lethe report ID`, rendered now; nothing is written.',
+  }, { params: IdParams }), async (request, reply) => {
+    const report = await buildDpoReport(env, request.params.id);
+    // A self-contained page: its own styles inline, its charts as inline SVG, no scripts.
+    return reply.type('text/html; charset=utf-8')
+      .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'")
+      .send(await renderDpoHtml(report));
   });
 
   app.get('/api/audit/checkpoints', guarded(READERS, { summary: 'Signed checkpoints of the audit log, newest first', tag: 'audit' }, {}), async () => {

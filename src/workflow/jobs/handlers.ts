@@ -13,6 +13,7 @@ import { overall } from '../verify/judge.ts';
 import { barFor } from '../verify/policy.ts';
 import type { ModelVerification, VerificationAttempt, VerificationRecord } from '../verify/types.ts';
 import { assertLease, enqueueJob, finishJob, listJobs, recordStep, stepOutput, type Claim } from './queue.ts';
+import { ProgressRecorder } from './progress.ts';
 import { runInThread } from './thread.ts';
 
 /** What a job handler reports as it goes: ids, states, counts — never the subject's identifiers. */
@@ -144,10 +145,12 @@ async function runErase(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void> 
       const outDir = join(artifactDir(env, r.id), `${i}-${basename(m.model)}${suffix}`);
       const options = plan.options;
       log(`job ${c.job.id}: unlearning model ${i} with ${plan.method}${options.length ? ` (${options.join(' ')})` : ''}, erasure attempt ${attempt} (job attempt ${c.job.attempts})`);
+      const progress = new ProgressRecorder(env.store, c.job.id, i);
       out = { model: m.model, method: plan.method, options, attempt, why: plan.why, ...(await runInThread('erase', {
         modelDir: m.model, forgetPath: data.forget, retainPath: data.retain, method: plan.method, options, outDir,
         checkpointDir: join(jobDir(env, r.id), `checkpoint-${i}${suffix}`), checkpointEvery: CHECKPOINT_EVERY,
-      })) };
+      }, (e) => progress.record(e))) };
+      await progress.flush();
       await recordStep(env.store, c, step, out, now(env));
     }
     outputs.push(out);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { checkpointPaths, removeCheckpointFolder } from '../../train/checkpoint-folder.ts';
 import { runUnlearning, writeUnlearned } from '../../unlearn/run.ts';
 import { measureModel, type MeasureInput, type Measurement } from '../verify/measure.ts';
+import type { ProgressEvent } from './progress.ts';
 
 /** The heavy work a job hands to a thread (thread.ts): plain JSON in and out. */
 export interface TaskArgs {
@@ -34,20 +35,20 @@ function dropCheckpoint(dir: string): void {
  * found there is the result of an earlier attempt that died before recording it: it is taken as done, not redone —
  * the step's visible effect happens once.
  */
-function erase(a: TaskArgs['erase']): TaskResult['erase'] {
+function erase(a: TaskArgs['erase'], onProgress?: (e: ProgressEvent) => void): TaskResult['erase'] {
   if (existsSync(join(a.outDir, 'unlearn.json'))) {
     dropCheckpoint(a.checkpointDir);
     return { outDir: a.outDir, modelSha256: sha256(join(a.outDir, 'model.safetensors')), reused: true, steps: null, stopReason: null };
   }
   const result = runUnlearning({ modelDir: a.modelDir, forgetPath: a.forgetPath, ...(a.retainPath ? { retainPath: a.retainPath } : {}), method: a.method, options: a.options },
-    { checkpoint: { dir: a.checkpointDir, every: a.checkpointEvery } });
+    { checkpoint: { dir: a.checkpointDir, every: a.checkpointEvery }, ...(onProgress ? { onStep: (e) => onProgress({ phase: e.phase, step: e.step, total: e.totalSteps, loss: e.loss }) } : {}) });
   writeUnlearned(result, a.outDir, { inputs: [{ path: a.modelDir, what: 'model' }] });
   dropCheckpoint(a.checkpointDir);
   return { outDir: a.outDir, modelSha256: sha256(join(a.outDir, 'model.safetensors')), reused: false, steps: result.record.steps, stopReason: result.record.stopReason };
 }
 
-export async function runTask<T extends TaskName>(task: T, args: TaskArgs[T]): Promise<TaskResult[T]> {
-  if (task === 'erase') return erase(args as TaskArgs['erase']) as TaskResult[T];
+export async function runTask<T extends TaskName>(task: T, args: TaskArgs[T], onProgress?: (e: ProgressEvent) => void): Promise<TaskResult[T]> {
+  if (task === 'erase') return erase(args as TaskArgs['erase'], onProgress) as TaskResult[T];
   if (task === 'verify') return measureModel(args as TaskArgs['verify']) as TaskResult[T];
   throw new Error(`unknown task ${String(task)}`);
 }

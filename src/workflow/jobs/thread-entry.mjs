@@ -6,7 +6,8 @@ import { register } from 'tsx/esm/api';
 register();
 const { runTask } = await import('./tasks.ts');
 try {
-  parentPort.postMessage({ ok: true, result: await runTask(workerData.task, workerData.args) });
+  const onProgress = (progress) => parentPort.postMessage({ progress });
+  parentPort.postMessage({ ok: true, result: await runTask(workerData.task, workerData.args, onProgress) });
 } catch (e) {
   parentPort.postMessage({ ok: false, error: e instanceof Error ? e.message : String(e) });
 }

@@ -1,12 +1,22 @@
 import { Worker } from 'node:worker_threads';
+import type { ProgressEvent } from './progress.ts';
 import type { TaskArgs, TaskName, TaskResult } from './tasks.ts';
 
-/** Runs a task of tasks.ts in a worker thread; its error comes back as this promise's rejection, one line. */
-export function runInThread<T extends TaskName>(task: T, args: TaskArgs[T]): Promise<TaskResult[T]> {
+type ThreadMessage<T extends TaskName> = { ok: true; result: TaskResult[T] } | { ok: false; error: string } | { progress: ProgressEvent };
+
+/**
+ * Runs a task of tasks.ts in a worker thread; its error comes back as this promise's rejection, one line. The
+ * thread's progress events (optimisation steps) go to `onProgress` as they happen.
+ */
+export function runInThread<T extends TaskName>(task: T, args: TaskArgs[T], onProgress?: (e: ProgressEvent) => void): Promise<TaskResult[T]> {
   return new Promise((resolvePromise, reject) => {
     const worker = new Worker(new URL('./thread-entry.mjs', import.meta.url), { workerData: { task, args } });
     let settled = false;
-    worker.once('message', (m: { ok: true; result: TaskResult[T] } | { ok: false; error: string }) => {
+    worker.on('message', (m: ThreadMessage<T>) => {
+      if ('progress' in m) {
+        onProgress?.(m.progress);
+        return;
+      }
       settled = true;
       if (m.ok) resolvePromise(m.result);
       else reject(new Error(m.error));

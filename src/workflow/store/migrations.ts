@@ -134,6 +134,21 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '0006_job_progress': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // A running job's latest step and loss curve, for live views; not evidence (the job's result is).
+      await db.schema.createTable('job_progress')
+        .addColumn('job_id', 'text', (c) => c.primaryKey().references('jobs.id'))
+        .addColumn('model', 'integer', (c) => c.notNull())
+        .addColumn('phase', 'text', (c) => c.notNull())
+        .addColumn('step', 'integer', (c) => c.notNull())
+        .addColumn('total', 'integer', (c) => c.notNull())
+        .addColumn('loss', 'real', (c) => c.notNull())
+        .addColumn('curve', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

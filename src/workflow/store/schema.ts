@@ -137,6 +137,20 @@ export interface ApiTokensTable {
   revoked_at: string | null;
 }
 
+/** A job's latest progress (src/workflow/jobs/progress.ts). */
+export interface JobProgressTable {
+  job_id: string;
+  /** Which of the request's models the job is on (erase jobs unlearn one model after another). */
+  model: number;
+  phase: string;
+  step: number;
+  total: number;
+  loss: number;
+  /** JSON: [[step, loss], …] of the current model, thinned to at most a few hundred points. */
+  curve: string;
+  updated_at: string;
+}
+
 export interface Database {
   requests: RequestsTable;
   request_history: RequestHistoryTable;
@@ -148,4 +162,5 @@ export interface Database {
   assessments: AssessmentsTable;
   certificates: CertificatesTable;
   api_tokens: ApiTokensTable;
+  job_progress: JobProgressTable;
 }
