@@ -10,4 +10,5 @@ export const SUITES: Readonly<Record<string, () => Promise<Suite>>> = {
   unlearn: async () => (await import('./unlearn.ts')).unlearnSuite,
   'unlearn-speed': async () => (await import('./unlearn-speed.ts')).unlearnSpeedSuite,
   'eval-speed': async () => (await import('./eval-speed.ts')).evalSpeedSuite,
+  api: async () => (await import('./api.ts')).apiSuite,
 };
