@@ -212,6 +212,43 @@ function certificatePanel(r, envelope) {
   return panel;
 }
 
+/** What the assessment found (record counts per corpus, the method chosen per model), for those who may read it. */
+async function findingsPanel(r) {
+  if (!may('operator', 'auditor')) return null;
+  let a;
+  try {
+    a = await api('GET', `/api/requests/${encodeURIComponent(r.id)}/assessment`);
+  } catch (err) {
+    if (err.status === 404) return h('p', { class: 'muted' }, 'Not assessed yet.');
+    throw err;
+  }
+  return h('div', {},
+    table(['corpus', 'records matched', 'to confirm'], a.corpora.map((c) => [c.corpus.path, new Set(c.matches.map((m) => m.record)).size, c.matches.filter((m) => m.score < a.threshold).length])),
+    table(['model', 'records found', 'method', 'why'], a.models.map((m) => [m.model, m.recordsFound, m.recommendation.method, m.recommendation.why])));
+}
+
+/** The verification against the bar: each criterion's value next to its bar, per model of the last attempt. */
+async function verificationPanel(r) {
+  if (!may('operator', 'auditor')) return null;
+  let v;
+  try {
+    v = await api('GET', `/api/requests/${encodeURIComponent(r.id)}/verification`);
+  } catch (err) {
+    if (err.status === 404) return h('p', { class: 'muted' }, 'Not verified yet.');
+    throw err;
+  }
+  const last = v.attempts.at(-1);
+  if (!last) return h('p', {}, `Result: ${v.result}.`);
+  const num = (x) => (x === null || x === undefined ? '—' : Number(x).toFixed(3));
+  return h('div', {},
+    h('p', {}, h('b', { class: v.result === 'PASSED' ? 'good' : v.result === 'FAILED' ? 'bad' : '' }, v.result), ` after ${v.attempts.length} attempt(s): ${last.summary}`),
+    last.models.map((m) => h('div', {},
+      h('p', { class: 'muted' }, `${m.model} (${m.method}): forget probability ${num(m.forgetProbability.before)} → ${num(m.forgetProbability.after)}${m.forgetProbability.nonMember === null ? '' : `, non-members ${num(m.forgetProbability.nonMember)}`}`),
+      table(['criterion', 'status', 'value', 'bar', 'before', 'note'], m.criteria.map((c) => [
+        c.label, h('span', { class: c.status === 'met' ? 'good' : c.status === 'missed' ? 'bad' : 'muted' }, c.status), num(c.value), num(c.bar), num(c.before), c.note ?? '',
+      ])))));
+}
+
 let stream = null;
 
 async function requestDetail(id) {
@@ -225,7 +262,9 @@ async function requestDetail(id) {
     stateLine,
     h('p', { class: 'muted' }, `Art. 17(1)(${r.legalGround}) · requester ${r.requester} · scope: ${r.scope.models.join(', ')}`),
     actions(r, envelope !== null, reload),
+    may('operator', 'auditor') ? h('h3', {}, 'Records found') : null, await findingsPanel(r),
     h('h3', {}, 'Jobs'), jobs, chart,
+    may('operator', 'auditor') ? h('h3', {}, 'Verification against the bar') : null, await verificationPanel(r),
     h('h3', {}, 'Timeline'),
     table(['when', 'from', 'to', 'who', 'reason'], r.history.map((e) => [e.at, e.from ?? '—', e.to, e.actor, e.reason ?? ''])),
     certificatePanel(r, envelope),

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { clearPool } from '../engine/index.ts';
 import { basename, join } from 'node:path';
 import { RETAIN_OF, type ForgetSplit } from '../data/persons/index.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
@@ -14,6 +15,7 @@ import { DEFAULT_RELEARN } from '../eval/relearn.ts';
 import { finishUnlearning, prepareUnlearning, writeUnlearned } from '../unlearn/run.ts';
 import { DEFAULT_SANITIZE } from '../unlearn/sanitize.ts';
 import type { UnlearnHooks, UnlearnOutcome } from '../unlearn/types.ts';
+import { runErasureStory, type ErasureStory } from './main-job-erasure.ts';
 
 /** What the main job runs: the embedded target, persons forget10, and the retain model trained without them. */
 export interface MainJobConfig {
@@ -22,9 +24,11 @@ export interface MainJobConfig {
   data: string;
   split: string;
   out: string;
+  /** The embedded workflow store the erasure request runs in (replaced on every run). */
+  workflow: string;
 }
 
-export const MAIN_JOB: MainJobConfig = { target: 'models/target', reference: 'models/retain90', data: 'data/persons', split: 'forget10', out: 'out/main-job' };
+export const MAIN_JOB: MainJobConfig = { target: 'models/target', reference: 'models/retain90', data: 'data/persons', split: 'forget10', out: 'out/main-job', workflow: 'out/workflow' };
 
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
@@ -50,9 +54,10 @@ function progressHooks(label: string): UnlearnHooks {
  * `npm start`: the whole story on the embedded default. Load the target, make it forget the forget10 persons
  * with NPO, with NPO followed by SAGE-style sanitisation, and with RMU (each written as `lethe unlearn` writes it,
  * unlearn.json included); evaluate each against the retain model (which never saw those persons); print the
- * comparison with a verdict per method and write the HTML report.
+ * comparison with a verdict per method and write the HTML report. Then file an erasure request for one forget10
+ * person in an embedded workflow store and run it to a verified, signed certificate (main-job-erasure.ts).
  */
-export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Partial<EvaluateOptions> = { retainSample: 200, worldSample: 100 }): Promise<{ report: EvalReport; table: string; reportPath: string }> {
+export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Partial<EvaluateOptions> = { retainSample: 200, worldSample: 100 }): Promise<{ report: EvalReport; table: string; reportPath: string; erasure: ErasureStory }> {
   const started = performance.now();
   for (const dir of [c.target, c.reference]) {
     if (!existsSync(join(dir, 'config.json'))) throw new RangeError(`${dir}: the embedded model is missing (run from the repository root)`);
@@ -107,6 +112,12 @@ export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Parti
   });
   const reportDir = join(c.out, 'report');
   await writeReport(reportDir, report);
+  log(`method comparison done in ${formatDuration((performance.now() - started) / 1000)}`);
+  // The buffers the comparison's steps kept for reuse go back to the garbage collector: the erasure's work runs in
+  // worker threads with pools of their own, so this process would otherwise hold both.
+  clearPool();
+  // The same erasure as a data-protection officer would request it: one person, through the workflow, to a certificate.
+  const erasure = await runErasureStory({ model: c.target, data: c.data, dataDir: c.workflow, log });
   log(`done in ${formatDuration((performance.now() - started) / 1000)}`);
-  return { report, table: formatComparisonTable(report), reportPath: join(reportDir, 'report.html') };
+  return { report, table: formatComparisonTable(report), reportPath: join(reportDir, 'report.html'), erasure };
 }

@@ -186,11 +186,19 @@ program
 
 program
   .command('demo')
-  .description('the main job (npm start): unlearn the embedded model with NPO, NPO+SAGE and RMU, evaluate, report')
+  .description('the main job (npm start): unlearn the embedded model with NPO, NPO+SAGE and RMU, evaluate, report; then one erasure request through the workflow to a verified certificate')
   .action(async () => {
-    const { table, reportPath } = await runMainJob();
+    const { table, reportPath, erasure: e } = await runMainJob();
     console.log(table);
     console.log(`\nreport: ${reportPath}`);
+    console.log(`\nerasure request ${e.requestId} (one forget10 person): ${e.state}, verification ${e.verification}: ${e.summary}`);
+    if (e.certificate) {
+      console.log(`  certificate: ${e.certificate} (${e.certificateProblem === null ? 'verified' : `NOT verified: ${e.certificateProblem}`})`);
+      console.log(`  check it:    npx lethe verify-certificate ${e.certificate} --key ${e.publicKey}`);
+    }
+    console.log(`  DPO report:  ${e.report}`);
+    console.log(`  dashboard:   npx lethe serve --data-dir ${e.dataDir}   (prints an admin token on first start; open the URL it prints)`);
+    if (e.certificateProblem !== null) process.exitCode = 1;
   });
 
 program.addCommand(requestCommand());

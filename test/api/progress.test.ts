@@ -48,3 +48,17 @@ test('the event stream follows a request from approval to completed, with the er
     await api.close();
   }
 });
+
+test('shutting the server down ends open event streams instead of waiting for them', async () => {
+  const api = await startTestApi();
+  const id = await api.requestIn('pending_approval');
+  const url = await api.app.listen({ host: '127.0.0.1', port: 0 });
+  const res = await fetch(`${url}/api/requests/${id}/events`, { headers: { authorization: `Bearer ${api.tokens.auditor}` } });
+  const body = res.text();
+  const started = performance.now();
+  await api.close();
+  const seconds = (performance.now() - started) / 1000;
+  assert.ok(seconds < 5, `close took ${seconds.toFixed(1)} s with a stream open`);
+  const events = (await body).split('\n\n').filter((b) => b.includes('event: progress'));
+  assert.equal(events.length, 1, 'the stream sent its first snapshot, then ended');
+});

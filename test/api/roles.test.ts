@@ -29,6 +29,7 @@ const VALID: Record<string, ValidCall> = {
   'POST /api/requests/{id}/pause': async (api) => ({ url: `/api/requests/${await api.requestIn('assessing')}/pause`, body: { reason: 'maintenance' } }),
   'GET /api/requests/{id}/assessment': async (api) => ({ url: `/api/requests/${await assessed(api, 'assessing')}/assessment` }),
   'POST /api/requests/{id}/assessment/decision': async (api) => ({ url: `/api/requests/${await assessed(api, 'requires_input')}/assessment/decision`, body: { confirm: [] } }),
+  'GET /api/requests/{id}/verification': async (api) => ({ url: `/api/requests/${await verified(api)}/verification` }),
   'GET /api/requests/{id}/jobs': async (api) => ({ url: `/api/requests/${await api.requestIn('queued')}/jobs` }),
   'GET /api/requests/{id}/progress': async (api) => ({ url: `/api/requests/${await api.requestIn('erasing')}/progress` }),
   'GET /api/requests/{id}/loss.svg': async (api) => ({ url: `/api/requests/${await erasing(api)}/loss.svg` }),
@@ -75,6 +76,15 @@ async function assessed(api: TestApi, state: string): Promise<string> {
   const id = await api.requestIn(state);
   const a = { requestId: id, outcome: 'needs_confirmation', corpora: [], unavailable: [], models: [], toConfirm: 0, threshold: 1, createdAt: new Date().toISOString() };
   await api.env.store.db.insertInto('assessments').values({ request_id: id, result: JSON.stringify(a), created_at: a.createdAt }).execute();
+  return id;
+}
+
+/** A completed request with a verification record (as the verify job stores it, in its job's result). */
+async function verified(api: TestApi): Promise<string> {
+  const id = await api.requestIn('completed');
+  const record = { policy: {}, attempts: [], result: 'PASSED', decision: 'completed' };
+  const jobId = await api.env.store.write((tx) => enqueueJob(tx, { requestId: id, kind: 'verify', now: new Date() }));
+  await api.env.store.db.updateTable('jobs').set({ state: 'done', result: JSON.stringify({ verification: record }) }).where('id', '=', jobId).execute();
   return id;
 }
 

@@ -81,6 +81,9 @@ test('requester files, operator approves and certifies, auditor verifies — in 
     await signIn(api.tokens.auditor);
     assert.match(await page.locator('#who').textContent() ?? '', /read-only/);
     await page.goto(`${url}/#/requests/${id}`);
+    await page.getByRole('heading', { name: 'Records found' }).waitFor();
+    await page.getByRole('heading', { name: 'Verification against the bar' }).waitFor();
+    assert.ok(await page.getByRole('cell', { name: /membership inference/i }).count() > 0, 'the criteria are listed');
     await page.getByRole('button', { name: 'Verify certificate' }).click();
     await page.locator('#cert-result', { hasText: /^Verified/ }).waitFor();
     assert.equal(await page.getByRole('button', { name: /Approve|Retry|Cancel|Issue certificate/ }).count(), 0, 'an auditor changes nothing');

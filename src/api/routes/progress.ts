@@ -31,6 +31,11 @@ async function snapshot(env: WorkflowEnv, t: ApiToken, id: string) {
 /** Live progress: one snapshot, or a server-sent event stream of them. */
 export function progressRoutes(app: ZodApi, ctx: ApiContext, o: { pollMs?: number } = {}): void {
   const pollMs = o.pollMs ?? 1000;
+  // Open streams end when the server shuts down (else close() would wait for them until their requests close).
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.get('/api/requests/:id/progress', guarded(EVERYONE, {
     summary: 'The request\'s state and its jobs with their latest step, loss and loss curve', tag: 'jobs',
     description: 'A requester sees its own requests only, without worker names and errors.',
@@ -72,7 +77,8 @@ export function progressRoutes(app: ZodApi, ctx: ApiContext, o: { pollMs?: numbe
     let last = JSON.stringify(await snapshot(ctx.env, t, request.params.id));
     reply.hijack();
     const out = reply.raw;
-    out.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    // One stream per connection, closed with it: nothing waits on an idle socket after the stream ends.
+    out.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'close', 'x-accel-buffering': 'no' });
     let seq = 0;
     const send = (data: string): void => {
       out.write(`id: ${++seq}\nevent: progress\ndata: ${data}\n\n`);
@@ -83,9 +89,9 @@ export function progressRoutes(app: ZodApi, ctx: ApiContext, o: { pollMs?: numbe
       closed = true;
     });
     let quietMs = 0;
-    while (!closed && !FINAL_STATES.has((JSON.parse(last) as { request: { state: ErasureRequest['state'] } }).request.state)) {
+    while (!closed && !closing && !FINAL_STATES.has((JSON.parse(last) as { request: { state: ErasureRequest['state'] } }).request.state)) {
       await new Promise((resolve) => setTimeout(resolve, pollMs));
-      if (closed) break;
+      if (closed || closing) break;
       let next: string;
       try {
         next = JSON.stringify(await snapshot(ctx.env, t, request.params.id));

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { decideMatches } from '../../workflow/assess/confirm.ts';
 import { listJobs } from '../../workflow/jobs/queue.ts';
-import { loadAssessment } from '../../workflow/jobs/handlers.ts';
+import { lastVerification, loadAssessment } from '../../workflow/jobs/handlers.ts';
 import { CloseSchema, RequestInputSchema } from '../../workflow/requests/request-input.ts';
 import {
   approveRequest, cancelRequest, createRequest, denyRequest, extendRequest, getRequest, listRequests, NotFoundError,
@@ -87,6 +87,15 @@ export function requestRoutes(app: ZodApi, ctx: ApiContext): void {
   app.post('/api/requests/:id/assessment/decision', guarded(OPERATORS, { summary: 'Decide the fuzzy matches of a request that requires input', tag: 'requests' }, {
     params: IdParams, body: z.strictObject({ confirm: z.union([z.literal('all'), z.array(z.string().regex(/^[0-9a-f]{64}$/, 'a record hash (hex SHA-256)')).max(100_000)]) }),
   }), async (request) => decideMatches(env, request.params.id, actorOf(caller(request)), request.body.confirm));
+
+  app.get('/api/requests/:id/verification', guarded(READERS, {
+    summary: 'The verification against the bar: every attempt, each model\'s criteria (value, bar, before, status)', tag: 'requests',
+  }, { params: IdParams }), async (request) => {
+    await getRequest(env, request.params.id);
+    const v = await lastVerification(env, request.params.id);
+    if (!v) throw new NotFoundError(`request ${request.params.id} has not been verified yet`);
+    return v;
+  });
 
   app.get('/api/requests/:id/jobs', guarded(READERS, { summary: 'The request\'s jobs: attempts, leases, errors', tag: 'jobs' }, { params: IdParams }), async (request) => {
     await getRequest(env, request.params.id);
