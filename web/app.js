@@ -105,11 +105,12 @@ async function requests(params) {
   const rs = await api('GET', `/api/requests${state ? `?state=${encodeURIComponent(state)}` : ''}`);
   const select = h('select', { id: 'state', onchange: (e) => { location.hash = `#/requests${e.target.value ? `?state=${e.target.value}` : ''}`; } },
     states.map((s) => h('option', { value: s, selected: s === state }, s || 'every state')));
-  show('Requests', may('requester', 'operator') ? fileForm() : null, h('label', { for: 'state' }, 'State'), select, rs.length === 0 ? h('p', { class: 'muted' }, 'No requests.') : requestTable(rs));
+  const models = may('requester', 'operator') ? await api('GET', '/api/models') : [];
+  show('Requests', may('requester', 'operator') ? fileForm(models) : null, h('label', { for: 'state' }, 'State'), select, rs.length === 0 ? h('p', { class: 'muted' }, 'No requests.') : requestTable(rs));
 }
 
 /** Filing a request: the subject's identifiers, the models and corpora in scope, the legal ground. */
-function fileForm() {
+function fileForm(models) {
   const field = (id, label, attrs = {}) => [h('label', { for: id }, label), h('input', { id, name: id, size: 60, ...attrs })];
   const list = (form, name) => form.elements[name].value.split(',').map((x) => x.trim()).filter(Boolean);
   const form = h('form', {
@@ -130,7 +131,8 @@ function fileForm() {
     },
   },
   ...field('names', 'Names of the subject (comma-separated)'), ...field('emails', 'E-mail addresses (comma-separated)'),
-  ...field('models', 'Model folders in scope (comma-separated, on the server)', { required: true }), ...field('corpora', 'Training-data files in scope (comma-separated, on the server)'),
+  ...field('models', 'Model folders in scope (comma-separated, on the server)', { required: true, list: 'registered-models' }),
+  h('datalist', { id: 'registered-models' }, models.map((m) => h('option', { value: m.path }, `${m.architecture}, ${m.summary.layers} layers`))), ...field('corpora', 'Training-data files in scope (comma-separated, on the server)'),
   h('label', { for: 'ground' }, 'Legal ground, GDPR Art. 17(1)'),
   h('select', { id: 'ground', name: 'ground' }, ['a', 'b', 'c', 'd', 'e', 'f'].map((g) => h('option', { value: g }, `(${g})`))),
   h('label', {}, h('input', { type: 'checkbox', id: 'verified', name: 'verified' }), ' The subject\'s identity is verified'),

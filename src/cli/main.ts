@@ -7,7 +7,7 @@ import { exclusionsCommand } from './exclusion-commands.ts';
 import { evalCommand, type EvalCliOptions } from './eval-command.ts';
 import { TOO_LONG } from '../eval/context-fit.ts';
 import { runMainJob } from './main-job.ts';
-import { assessCommand, auditCommand, certificateCommand, corpusCommand, filterGenerated, keysCommand, requestCommand, verifyCertificateCommand, workerCommand } from './workflow-commands.ts';
+import { assessCommand, auditCommand, certificateCommand, corpusCommand, filterGenerated, keysCommand, modelCommand, requestCommand, verifyCertificateCommand, workerCommand } from './workflow-commands.ts';
 import { formatMethods, formatUnlearnSummary, methodsJson, unlearnCommand, type UnlearnCliOptions } from './unlearn-commands.ts';
 import { reportCommand } from './report-commands.ts';
 import { serveCommand, tokenCommand } from './service-commands.ts';
@@ -204,6 +204,7 @@ program
 program.addCommand(requestCommand());
 program.addCommand(assessCommand());
 program.addCommand(corpusCommand());
+program.addCommand(modelCommand());
 program.addCommand(workerCommand());
 program.addCommand(keysCommand());
 program.addCommand(auditCommand());

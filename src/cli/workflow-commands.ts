@@ -272,6 +272,32 @@ export function corpusCommand(): Command {
   return corpus;
 }
 
+/** `lethe model add|list`: model folders registered for requests and the dashboard to name. */
+export function modelCommand(): Command {
+  const model = new Command('model').description('model folders registered for erasure requests');
+  storeOptions(model.command('add').argument('<dirs...>'))
+    .description('register model folders (config checked, weights hashed)')
+    .option('--json', 'print JSON')
+    .action(async (dirs: string[], o: StoreCliOptions) => {
+      const { addModel } = await import('../workflow/assess/models.ts');
+      const out = await withEnv(o, async (env) => {
+        const added = [];
+        for (const d of dirs) added.push(await addModel(env, d));
+        return added;
+      });
+      print(o, out, out.map((a) => `${a.created ? 'registered' : 'already registered'}: ${a.model.id} ${a.model.path} (${a.model.architecture}, sha256 ${a.model.sha256.slice(0, 12)}…)`).join('\n'));
+    });
+  storeOptions(model.command('list'))
+    .description('registered model folders')
+    .option('--json', 'print JSON')
+    .action(async (o: StoreCliOptions) => {
+      const { listModels } = await import('../workflow/assess/models.ts');
+      const ms = await withEnv(o, (env) => listModels(env));
+      print(o, ms, ms.length === 0 ? 'no models' : ms.map((m) => `${m.id}  ${m.architecture}  ${m.summary.layers} layers × ${m.summary.hiddenSize}  ${m.path}`).join('\n'));
+    });
+  return model;
+}
+
 /** `lethe worker`: runs queued jobs (assessment, erasure, verification) with leases and heartbeats. */
 export function workerCommand(): Command {
   return storeOptions(new Command('worker'))

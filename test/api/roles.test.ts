@@ -6,6 +6,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { ROLES, type Role } from '../../src/workflow/access/tokens.ts';
 import { ProgressRecorder } from '../../src/workflow/jobs/progress.ts';
 import { enqueueJob } from '../../src/workflow/jobs/queue.ts';
+import { TINY_MODEL } from '../workflow/fixtures.ts';
 import { REQUEST_BODY, startTestApi, type TestApi } from './server.ts';
 
 interface Operation { method: string; path: string; roles: Role[] | null }
@@ -51,6 +52,8 @@ const VALID: Record<string, ValidCall> = {
   'GET /api/corpora': async () => ({ url: '/api/corpora' }),
   'POST /api/corpora': async (api) => ({ url: '/api/corpora', body: { path: api.corpus } }),
   'GET /api/methods': async () => ({ url: '/api/methods' }),
+  'GET /api/models': async () => ({ url: '/api/models' }),
+  'POST /api/models': async () => ({ url: '/api/models', body: { path: TINY_MODEL } }),
   'GET /api/tokens': async () => ({ url: '/api/tokens' }),
   'POST /api/tokens': async () => ({ url: '/api/tokens', body: { role: 'auditor', name: 'second auditor', expiresInDays: 30 } }),
   'DELETE /api/tokens/{id}': async (api) => {
@@ -126,7 +129,7 @@ describe('API routes × roles', () => {
     assert.ok(ops.filter((o) => o.method === 'GET' && o.roles).every((o) => o.path.startsWith('/api/tokens') || o.roles!.includes('auditor')), 'an auditor reads everything but tokens');
     const requester = ops.filter((o) => o.roles?.includes('requester')).map((o) => `${o.method} ${o.path}`).sort();
     assert.deepEqual(requester, [
-      'GET /api/me', 'GET /api/methods', 'GET /api/requests', 'GET /api/requests/{id}', 'GET /api/requests/{id}/certificate', 'GET /api/requests/{id}/events',
+      'GET /api/me', 'GET /api/methods', 'GET /api/models', 'GET /api/requests', 'GET /api/requests/{id}', 'GET /api/requests/{id}/certificate', 'GET /api/requests/{id}/events',
       'GET /api/requests/{id}/loss.svg', 'GET /api/requests/{id}/progress', 'POST /api/certificates/verify', 'POST /api/requests',
     ]);
     for (const o of ops.filter((x) => x.path.startsWith('/api/tokens'))) assert.deepEqual(o.roles, ['admin'], `${o.method} ${o.path}`);

@@ -149,6 +149,20 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '0007_models': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Model folders registered for requests to name: where, which weights (hash), what shape.
+      await db.schema.createTable('models')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addColumn('architecture', 'text', (c) => c.notNull())
+        .addColumn('summary', 'text', (c) => c.notNull())
+        .addColumn('added_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('models_path_sha').on('models').columns(['path', 'sha256']).unique().execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -151,6 +151,18 @@ export interface JobProgressTable {
   updated_at: string;
 }
 
+/** A registered model folder (src/workflow/assess/models.ts). */
+export interface ModelsTable {
+  id: string;
+  path: string;
+  /** Hex SHA-256 over the folder's weight files (name and content, in name order). */
+  sha256: string;
+  architecture: string;
+  /** JSON: layers, width, heads, vocabulary, context. */
+  summary: string;
+  added_at: string;
+}
+
 export interface Database {
   requests: RequestsTable;
   request_history: RequestHistoryTable;
@@ -163,4 +175,5 @@ export interface Database {
   certificates: CertificatesTable;
   api_tokens: ApiTokensTable;
   job_progress: JobProgressTable;
+  models: ModelsTable;
 }
