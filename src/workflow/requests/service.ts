@@ -157,7 +157,7 @@ export async function createRequest(env: WorkflowEnv, raw: unknown, actor: strin
   if (Date.parse(receivedAt) > now.getTime() + 60_000) throw new RequestInputError(`request: receivedAt ${receivedAt} is in the future`);
   const policy = env.deadlines ?? GDPR_DEADLINES;
   const content = JSON.stringify({ subject: input.subject, scope, legalGround: input.legalGround, requester: input.requester });
-  return env.store.write(async (tx) => {
+  const result: CreateResult = await env.store.write(async (tx) => {
     if (input.idempotencyKey) {
       const existing = await tx.selectFrom('requests').selectAll().where('idempotency_key', '=', input.idempotencyKey).executeTakeFirst();
       if (existing) {
@@ -181,15 +181,18 @@ export async function createRequest(env: WorkflowEnv, raw: unknown, actor: strin
     await appendHistory(tx, id, null, 'received', at, actor, null);
     await auditOf(env).append(tx, { requestId: id, kind: 'created', payload: { legalGround: input.legalGround, models: scope.models.length, corpora: scope.corpora.length } }, at);
     const moved = await moveRequest(env, tx, id, input.identityVerified ? 'pending_approval' : 'identity_unverified', { actor });
-    const possibleDuplicates = await findDuplicates(tx, id, input.subject);
-    return { request: toRequest(moved, now), created: true, possibleDuplicates };
+    return { request: toRequest(moved, now), created: true, possibleDuplicates: [] as string[] };
   });
+  // Advisory, so read after the commit: the scan of open requests does not hold the store's write lock, which every
+  // other filing waits for.
+  if (!result.created) return result;
+  return { ...result, possibleDuplicates: await findDuplicates(env.store.db, result.request.id, input.subject) };
 }
 
-async function findDuplicates(tx: Tx, id: string, subject: SubjectIdentifiers): Promise<string[]> {
+async function findDuplicates(db: Tx, id: string, subject: SubjectIdentifiers): Promise<string[]> {
   const keys = new Set([...subject.emails, ...subject.names].map(normalised));
-  const open = await tx.selectFrom('requests').select(['id', 'subject', 'state']).where('id', '!=', id).execute();
-  return open.filter((r) => !FINAL_STATES.has(r.state as RequestState)).filter((r) => {
+  const open = await db.selectFrom('requests').select(['id', 'subject', 'state']).where('id', '!=', id).where('state', 'not in', [...FINAL_STATES]).execute();
+  return open.filter((r) => {
     const s = JSON.parse(r.subject) as SubjectIdentifiers;
     return [...s.emails, ...s.names].some((k) => keys.has(normalised(k)));
   }).map((r) => r.id);
