@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_LEASE_MS } from '../workflow/defaults.ts';
 import { ROLES } from '../workflow/access/tokens.ts';
+import type { WorkflowEnv } from '../workflow/requests/service.ts';
 import { keysDir, storeOptions, withEnv, type StoreCliOptions } from './workflow-commands.ts';
 
 const positiveInt = (what: string) => (v: string): number => {
@@ -44,6 +45,17 @@ export function tokenCommand(): Command {
 }
 
 /**
+ * What a server's first start on a store needs: the signing key when the folder has none, and an admin token when the
+ * store has no token at all (returned once; only its hash is kept). Later starts make neither.
+ */
+export async function firstStart(env: WorkflowEnv, keys: string): Promise<{ keyMade: string | null; adminToken: string | null }> {
+  const [{ createToken, listTokens }, { initKeys }] = await Promise.all([import('../workflow/access/tokens.ts'), import('../workflow/audit/keys.ts')]);
+  const keyMade = existsSync(join(keys, 'lethe-ed25519.key')) ? null : initKeys(keys, 'lethe').privatePath;
+  const adminToken = (await listTokens(env)).length === 0 ? (await createToken(env, { role: 'admin', name: 'first admin' }, 'lethe serve (first start)')).token : null;
+  return { keyMade, adminToken };
+}
+
+/**
  * `lethe serve`: the HTTP API with an in-process worker on the store. On first start it makes the signing key (when
  * there is none) and an admin token, printed once.
  */
@@ -60,20 +72,15 @@ export function serveCommand(): Command {
     .option('--no-worker', 'do not run jobs in this process (run `lethe worker` elsewhere)')
     .option('--rate-limit <n>', 'requests per client per minute', positiveInt('--rate-limit'), 600)
     .action(async (o: StoreCliOptions & { host: string; port: number; keys?: string; worker: boolean; rateLimit: number }) => {
-      const [{ buildApi }, { createToken, listTokens }, { initKeys }, { runWorker }, { openStore }] = await Promise.all([
-        import('../api/server.ts'), import('../workflow/access/tokens.ts'), import('../workflow/audit/keys.ts'), import('../workflow/jobs/worker.ts'), import('../workflow/store/open-store.ts'),
+      const [{ buildApi }, { runWorker }, { openStore }] = await Promise.all([
+        import('../api/server.ts'), import('../workflow/jobs/worker.ts'), import('../workflow/store/open-store.ts'),
       ]);
       const store = await openStore({ ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.db ? { url: o.db } : {}) });
       const env = { store, ...(o.dataDir ? { dataDir: o.dataDir } : {}) };
       const keys = keysDir(o);
-      if (!existsSync(join(keys, 'lethe-ed25519.key'))) {
-        const k = initKeys(keys, 'lethe');
-        console.log(`signing key made: ${k.privatePath} (keep it secret); public key ${k.publicPath}`);
-      }
-      if ((await listTokens(env)).length === 0) {
-        const first = await createToken(env, { role: 'admin', name: 'first admin' }, 'lethe serve (first start)');
-        console.log(`first admin token (shown once; make others with POST /api/tokens or lethe token create):\n${first.token}`);
-      }
+      const first = await firstStart(env, keys);
+      if (first.keyMade) console.log(`signing key made: ${first.keyMade} (keep it secret); public key ${join(keys, 'lethe-ed25519.pub')}`);
+      if (first.adminToken) console.log(`first admin token (shown once; make others with POST /api/tokens or lethe token create):\n${first.adminToken}`);
       const app = await buildApi({ env, keysDir: keys, rateLimitPerMinute: o.rateLimit, logger: false });
       const controller = new AbortController();
       const stop = async (): Promise<void> => {

@@ -2,10 +2,13 @@
 // token once; the API answers with it; tokens made and revoked on the command line work (or stop working) at once.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { firstStart } from '../../src/cli/service-commands.ts';
+import { listTokens } from '../../src/workflow/access/tokens.ts';
+import { openStore } from '../../src/workflow/store/open-store.ts';
 
 const LETHE = new URL('../../bin/lethe.mjs', import.meta.url).pathname;
 
@@ -60,8 +63,20 @@ test('lethe serve: first admin token once, the API answers with it, tokens from 
   } finally {
     assert.equal(await first.stop(), 0, 'SIGTERM stops the server cleanly');
   }
-  // A second start keeps the key and, with tokens in the store, makes no new admin token.
-  const second = await serve(dir);
-  assert.equal(await second.stop(), 0);
-  assert.doesNotMatch(second.out, /first admin token|signing key made/);
+});
+
+test('a later start keeps the key and, with tokens in the store, makes no new admin token', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lethe-first-start-'));
+  const store = await openStore({ dataDir: dir });
+  try {
+    const env = { store, dataDir: dir };
+    const once = await firstStart(env, join(dir, 'keys'));
+    assert.ok(once.keyMade && once.adminToken);
+    const key = readFileSync(join(dir, 'keys', 'lethe-ed25519.key'));
+    assert.deepEqual(await firstStart(env, join(dir, 'keys')), { keyMade: null, adminToken: null });
+    assert.deepEqual(readFileSync(join(dir, 'keys', 'lethe-ed25519.key')), key);
+    assert.equal((await listTokens(env)).length, 1);
+  } finally {
+    await store.close();
+  }
 });
