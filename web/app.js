@@ -43,6 +43,16 @@ async function api(method, path, body) {
   return data;
 }
 
+/** A GET whose 404 means "not there yet" (no assessment, no certificate): null instead of an error. */
+async function getIfAny(path) {
+  try {
+    return await api('GET', path);
+  } catch (err) {
+    if (err.status === 404) return null;
+    throw err;
+  }
+}
+
 const may = (...roles) => me !== null && (me.role === 'admin' || roles.includes(me.role));
 const days = (r) => (r.daysLeft === null ? '—' : r.overdue ? `${-r.daysLeft} d overdue` : `${r.daysLeft} d`);
 
@@ -180,13 +190,7 @@ function jobsTable(snapshot, chart) {
 
 /** The request's certificate, or null when none has been issued (or the request is not completed). */
 async function certificateOf(r) {
-  if (r.state !== 'completed') return null;
-  try {
-    return await api('GET', `/api/requests/${encodeURIComponent(r.id)}/certificate`);
-  } catch (err) {
-    if (err.status === 404) return null;
-    throw err;
-  }
+  return r.state === 'completed' ? getIfAny(`/api/requests/${encodeURIComponent(r.id)}/certificate`) : null;
 }
 
 function certificatePanel(r, envelope) {
@@ -217,13 +221,8 @@ function certificatePanel(r, envelope) {
 /** What the assessment found (record counts per corpus, the method chosen per model), for those who may read it. */
 async function findingsPanel(r) {
   if (!may('operator', 'auditor')) return null;
-  let a;
-  try {
-    a = await api('GET', `/api/requests/${encodeURIComponent(r.id)}/assessment`);
-  } catch (err) {
-    if (err.status === 404) return h('p', { class: 'muted' }, 'Not assessed yet.');
-    throw err;
-  }
+  const a = await getIfAny(`/api/requests/${encodeURIComponent(r.id)}/assessment`);
+  if (!a) return h('p', { class: 'muted' }, 'Not assessed yet.');
   return h('div', {},
     table(['corpus', 'records matched', 'to confirm'], a.corpora.map((c) => [c.corpus.path, new Set(c.matches.map((m) => m.record)).size, c.matches.filter((m) => m.score < a.threshold).length])),
     table(['model', 'records found', 'method', 'why'], a.models.map((m) => [m.model, m.recordsFound, m.recommendation.method, m.recommendation.why])));
@@ -232,13 +231,8 @@ async function findingsPanel(r) {
 /** The verification against the bar: each criterion's value next to its bar, per model of the last attempt. */
 async function verificationPanel(r) {
   if (!may('operator', 'auditor')) return null;
-  let v;
-  try {
-    v = await api('GET', `/api/requests/${encodeURIComponent(r.id)}/verification`);
-  } catch (err) {
-    if (err.status === 404) return h('p', { class: 'muted' }, 'Not verified yet.');
-    throw err;
-  }
+  const v = await getIfAny(`/api/requests/${encodeURIComponent(r.id)}/verification`);
+  if (!v) return h('p', { class: 'muted' }, 'Not verified yet.');
   const last = v.attempts.at(-1);
   if (!last) return h('p', {}, `Result: ${v.result}.`);
   const num = (x) => (x === null || x === undefined ? '—' : Number(x).toFixed(3));
