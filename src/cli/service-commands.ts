@@ -83,11 +83,19 @@ export function serveCommand(): Command {
       if (first.adminToken) console.log(`first admin token (shown once; make others with POST /api/tokens or lethe token create):\n${first.adminToken}`);
       const app = await buildApi({ env, keysDir: keys, rateLimitPerMinute: o.rateLimit, logger: false });
       const controller = new AbortController();
+      // The first signal drains: no new requests or jobs, the running job (if any) finishes. A second one ends the
+      // process at once (the handlers are gone); a job cut short resumes from its checkpoint on the next start.
       const stop = async (): Promise<void> => {
+        process.stderr.write('stopping: the API closes, a running job finishes first (signal again to stop now; it would resume on the next start)\n');
         controller.abort();
         await app.close();
       };
-      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stop());
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+        process.once(sig, () => {
+          for (const other of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(other);
+          void stop();
+        });
+      }
       const url = await app.listen({ host: o.host, port: o.port });
       console.log(`Lethe API on ${url} (OpenAPI: ${url}/openapi.json)${o.worker ? '; a worker runs jobs in this process' : ''}`);
       const worker = o.worker
