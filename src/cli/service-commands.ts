@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_LEASE_MS } from '../workflow/defaults.ts';
 import { ROLES } from '../workflow/access/tokens.ts';
 import type { WorkflowEnv } from '../workflow/requests/service.ts';
-import { keysDir, storeOptions, withEnv, type StoreCliOptions } from './workflow-commands.ts';
+import { keysDir, print, storeOptions, withEnv, type StoreCliOptions } from './workflow-commands.ts';
 
 const positiveInt = (what: string) => (v: string): number => {
   const n = Number(v);
@@ -24,7 +24,7 @@ export function tokenCommand(): Command {
     .action(async (o: StoreCliOptions & { role: string; name: string; expiresInDays?: number }) => {
       const { createToken } = await import('../workflow/access/tokens.ts');
       const r = await withEnv(o, (env, actor) => createToken(env, { role: o.role, name: o.name, ...(o.expiresInDays ? { expiresInDays: o.expiresInDays } : {}) }, actor));
-      console.log(o.json ? JSON.stringify(r, null, 2) : `${r.token}\n(${r.info.role} token ${r.info.id} for ${r.info.name}${r.info.expiresAt ? `, expires ${r.info.expiresAt}` : ''}; the secret is not shown again)`);
+      print(o, r, `${r.token}\n(${r.info.role} token ${r.info.id} for ${r.info.name}${r.info.expiresAt ? `, expires ${r.info.expiresAt}` : ''}; the secret is not shown again)`);
     });
   storeOptions(token.command('list'))
     .description('tokens, without their secrets')
@@ -32,7 +32,7 @@ export function tokenCommand(): Command {
     .action(async (o: StoreCliOptions) => {
       const { listTokens } = await import('../workflow/access/tokens.ts');
       const ts = await withEnv(o, (env) => listTokens(env));
-      console.log(o.json ? JSON.stringify(ts, null, 2) : ts.length === 0 ? 'no tokens' : ts.map((t) => `${t.id}  ${t.role.padEnd(9)}  ${t.revokedAt ? `revoked ${t.revokedAt}` : t.expiresAt ? `expires ${t.expiresAt}` : 'active'}  ${t.name}`).join('\n'));
+      print(o, ts, ts.length === 0 ? 'no tokens' : ts.map((t) => `${t.id}  ${t.role.padEnd(9)}  ${t.revokedAt ? `revoked ${t.revokedAt}` : t.expiresAt ? `expires ${t.expiresAt}` : 'active'}  ${t.name}`).join('\n'));
     });
   storeOptions(token.command('revoke').argument('<id>'))
     .description('revoke a token at once')

@@ -113,7 +113,7 @@ function requestBody(o: CreateFlags): unknown {
   };
 }
 
-const print = (o: StoreCliOptions, json: unknown, text: string): void => console.log(o.json ? JSON.stringify(json, null, 2) : text);
+export const print = (o: StoreCliOptions, json: unknown, text: string): void => console.log(o.json ? JSON.stringify(json, null, 2) : text);
 
 /** `lethe request …`: the erasure-request commands, thin over src/workflow/requests/service.ts. */
 export function requestCommand(): Command {

@@ -23,17 +23,21 @@ export interface GroupedChunk {
 
 function validate(model: CausalLM, groups: readonly AnswerGroup[]): void {
   const vocab = model.config.vocabSize;
+  const checkTokens = (ids: readonly number[], i: number): void => {
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(`group ${i}: token ${id} is outside the vocabulary of ${vocab}`);
+    }
+  };
   groups.forEach((g, i) => {
     if (g.prompt.length === 0) throw new RangeError(`group ${i}: the prompt needs at least one token (e.g. BOS)`);
     if (g.answers.length === 0) throw new RangeError(`group ${i}: no answers`);
+    checkTokens(g.prompt, i);
     for (const [a, answer] of g.answers.entries()) {
       if (answer.length === 0) throw new RangeError(`group ${i}, answer ${a}: the answer is empty`);
       if (g.prompt.length + answer.length > model.config.maxPositions) {
         throw new RangeError(`group ${i}, answer ${a}: ${g.prompt.length + answer.length} tokens exceed the model's context of ${model.config.maxPositions}`);
       }
-      for (const id of [...g.prompt, ...answer]) {
-        if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(`group ${i}: token ${id} is outside the vocabulary of ${vocab}`);
-      }
+      checkTokens(answer, i);
     }
   });
 }

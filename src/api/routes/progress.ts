@@ -74,7 +74,8 @@ export function progressRoutes(app: ZodApi, ctx: ApiContext, o: { pollMs?: numbe
   }, { params: IdParams }), async (request, reply) => {
     const t = caller(request);
     // Errors (unknown id, another requester's request) are answered as problem JSON before the stream starts.
-    let last = JSON.stringify(await snapshot(ctx.env, t, request.params.id));
+    let snap = await snapshot(ctx.env, t, request.params.id);
+    let last = JSON.stringify(snap);
     reply.hijack();
     const out = reply.raw;
     // One stream per connection, closed with it: nothing waits on an idle socket after the stream ends.
@@ -89,15 +90,15 @@ export function progressRoutes(app: ZodApi, ctx: ApiContext, o: { pollMs?: numbe
       closed = true;
     });
     let quietMs = 0;
-    while (!closed && !closing && !FINAL_STATES.has((JSON.parse(last) as { request: { state: ErasureRequest['state'] } }).request.state)) {
+    while (!closed && !closing && !FINAL_STATES.has(snap.request.state)) {
       await new Promise((resolve) => setTimeout(resolve, pollMs));
       if (closed || closing) break;
-      let next: string;
       try {
-        next = JSON.stringify(await snapshot(ctx.env, t, request.params.id));
+        snap = await snapshot(ctx.env, t, request.params.id);
       } catch {
         break; // the store went away (shutdown): end the stream; the client reconnects
       }
+      const next = JSON.stringify(snap);
       if (next !== last) {
         last = next;
         send(next);
