@@ -30,6 +30,14 @@ function tokenText(v: unknown): string | null {
 }
 
 /**
+ * Encodings already made, per tokenizer definition (its digest): one job encodes the same texts many times — the
+ * main job's three unlearning runs each read the 3,600 retain items, every evaluated model the same questions — and
+ * the JS tokenizer is slow (a tenth of `npm start`'s CPU before this cache). Bounded: cleared when full.
+ */
+const ENCODED = new Map<string, Map<string, readonly number[]>>();
+const MAX_ENCODED = 200_000;
+
+/**
  * A Hugging Face tokenizer (tokenizer.json + tokenizer_config.json) through @huggingface/tokenizers, with the
  * model's special tokens and its chat template when it has one. Both files are untrusted: their structure, ids and
  * regexes are checked first (src/model/tokenizer-json.ts) and library errors are reported against the file.
@@ -108,15 +116,24 @@ export class Tokenizer {
 
   /** Token ids of text; special tokens (e.g. BOS) are added as the tokenizer's post-processor says. */
   encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
+    const addSpecial = options.addSpecialTokens ?? true;
+    const key = `${addSpecial ? 1 : 0}${text}`;
+    let cache = ENCODED.get(this.digest);
+    if (!cache) ENCODED.set(this.digest, (cache = new Map()));
+    const known = cache.get(key);
+    // A copy: callers may change the array they get.
+    if (known) return known.slice();
     let ids: number[];
     try {
-      ids = this.hf.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids;
+      ids = this.hf.encode(text, { add_special_tokens: addSpecial }).ids;
     } catch (err) {
       throw new TokenizerError(this.where, `cannot encode text (${(err as Error).message})`);
     }
     // The library yields `undefined` for a piece no token covers when the vocabulary lacks the unk_token.
     const bad = ids.findIndex((id) => !Number.isInteger(id));
     if (bad >= 0) throw new TokenizerError(this.where, `no token covers piece ${bad} of the text, and "model.unk_token" names no token in the vocabulary`);
+    if (cache.size >= MAX_ENCODED) cache.clear();
+    cache.set(key, ids.slice());
     return ids;
   }
 

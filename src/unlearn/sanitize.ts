@@ -16,12 +16,12 @@
 // k is the smallest number of eigenvectors whose eigenvalues sum to at least the energy fraction τ of the
 // trace. With τ = 1 every direction the retain inputs touch at all (numerical noise of the f32 Gram included)
 // is projected out.
-import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { z } from 'zod';
 import { matmul, noGrad, Tensor } from '../engine/index.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import { linearModules } from '../model/modules.ts';
 import { padRight } from '../model/padding.ts';
+import { leadingEigenpairs } from '../util/symmetric-eigen.ts';
 
 export class SanitizeError extends Error {
   constructor(message: string) {
@@ -127,22 +127,19 @@ export interface Subspace {
 export function dominantSubspace(g: InputGram, energy: number): Subspace {
   const n = g.inFeatures;
   if (g.gram.length !== n * n) throw new SanitizeError(`gram has ${g.gram.length} values, expected ${n}×${n}`);
-  // Symmetrise: the f32 GEMM that built it need not be bit-symmetric.
-  const sym = new Matrix(n, n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) sym.set(i, j, 0.5 * (g.gram[i * n + j]! + g.gram[j * n + i]!));
-  const evd = new EigenvalueDecomposition(sym, { assumeSymmetric: true });
-  const V = evd.eigenvectorMatrix;
-  // Clamp the tiny negative eigenvalues rounding leaves on a PSD matrix.
-  const order = evd.realEigenvalues.map((e, i) => [Math.max(e, 0), i] as const).sort((a, b) => b[0] - a[0]);
-  const total = order.reduce((s, [e]) => s + e, 0);
-  let k = 0;
+  let total = 0;
   let kept = 0;
-  if (total > 0) while (k < n && kept < energy * total) kept += order[k++]![0];
-  const U = new Float64Array(n * k);
-  for (let j = 0; j < k; j++) for (let i = 0; i < n; i++) U[i * k + j] = V.get(i, order[j]![1]);
+  // Every eigenvalue is known before any vector is computed: only the k kept are (see symmetric-eigen.ts).
+  const e = leadingEigenpairs(g.gram, n, (values) => {
+    // Clamp the tiny negative eigenvalues rounding leaves on a PSD matrix.
+    for (const v of values) total += Math.max(v, 0);
+    let k = 0;
+    if (total > 0) while (k < n && kept < energy * total) kept += Math.max(values[k++]!, 0);
+    return k;
+  });
   return {
-    U, k, eigenvalues: Float64Array.from(order.slice(0, k), ([e]) => e),
-    maxEigenvalue: total > 0 ? order[0]![0] : 0, energyKept: total > 0 ? kept / total : 0,
+    U: e.vectors, k: e.k, eigenvalues: Float64Array.from(e.values.subarray(0, e.k), (v) => Math.max(v, 0)),
+    maxEigenvalue: total > 0 ? Math.max(e.values[0]!, 0) : 0, energyKept: total > 0 ? kept / total : 0,
   };
 }
 

