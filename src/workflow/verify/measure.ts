@@ -2,7 +2,7 @@ import { readTrainingRecords } from '../../data/jsonl.ts';
 import type { TrainingRecord } from '../../data/schema.ts';
 import { rocAuc } from '../../eval/auc.ts';
 import { extractionStrength, teacherForcedPredictions } from '../../eval/extraction.ts';
-import { membershipAuc, miaScores, type MiaAttack, type MiaItem } from '../../eval/mia.ts';
+import { membershipAuc, miaScores, miaScoresFrom, type MiaAttack, type MiaItem } from '../../eval/mia.ts';
 import { scoreQaSet } from '../../eval/qa-scores.ts';
 import { relearnCurve, splitForRelearning } from '../../eval/relearn.ts';
 import { truthRatios } from '../../eval/truth-ratio.ts';
@@ -43,13 +43,13 @@ const MIA_ATTACKS: [MiaAttack, string, string][] = [
   ['minKPlusPlus', 'mia:min-k++', 'membership inference, Min-K%++ (k = 0.4)'],
 ];
 
-interface Side {
+export interface Side {
   records: TrainingRecord[];
   items: UnlearnItem[];
   mia: MiaItem[];
 }
 
-function side(records: TrainingRecord[], tokenizer: Tokenizer, maxLength: number): Side {
+export function side(records: TrainingRecord[], tokenizer: Tokenizer, maxLength: number): Side {
   const items = tokenizeItems(records, tokenizer, maxLength);
   return { records, items, mia: items.map((it, i) => ({ ...it, text: textOf(records[i]!) })) };
 }
@@ -63,16 +63,41 @@ function truthRatioItems(records: TrainingRecord[]) {
   return qa.map((r) => ({ question: r.question, answer: r.answer, paraphrasedAnswer: r.paraphrased_answer ?? null, perturbedAnswers: r.perturbed_answers!, subject: r.subject ?? null, attribute: r.attribute ?? null }));
 }
 
-/** Extraction strength of each record: the share of the answer the model completes greedily from the shortest prefix. */
-function extraction(model: CausalLM, items: readonly UnlearnItem[], padId: number): number[] {
-  const preds = teacherForcedPredictions(model, items, { padId });
-  return preds.map((p, i) => extractionStrength(p, items[i]!.answer));
+/** −log truth ratio of each record: higher = the model prefers the true answer over wrong ones phrased alike. */
+const knowledgeOf = (s: { paraphrased: Float64Array; perturbed: Float64Array[] }): number[] => Array.from(truthRatios(s.paraphrased, s.perturbed), (tr) => -Math.log(tr));
+
+/** What one model gives one side's records: every per-record score the criteria compare. */
+export interface SideScores {
+  mia: Partial<Record<MiaAttack, Float64Array>>;
+  /** Extraction strength per record: the share of the answer the model completes greedily from the shortest prefix. */
+  extraction: number[];
+  /** −log truth ratio of the records that have wrong answers phrased alike (truthRatioItems), in their order. */
+  knowledge: number[] | null;
+  /** TOFU's answer probability over the records. */
+  probability: number;
 }
 
-/** −log truth ratio of each record: higher = the model prefers the true answer over wrong ones phrased alike. */
-function knowledge(model: CausalLM, tokenizer: Tokenizer, records: TrainingRecord[], padId: number): number[] {
-  const s = scoreQaSet(model, tokenizer, truthRatioItems(records), padId);
-  return Array.from(truthRatios(s.paraphrased, s.perturbed), (tr) => -Math.log(tr));
+/**
+ * The scores of one side on one model. When every record is a QA record with wrong answers phrased alike, none cut
+ * to fit the context (the persons corpus, TOFU), one teacher-forced pass gives them all: the true answers' token
+ * statistics (membership inference), their argmax (extraction), and the paraphrased and perturbed answers scored
+ * after the same question (truth ratio). Otherwise each measure makes its own pass over the records it applies to.
+ */
+export function scoreSide(model: CausalLM, tokenizer: Tokenizer, s: Side, padId: number): SideScores {
+  const tr = truthRatioItems(s.records);
+  if (tr.length === s.records.length && s.items.every((it) => !it.truncated)) {
+    const q = scoreQaSet(model, tokenizer, tr, padId, 32, { moments: true, argmax: true });
+    const stats = q.truthStats!;
+    return {
+      mia: miaScoresFrom(stats, s.mia, { k: 0.4 }), extraction: s.items.map((it, i) => extractionStrength(stats.argmax![i]!, it.answer)),
+      knowledge: knowledgeOf(q), probability: q.answer.reduce((sum, m) => sum + Math.exp(m), 0) / q.answer.length,
+    };
+  }
+  const preds = teacherForcedPredictions(model, s.items, { padId });
+  return {
+    mia: miaScores(model, s.mia, { padId, k: 0.4 }), extraction: preds.map((p, i) => extractionStrength(p, s.items[i]!.answer)),
+    knowledge: tr.length > 0 ? knowledgeOf(scoreQaSet(model, tokenizer, tr, padId)) : null, probability: answerProbability(model, s.items, padId),
+  };
 }
 
 /** How many groups of non-member subjects the relearning attack is repeated on (each a fine-tuned copy). */
@@ -148,25 +173,26 @@ export function measureModel(input: MeasureInput): Measurement {
     : refRecords.length === 0 ? `the non-member reference ${input.reference.label} has no ${kind} records to compare with` : null;
 
   const measured: Measured[] = [];
+  let after: { f: SideScores; h: SideScores } | null = null;
+  let before: { f: SideScores; h: SideScores } | null = null;
   const n = { subject: subject.items.length, reference: reference?.items.length ?? 0 };
   if (reference) {
-    const after = { f: miaScores(model, subject.mia, { padId, k: 0.4 }), h: miaScores(model, reference.mia, { padId, k: 0.4 }) };
-    const before = input.skipBefore ? null : { f: miaScores(base, subject.mia, { padId, k: 0.4 }), h: miaScores(base, reference.mia, { padId, k: 0.4 }) };
+    const scoresOf = (m: CausalLM) => ({ f: scoreSide(m, tokenizer, subject, padId), h: scoreSide(m, tokenizer, reference, padId) });
+    after = scoresOf(model);
+    before = input.skipBefore ? null : scoresOf(base);
     for (const [attack, id, label] of MIA_ATTACKS) {
-      measured.push({ id, label, core: true, n, value: membershipAuc(after.f[attack]!, after.h[attack]!), before: before ? membershipAuc(before.f[attack]!, before.h[attack]!) : null });
+      measured.push({ id, label, core: true, n, value: membershipAuc(after.f.mia[attack]!, after.h.mia[attack]!), before: before ? membershipAuc(before.f.mia[attack]!, before.h.mia[attack]!) : null });
     }
     measured.push({
       id: 'extraction', label: 'extraction strength: how much of each answer the model completes from the shortest prefix', core: true, n,
-      value: rocAuc(extraction(model, subject.items, padId), extraction(model, reference.items, padId)),
-      before: input.skipBefore ? null : rocAuc(extraction(base, subject.items, padId), extraction(base, reference.items, padId)),
+      value: rocAuc(after.f.extraction, after.h.extraction), before: before ? rocAuc(before.f.extraction, before.h.extraction) : null,
     });
     const trS = truthRatioItems(subject.records).length;
     const trR = truthRatioItems(reference.records).length;
     if (trS > 0 && trR > 0) {
       measured.push({
         id: 'truth-ratio', label: 'truth ratio: preference for the true answer over wrong ones phrased alike', core: false, n: { subject: trS, reference: trR },
-        value: rocAuc(knowledge(model, tokenizer, subject.records, padId), knowledge(model, tokenizer, reference.records, padId)),
-        before: input.skipBefore ? null : rocAuc(knowledge(base, tokenizer, subject.records, padId), knowledge(base, tokenizer, reference.records, padId)),
+        value: rocAuc(after.f.knowledge!, after.h.knowledge!), before: before ? rocAuc(before.f.knowledge!, before.h.knowledge!) : null,
       });
     } else measured.push({ id: 'truth-ratio', label: 'truth ratio', core: false, n: { subject: trS, reference: trR }, value: null, before: null, reason: 'the records carry no paraphrased and perturbed answers (paraphrased_answer, perturbed_answers)' });
     const r = input.policy.relearn.steps > 0 ? relearnAuc(model, tokenizer, subject, reference, input.policy, input.seed) : null;
@@ -184,8 +210,8 @@ export function measureModel(input: MeasureInput): Measurement {
 
   return {
     forgetProbability: {
-      before: answerProbability(base, subject.items, padId), after: answerProbability(model, subject.items, padId),
-      nonMember: reference ? answerProbability(model, reference.items, padId) : null,
+      before: before?.f.probability ?? answerProbability(base, subject.items, padId), after: after?.f.probability ?? answerProbability(model, subject.items, padId),
+      nonMember: after?.h.probability ?? null,
     },
     criteria: judge(measured, input.policy),
     compared: { kind, subjectRecords: subject.items.length, reference: input.reference?.label ?? null },
