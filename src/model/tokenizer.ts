@@ -114,13 +114,25 @@ export class Tokenizer {
     return new Tokenizer(readJson(path, MAX_TOKENIZER_BYTES), config as Record<string, unknown>, path, configPath);
   }
 
+  /** The shared encodings of this definition; none when the definition cannot be digested (nested too deep to serialise). */
+  private encodeCache(): Map<string, readonly number[]> | null {
+    let digest: string;
+    try {
+      digest = this.digest;
+    } catch {
+      return null;
+    }
+    let cache = ENCODED.get(digest);
+    if (!cache) ENCODED.set(digest, (cache = new Map()));
+    return cache;
+  }
+
   /** Token ids of text; special tokens (e.g. BOS) are added as the tokenizer's post-processor says. */
   encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
     const addSpecial = options.addSpecialTokens ?? true;
     const key = `${addSpecial ? 1 : 0}${text}`;
-    let cache = ENCODED.get(this.digest);
-    if (!cache) ENCODED.set(this.digest, (cache = new Map()));
-    const known = cache.get(key);
+    const cache = this.encodeCache();
+    const known = cache?.get(key);
     // A copy: callers may change the array they get.
     if (known) return known.slice();
     let ids: number[];
@@ -132,8 +144,10 @@ export class Tokenizer {
     // The library yields `undefined` for a piece no token covers when the vocabulary lacks the unk_token.
     const bad = ids.findIndex((id) => !Number.isInteger(id));
     if (bad >= 0) throw new TokenizerError(this.where, `no token covers piece ${bad} of the text, and "model.unk_token" names no token in the vocabulary`);
-    if (cache.size >= MAX_ENCODED) cache.clear();
-    cache.set(key, ids.slice());
+    if (cache) {
+      if (cache.size >= MAX_ENCODED) cache.clear();
+      cache.set(key, ids.slice());
+    }
     return ids;
   }
 
