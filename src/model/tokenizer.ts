@@ -116,16 +116,19 @@ export class Tokenizer {
 
   /** The shared encodings of this definition; none when the definition cannot be digested (nested too deep to serialise). */
   private encodeCache(): Map<string, readonly number[]> | null {
-    let digest: string;
+    if (this.encoded !== undefined) return this.encoded;
     try {
-      digest = this.digest;
+      const digest = this.digest;
+      this.encoded = ENCODED.get(digest) ?? new Map();
+      ENCODED.set(digest, this.encoded);
     } catch {
-      return null;
+      // Tried once: a definition that cannot be serialised is not retried on every encode.
+      this.encoded = null;
     }
-    let cache = ENCODED.get(digest);
-    if (!cache) ENCODED.set(digest, (cache = new Map()));
-    return cache;
+    return this.encoded;
   }
+
+  private encoded: Map<string, readonly number[]> | null | undefined;
 
   /** Token ids of text; special tokens (e.g. BOS) are added as the tokenizer's post-processor says. */
   encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
