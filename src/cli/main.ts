@@ -1,7 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { engineInfo } from './engine-info.ts';
 import { formatInfo, generateCommand, modelInfo } from './model-commands.ts';
-import { FRESH_ARCHITECTURES, runTraining, type FreshArchitecture } from '../train/run.ts';
+import { FRESH_ARCHITECTURES, runTraining, type FreshArchitecture, type SgtmSpec } from '../train/run.ts';
+import { formatSgtmLog, sgtmCommand } from './sgtm-commands.ts';
 import { ON_EXCLUDED, type OnExcluded } from '../train/exclusions.ts';
 import { exclusionsCommand } from './exclusion-commands.ts';
 import { evalCommand, type EvalCliOptions } from './eval-command.ts';
@@ -78,6 +79,28 @@ interface TrainCliOptions {
   heads: number; kvHeads?: number; intermediateSize?: number; tieEmbeddings: boolean; context: number; out: string; checkpoint?: string; resume?: boolean; force?: boolean; steps: number; batchSize: number;
   gradAccum: number; lr: number; minLr?: number; warmup: number; weightDecay: number; clip: number; seed: number;
   evalEvery: number; saveEvery: number; dtype: 'F32' | 'F16' | 'BF16'; exclude: string[]; onExcluded: OnExcluded;
+  sgtm?: boolean; sgtmMlpUnits?: number; sgtmHeads?: number; sgtmLayers?: number[]; sgtmRetainMask?: number; sgtmForgetRecall?: number; ablate?: boolean;
+}
+
+/** `--sgtm-layers 0,2,3`. */
+function layerList(value: string): number[] {
+  const layers = value.split(',').map((v) => Number(v.trim()));
+  if (layers.length === 0 || layers.some((l) => !Number.isInteger(l) || l < 0)) throw new InvalidArgumentError('expected comma-separated layer indices, e.g. 0,1,2');
+  return layers;
+}
+
+/** The SGTM part of `lethe train`'s options; SGTM flags without --sgtm are refused rather than ignored. */
+function sgtmSpec(o: TrainCliOptions): SgtmSpec | undefined {
+  const given = (['sgtmMlpUnits', 'sgtmHeads', 'sgtmLayers', 'sgtmRetainMask', 'sgtmForgetRecall', 'ablate'] as const).filter((k) => o[k] !== undefined);
+  if (!o.sgtm) {
+    if (given.length > 0) throw new InvalidArgumentError(`--${given[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --sgtm`);
+    return undefined;
+  }
+  return {
+    ...(o.sgtmMlpUnits === undefined ? {} : { mlpUnits: o.sgtmMlpUnits }), ...(o.sgtmHeads === undefined ? {} : { heads: o.sgtmHeads }),
+    ...(o.sgtmLayers === undefined ? {} : { layers: o.sgtmLayers }), ...(o.sgtmRetainMask === undefined ? {} : { retainMaskFraction: o.sgtmRetainMask }),
+    ...(o.sgtmForgetRecall === undefined ? {} : { forgetRecall: o.sgtmForgetRecall }), ablate: o.ablate ?? false,
+  };
 }
 
 program
@@ -113,7 +136,15 @@ program
   .addOption(new Option('--dtype <t>', 'dtype of the saved weights').choices(['F32', 'F16', 'BF16']).default('F32'))
   .option('--exclude <file>', 'exclusion list from `lethe exclusions export` (repeatable): records it names are not trained on', collect, [])
   .addOption(new Option('--on-excluded <what>', 'a training record on an exclusion list: skip it (counted in training_log.json), or refuse the run').choices([...ON_EXCLUDED]).default('skip'))
+  .option('--sgtm', 'selective gradient masking (docs/sgtm.md): records labelled "forget" train only the designated forget units and heads; retain/adjacent records may run with them masked; unlabelled records train everything')
+  .option('--sgtm-mlp-units <n>', 'SGTM: forget MLP units per designated layer, the last ones (default d_ff/16)', number('int', 0))
+  .option('--sgtm-heads <n>', 'SGTM: forget attention heads per designated layer, the last ones (default 1)', number('int', 0))
+  .option('--sgtm-layers <list>', 'SGTM: designated layers, comma-separated (default all)', layerList)
+  .option('--sgtm-retain-mask <fraction>', 'SGTM: share of retain-labelled steps run with the forget units masked (default 0.25)', number('float', 0, 1))
+  .option('--sgtm-forget-recall <p>', 'SGTM: simulated label noise; a forget batch keeps its label with probability p, else trains as unlabelled (default 1)', number('float', 0, 1))
+  .option('--ablate', 'SGTM: write the model with its forget parameters zeroed (else as trained; `lethe sgtm ablate` does it later)')
   .action((o: TrainCliOptions) => {
+    const sgtm = sgtmSpec(o);
     const log = runTraining({
       data: o.data, evalData: o.eval.length > 0 ? o.eval : undefined, init: o.init, tokenizerDir: o.tokenizer,
       fresh: {
@@ -123,6 +154,7 @@ program
       out: o.out,
       checkpointDir: o.checkpoint, resume: o.resume ?? false, force: o.force ?? false, dtype: o.dtype,
       ...(o.exclude.length > 0 ? { exclude: o.exclude, onExcluded: o.onExcluded } : {}),
+      ...(sgtm ? { sgtm } : {}),
       command: ['lethe', ...process.argv.slice(2)].join(' '),
       options: {
         steps: o.steps, batchSize: o.batchSize, gradAccum: o.gradAccum, lr: o.lr, minLr: o.minLr, warmupSteps: o.warmup,
@@ -130,7 +162,10 @@ program
       },
     });
     console.log(`trained ${log.parameters.toLocaleString('en-US')} parameters on ${log.examples} examples${log.exclusions ? ` (${log.exclusions.skipped} excluded)` : ''} in ${log.wallSeconds.toFixed(1)} s; final loss ${log.losses.at(-1)?.toFixed(4)}; wrote ${o.out}`);
+    if (log.sgtm) console.log(formatSgtmLog(log.sgtm));
   });
+
+program.addCommand(sgtmCommand());
 
 program
   .command('methods')

@@ -9,6 +9,14 @@ import { z } from 'zod';
 
 const text = z.string().min(1);
 
+/**
+ * What a record is for in training-time unlearning (SGTM): `forget` (the domain to localise and remove), `adjacent`
+ * (related but to keep; trained as retain, measured apart) or `retain`. Absent = unlabelled (updates everything).
+ */
+export const RECORD_LABELS = ['forget', 'adjacent', 'retain'] as const;
+export type RecordLabel = (typeof RECORD_LABELS)[number];
+const label = z.enum(RECORD_LABELS).optional();
+
 export const QaRecordSchema = z.looseObject({
   /** Whom the record is about: the unit of erasure (a person's full name in the persons corpus). */
   subject: text,
@@ -21,12 +29,14 @@ export const QaRecordSchema = z.looseObject({
   /** Which fact the pair asks for, e.g. "birth_date". */
   attribute: text.optional(),
   id: text.optional(),
+  label,
 });
 
 export const TextRecordSchema = z.looseObject({
   text,
   subject: text.optional(),
   id: text.optional(),
+  label,
 });
 
 export type QaRecord = z.infer<typeof QaRecordSchema>;

@@ -5,6 +5,7 @@ import { GPT2 } from './arch/gpt2.ts';
 import { Llama } from './arch/llama.ts';
 import type { CausalLM } from './arch/types.ts';
 import { readConfig, type ModelConfig } from './config.ts';
+import type { ParameterStore } from './params.ts';
 import { closeCheckpoint, openCheckpoint, saveCheckpoint } from './safetensors/index.ts';
 import { atomicWrite, copyFileAtomic, lstatOrNull } from './io/atomic-file.ts';
 import { writeFolder, type WriteFolderOptions } from './io/output-folder.ts';
@@ -32,9 +33,9 @@ export interface LoadedModel {
   storedDType: SafetensorsDType;
 }
 
-/** Builds an uninitialised model for a config (weights all zero). */
-export function createModel(config: ModelConfig): CausalLM {
-  return config.family === 'gpt2' ? new GPT2(config) : new Llama(config);
+/** Builds an uninitialised model for a config (weights all zero), or one over existing weights of the same shape. */
+export function createModel(config: ModelConfig, params?: ParameterStore): CausalLM {
+  return config.family === 'gpt2' ? new GPT2(config, params) : new Llama(config, params);
 }
 
 /** Candidate stored names for a parameter: GPT-2 checkpoints saved from GPT2Model lack the "transformer." prefix. */

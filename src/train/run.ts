@@ -11,6 +11,9 @@ import { buildExamples } from './examples.ts';
 import { formatExclusions, readTrainingExcluding, type ExclusionReport, type OnExcluded } from './exclusions.ts';
 import { Progress } from '../util/progress.ts';
 import { train, type EvalInfo, type TrainOptions } from './trainer.ts';
+import type { RecordLabel } from '../data/schema.ts';
+import { ablateInPlace, designate, forgetParameterCount, withDesignation, type SgtmDesignation } from './sgtm.ts';
+import { sgtmSource, type SgtmStepKind } from './sgtm-steps.ts';
 
 /** The architectures a model trained from scratch can have. */
 export const FRESH_ARCHITECTURES = ['gpt2', 'llama'] as const;
@@ -85,8 +88,34 @@ export interface TrainingSpec {
   exclude?: string[];
   onExcluded?: OnExcluded;
   options: Omit<TrainOptions, 'padId' | 'checkpointDir' | 'tokenizerDir'>;
+  /** Train with selective gradient masking on the records' labels (src/train/sgtm.ts); the folder records the designation. */
+  sgtm?: SgtmSpec;
   /** Recorded in the training log so the run can be recreated. */
   command?: string;
+}
+
+export interface SgtmSpec {
+  /** Forget MLP units per designated layer (default d_ff/16), forget heads (default 1), layers (default all). */
+  mlpUnits?: number;
+  heads?: number;
+  layers?: number[];
+  /** Default 0.25 (the reference's TinyStories runs; its Wikipedia runs used 0.1). */
+  retainMaskFraction?: number;
+  /** Default 1 (every forget label kept). */
+  forgetRecall?: number;
+  /** Write the model with its forget parameters zeroed (default: as trained; `lethe sgtm ablate` does it later). */
+  ablate?: boolean;
+}
+
+/** What an SGTM run designated and did, in its training log. */
+export interface SgtmLog {
+  designation: SgtmDesignation;
+  retainMaskFraction: number;
+  forgetRecall: number;
+  /** Steps run of each kind (label noise turns forget steps into default ones). */
+  steps: Record<SgtmStepKind, number>;
+  forgetParameters: number;
+  ablated: boolean;
 }
 
 export interface TrainingLog {
@@ -100,6 +129,8 @@ export interface TrainingLog {
   resumedFrom: number | null;
   /** What the exclusion lists left out (null: none given). */
   exclusions: ExclusionReport | null;
+  /** Present for SGTM runs. */
+  sgtm?: SgtmLog;
   wallSeconds: number;
   finishedAt: string;
 }
@@ -143,6 +174,16 @@ function checkPaths(spec: TrainingSpec, checkpointDir: string): Input[] {
   return [...inputs, ...checkpoints];
 }
 
+/** An SGTM run's designation and step source, every option checked before the first step. */
+function sgtmPlan(o: SgtmSpec, model: CausalLM, examples: ReturnType<typeof buildExamples>, labels: (RecordLabel | undefined)[],
+  options: TrainingSpec['options']) {
+  const designation = designate(model.config, o);
+  const retainMaskFraction = o.retainMaskFraction ?? 0.25;
+  const forgetRecall = o.forgetRecall ?? 1;
+  const source = sgtmSource(examples, labels, options.seed, options.batchSize, { designation, retainMaskFraction, forgetRecall });
+  return { designation, retainMaskFraction, forgetRecall, source };
+}
+
 /**
  * Reads the data, builds or loads the model, trains with progress (resumable checkpoints in `checkpointDir`), and
  * writes the HF folder plus training_log.json whole or not at all.
@@ -172,20 +213,34 @@ export function runTraining(spec: TrainingSpec, progressLabel = 'train', progres
   const padId = tokenizer.padId ?? 0;
   const examples = buildExamples(records, tokenizer, model.config.maxPositions);
   const evalExamples = spec.evalData ? buildExamples(loadRecords(spec.evalData), tokenizer, model.config.maxPositions) : [];
+  const sgtm = spec.sgtm ? sgtmPlan(spec.sgtm, model, examples, records.map((r) => r.label), spec.options) : null;
 
   const progress = new Progress({ total: spec.options.steps, label: progressLabel, unit: 'tok/s', ...(progressStream ? { stream: progressStream } : {}) });
+  const kinds: Record<SgtmStepKind, number> = { forget: 0, 'retain-masked': 0, default: 0 };
   const result = train(model, examples, { ...spec.options, padId, checkpointDir, tokenizerDir }, {
-    onStep: (s) => progress.update(s.step, s.tokens, `loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)}`),
+    onStep: (s) => {
+      if (s.kind) kinds[s.kind as SgtmStepKind]++;
+      progress.update(s.step, s.tokens, `loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)}${s.kind ? ` ${s.kind}` : ''}`);
+    },
     onEval: (e) => progress.note(`step ${e.step}: eval loss ${e.loss.toFixed(4)}`),
-  }, evalExamples, spec.resume ?? false);
+  }, evalExamples, spec.resume ?? false, sgtm?.source);
 
+  let trained = result.model;
+  let sgtmLog: SgtmLog | undefined;
+  if (sgtm) {
+    const ablated = spec.sgtm?.ablate ?? false;
+    trained = withDesignation(result.model, sgtm.designation, ablated);
+    const forgetParameters = ablated ? ablateInPlace(trained, sgtm.designation) : forgetParameterCount(trained, sgtm.designation);
+    sgtmLog = { designation: sgtm.designation, retainMaskFraction: sgtm.retainMaskFraction, forgetRecall: sgtm.forgetRecall, steps: kinds, forgetParameters, ablated };
+  }
   const { command, ...rest } = spec;
   const log: TrainingLog = {
     command: command ?? null, spec: rest, parameters: result.model.params.count(), examples: examples.length,
     losses: result.losses, evals: result.evals, resumedFrom: spec.resume ? result.startStep : null, exclusions,
+    ...(sgtmLog ? { sgtm: sgtmLog } : {}),
     wallSeconds: (performance.now() - started) / 1000, finishedAt: new Date().toISOString(),
   };
-  writeModelFolder(result.model, spec.out, {
+  writeModelFolder(trained, spec.out, {
     dtype: spec.dtype ?? 'F32', copyFrom: tokenizerDir, force: spec.force, inputs,
     extraFiles: { 'training_log.json': JSON.stringify(log, null, 1) + '\n' },
   });

@@ -5,14 +5,15 @@ import type { CausalLM } from '../model/arch/types.ts';
 import { loadModel, saveModel } from '../model/checkpoint.ts';
 import { loadSafetensors, saveSafetensors, withSafetensors } from '../model/safetensors/index.ts';
 import { atomicWrite } from '../model/io/atomic-file.ts';
-import type { DataPosition } from './batches.ts';
+import type { SourcePosition } from './trainer.ts';
 import { beginCheckpoint, checkpointPaths, commitCheckpoint, recoverCheckpoint, STATE_FILE } from './checkpoint-folder.ts';
 import type { EvalInfo } from './trainer.ts';
 
 /** Everything besides weights and optimizer buffers that a resumed run needs to continue exactly. */
 export interface TrainerState {
   step: number;
-  position: DataPosition;
+  /** The step source's position (null before the first step). */
+  position: SourcePosition | null;
   /** Training loss of every step so far (the log a resumed run continues). */
   losses: number[];
   /** Fingerprint of the options that must not change across a resume (data, batch size, seed, schedule). */

@@ -29,12 +29,40 @@ export interface TrainOptions {
 
 export interface StepInfo {
   step: number;
+  /** What kind of step the source planned (SGTM: forget, retain-masked, default); absent for plain training. */
+  kind?: string;
   totalSteps: number;
   loss: number;
   lr: number;
   gradNorm: number;
   tokens: number;
-  position: DataPosition;
+  position: SourcePosition;
+}
+
+/** Where a step source is in its data: one stream's position, or several streams' by name (SGTM's label groups). */
+export type SourcePosition = DataPosition | { [stream: string]: DataPosition };
+
+/** One optimizer step's micro-batches and how to run them. */
+export interface StepPlan {
+  batches: Batch[];
+  /** The forward pass's projection-input tap for every micro-batch of the step (SGTM masks units with it). */
+  linearInput?: (module: string, x: Tensor) => Tensor;
+  /** Runs after the step's backward passes, before clipping (SGTM zeroes gradients with it). */
+  afterBackward?: () => void;
+  kind?: string;
+}
+
+/** A deterministic source of steps; `position` is what a checkpoint saves to resume exactly. */
+export interface StepSource {
+  next(step: number, microBatches: number): StepPlan;
+  readonly position: SourcePosition;
+}
+
+/** Makes the step source of a run (plain training: one shuffled stream of the examples). */
+export interface StepSourceFactory {
+  /** Mixed into the resume fingerprint: whatever besides the examples and options shapes the steps. */
+  fingerprint: string;
+  create(model: CausalLM, position: SourcePosition | null, padId: number): StepSource;
 }
 
 export interface EvalInfo {
@@ -61,19 +89,20 @@ export interface TrainResult {
 }
 
 /** What a resume must match: the data and every option that shapes the batches or the schedule. */
-export function fingerprint(examples: readonly Example[], o: TrainOptions): string {
+export function fingerprint(examples: readonly Example[], o: TrainOptions, extra = ''): string {
   const h = createHash('sha256');
   for (const e of examples) {
     h.update(Buffer.from(e.ids.buffer, e.ids.byteOffset, e.ids.byteLength));
     h.update(Buffer.from(e.lossMask));
   }
   h.update(JSON.stringify([o.steps, o.batchSize, o.gradAccum ?? 1, o.lr, o.minLr, o.warmupSteps ?? 0, o.weightDecay ?? 0, o.clip ?? 0, o.seed, o.padId]));
+  if (extra) h.update(extra);
   return h.digest('hex');
 }
 
 /** Mean next-token loss over the batch's target tokens (padding and target-less positions never computed); callers skip batches without targets. */
-function batchLoss(model: CausalLM, batch: Batch): Tensor {
-  const logits = model.forward(batch.ids, { lengths: batch.lengths, logitPositions: batch.targetPositions }).logits!;
+function batchLoss(model: CausalLM, batch: Batch, linearInput?: StepPlan['linearInput']): Tensor {
+  const logits = model.forward(batch.ids, { lengths: batch.lengths, logitPositions: batch.targetPositions, ...(linearInput ? { linearInput } : {}) }).logits!;
   return crossEntropy(logits, batch.targetIds);
 }
 
@@ -92,16 +121,31 @@ export function evaluateLoss(model: CausalLM, examples: readonly Example[], batc
   return count === 0 ? NaN : total / count;
 }
 
+/** Plain training's source: micro-batches from one length-bucketed shuffled stream of every example. */
+function plainSource(examples: readonly Example[], o: TrainOptions): StepSourceFactory {
+  return {
+    fingerprint: '',
+    create: (_model, position, padId) => {
+      const stream = new BatchStream(examples, o.batchSize, o.seed, padId, (position as DataPosition | null) ?? undefined);
+      return {
+        next: (_step, micro) => ({ batches: Array.from({ length: micro }, () => stream.next()) }),
+        get position() { return stream.position; },
+      };
+    },
+  };
+}
+
 /**
  * Trains a causal LM with AdamW, warmup + cosine schedule, clipping and gradient accumulation. With
  * checkpointDir + resume, continues a killed run exactly: same batches, same learning rates, same losses.
+ * `source` plans each step (default: plain training on the examples; SGTM plans labelled, masked steps).
  */
 export function train(start: CausalLM, examples: readonly Example[], o: TrainOptions, hooks: TrainHooks = {},
-  evalExamples: readonly Example[] = [], resume = false): TrainResult {
+  evalExamples: readonly Example[] = [], resume = false, source: StepSourceFactory = plainSource(examples, o)): TrainResult {
   const accum = o.gradAccum ?? 1;
-  const fp = fingerprint(examples, o);
+  const fp = fingerprint(examples, o, source.fingerprint);
   let model = start;
-  let state: TrainerState = { step: 0, position: { epoch: 0, offset: 0 }, losses: [], fingerprint: fp };
+  let state: TrainerState = { step: 0, position: null, losses: [], fingerprint: fp };
   let optimizer = new AdamW(model.params.list(), { lr: o.lr, weightDecay: o.weightDecay ?? 0 });
   if (resume) {
     if (!o.checkpointDir) throw new Error('resume needs a checkpoint folder');
@@ -115,7 +159,7 @@ export function train(start: CausalLM, examples: readonly Example[], o: TrainOpt
     optimizer.loadState(ck.optimizer);
   }
   const startStep = state.step;
-  const stream = new BatchStream(examples, o.batchSize, o.seed, o.padId, state.position);
+  const stream = source.create(model, state.position, o.padId);
   const evals: EvalInfo[] = [...(state.evals ?? [])];
   const params = model.params.list();
   const save = (): void => {
@@ -127,17 +171,18 @@ export function train(start: CausalLM, examples: readonly Example[], o: TrainOpt
   while (state.step < o.steps) {
     let lossSum = 0;
     let tokens = 0;
-    for (let micro = 0; micro < accum; micro++) {
-      const batch = stream.next();
+    const plan = stream.next(state.step, accum);
+    for (const batch of plan.batches) {
       tokens += batch.tokens;
       if (batch.targetTokens === 0) continue;
       // Activations and gradients of the micro-batch come from the pool and go back to it (see engine/pool.ts).
       lossSum += pooled(() => {
-        const loss = batchLoss(model, batch);
+        const loss = batchLoss(model, batch, plan.linearInput);
         backward(accum === 1 ? loss : scale(loss, 1 / accum));
         return loss.item();
       });
     }
+    plan.afterBackward?.();
     const gradNorm = o.clip ? clipGradNorm(params, o.clip) : 0;
     const lr = learningRate(state.step, { lr: o.lr, minLr: o.minLr, warmupSteps: o.warmupSteps ?? 0, totalSteps: o.steps });
     optimizer.lr = lr;
@@ -147,7 +192,7 @@ export function train(start: CausalLM, examples: readonly Example[], o: TrainOpt
     if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${state.step + 1}: loss is ${loss}`);
     state.losses.push(loss);
     state = { ...state, step: state.step + 1, position: stream.position };
-    hooks.onStep?.({ step: state.step, totalSteps: o.steps, loss, lr, gradNorm, tokens, position: stream.position });
+    hooks.onStep?.({ step: state.step, totalSteps: o.steps, loss, lr, gradNorm, tokens, position: stream.position, ...(plan.kind ? { kind: plan.kind } : {}) });
     if (o.evalEvery && evalExamples.length > 0 && (state.step % o.evalEvery === 0 || state.step === o.steps)) {
       const info = { step: state.step, loss: evaluateLoss(model, evalExamples, o.batchSize, o.padId) };
       evals.push(info);
