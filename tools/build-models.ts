@@ -6,8 +6,9 @@
  *   3. per architecture the target model (everything but the holdout) and retain models (everything but a forget
  *      split), all with that architecture's recipe and seed. GPT-2: models/{target,retain99,retain95,retain90,
  *      retain90-seed2}; Llama: models/llama/{target,retain90}.
+ *   4. the restricted-domain models for SGTM under models/domain/ (tools/domain-models.ts).
  * Each model is a Hugging Face folder with training_log.json. Options: --only NAME (repeatable; the folder under
- * --out, e.g. retain90 or llama/target), --steps N (to try a shorter recipe), --out DIR, --resume (continue a killed
+ * --out, e.g. retain90, llama/target or domain/sgtm; `domain` for all four domain models), --steps N (to try a shorter recipe), --out DIR, --resume (continue a killed
  * build from its checkpoint under <out>/.checkpoints; the result is the same as an uninterrupted run). Training is
  * deterministic for a given thread count.
  */
@@ -22,6 +23,7 @@ import { trainSentencePieceBpe } from '../src/model/sp-bpe-train.ts';
 import { qaAnswer, qaPrompt } from '../src/model/qa-format.ts';
 import { runTraining, type FreshModelSpec } from '../src/train/run.ts';
 import type { TrainOptions } from '../src/train/trainer.ts';
+import { buildDomainModels, DEFAULT_DOMAIN_PATHS, DOMAIN_MODELS } from './domain-models.ts';
 
 const { values } = parseArgs({
   options: {
@@ -102,9 +104,10 @@ function trainingFile(name: string, forget: string | null): string {
 }
 
 const targetData = trainingFile('target', null);
-const knownNames = Object.values(RECIPES).flatMap((r) => Object.keys(r.models).map((m) => join(r.folder, m)));
+const domainNames = DOMAIN_MODELS.map((m) => `domain/${m}`);
+const knownNames = [...Object.values(RECIPES).flatMap((r) => Object.keys(r.models).map((m) => join(r.folder, m))), ...domainNames];
 for (const name of values.only ?? []) {
-  if (!knownNames.includes(name)) throw new Error(`--only ${name}: no such model (the models are ${knownNames.join(', ')})`);
+  if (name !== 'domain' && !knownNames.includes(name)) throw new Error(`--only ${name}: no such model (the models are ${knownNames.join(', ')}; domain builds all domain/ models)`);
 }
 
 for (const recipe of Object.values(RECIPES)) {
@@ -129,4 +132,11 @@ for (const recipe of Object.values(RECIPES)) {
     }, name);
     process.stderr.write(`${name}: ${log.parameters} parameters, final loss ${log.losses.at(-1)?.toFixed(4)}, ${log.wallSeconds.toFixed(0)} s\n`);
   }
+}
+
+// The restricted-domain models (tools/domain-models.ts), after the tokenizer they share exists.
+const domainWanted = DOMAIN_MODELS.filter((m) => !values.only || values.only.includes('domain') || values.only.includes(`domain/${m}`));
+if (domainWanted.length > 0) {
+  buildDomainModels({ ...DEFAULT_DOMAIN_PATHS, persons: dataDir, models: outDir }, domainWanted,
+    { ...(values.steps ? { steps: Number(values.steps) } : {}), resume: values.resume ?? false });
 }

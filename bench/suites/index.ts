@@ -11,4 +11,5 @@ export const SUITES: Readonly<Record<string, () => Promise<Suite>>> = {
   'unlearn-speed': async () => (await import('./unlearn-speed.ts')).unlearnSpeedSuite,
   'eval-speed': async () => (await import('./eval-speed.ts')).evalSpeedSuite,
   api: async () => (await import('./api.ts')).apiSuite,
+  relearn: async () => (await import('./relearn.ts')).relearnSuite,
 };

@@ -1,5 +1,5 @@
 import type { CausalLM } from '../model/arch/types.ts';
-import { createModel } from '../model/checkpoint.ts';
+import { cloneModel } from '../model/checkpoint.ts';
 import type { PromptAnswer } from '../model/logprobs.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { buildExamples, type ExampleSource } from '../train/examples.ts';
@@ -49,8 +49,7 @@ export function splitForRelearning<T>(items: readonly T[], attackFraction: numbe
 export function relearnCurve(model: CausalLM, tokenizer: Tokenizer, attackData: readonly ExampleSource[], heldOut: readonly PromptAnswer[],
   o: RelearnOptions, onEval?: (step: number, score: number) => void, onFinal?: (attacked: CausalLM) => void): RelearnCurve {
   if (attackData.length === 0 || heldOut.length === 0) throw new RangeError('the relearning attack needs attack data and held-out items');
-  const copy = createModel(model.config);
-  copy.params.restore(model.params.flat);
+  const copy = cloneModel(model);
   const padId = tokenizer.padId ?? tokenizer.eosId ?? 0;
   const examples = buildExamples(attackData, tokenizer, model.config.maxPositions);
   const curve: RelearnCurve = { steps: [], score: [] };

@@ -38,6 +38,13 @@ export function createModel(config: ModelConfig, params?: ParameterStore): Causa
   return config.family === 'gpt2' ? new GPT2(config, params) : new Llama(config, params);
 }
 
+/** An independent copy of a model: same config, its own copy of the weights. */
+export function cloneModel(model: CausalLM): CausalLM {
+  const copy = createModel(model.config);
+  copy.params.restore(model.params.flat);
+  return copy;
+}
+
 /** Candidate stored names for a parameter: GPT-2 checkpoints saved from GPT2Model lack the "transformer." prefix. */
 function storedNames(name: string): string[] {
   return name.startsWith('transformer.') ? [name, name.slice('transformer.'.length)] : [name];
