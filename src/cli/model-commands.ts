@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CausalLM } from '../model/arch/types.ts';
 import { loadModel } from '../model/checkpoint.ts';
+import { readDesignation } from '../train/sgtm.ts';
 import { generate } from '../model/generate.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
 
@@ -19,6 +21,13 @@ export interface ModelInfo {
   tiedEmbeddings: boolean;
   hasTokenizer: boolean;
   hasChatTemplate: boolean;
+  /** SGTM's designation when the folder was trained with --sgtm (null otherwise). */
+  sgtm: { mlpUnits: number; heads: number; layers: number[]; ablated: boolean } | null;
+}
+
+function sgtmOf(model: CausalLM): ModelInfo['sgtm'] {
+  const found = readDesignation(model);
+  return found ? { ...found.designation, ablated: found.ablated } : null;
 }
 
 export function modelInfo(dir: string): ModelInfo {
@@ -30,6 +39,7 @@ export function modelInfo(dir: string): ModelInfo {
     vocabSize: c.vocabSize, context: c.maxPositions, layers: c.numLayers, hiddenSize: c.hiddenSize, heads: c.numHeads,
     kvHeads: c.numKvHeads, tiedEmbeddings: c.tieWordEmbeddings, hasTokenizer: tokenizer !== null,
     hasChatTemplate: tokenizer?.hasChatTemplate ?? false,
+    sgtm: sgtmOf(model),
   };
 }
 
@@ -45,6 +55,7 @@ export function formatInfo(i: ModelInfo): string {
     ['attention heads', i.kvHeads === i.heads ? String(i.heads) : `${i.heads} (${i.kvHeads} key/value heads)`],
     ['tied embeddings', i.tiedEmbeddings ? 'yes' : 'no'],
     ['tokenizer', i.hasTokenizer ? (i.hasChatTemplate ? 'yes, with chat template' : 'yes') : 'none'],
+    ...(i.sgtm ? [['SGTM', `${i.sgtm.mlpUnits} MLP unit(s) and ${i.sgtm.heads} head(s) per layer in layer(s) ${i.sgtm.layers.join(',')}; ${i.sgtm.ablated ? 'ablated' : 'not ablated (lethe sgtm ablate removes them)'}`] as [string, string]] : []),
   ];
   return rows.map(([k, v]) => `${k.padEnd(16)} ${v}`).join('\n');
 }
