@@ -1,8 +1,5 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { fileInfos, writeCorpusFolder, type FileInfo } from '../corpus-files.ts';
 import { formatJsonl } from '../jsonl.ts';
-import type { FileInfo } from '../persons/write.ts';
 import { buildDomainCorpus, type DomainCorpus, type DomainSplit } from './generate.ts';
 import { N_PERTURBED } from './qa.ts';
 import { COMPOUND_QA } from './compound-text.ts';
@@ -54,11 +51,7 @@ export function domainCorpusFiles(c: DomainCorpus): Map<string, { text: string; 
 }
 
 export function buildDomainManifest(c: DomainCorpus, files: Map<string, { text: string; records: number }>): DomainManifest {
-  const info: Record<string, FileInfo> = {};
-  for (const [name, f] of files) {
-    const bytes = Buffer.from(f.text, 'utf8');
-    info[name] = { records: f.records, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
-  }
+  const info = fileInfos(files);
   const subjects = fileSubjects(c);
   const names = (file: DomainFile): string[] => subjects[file].map((s) => s.name);
   return {
@@ -86,8 +79,6 @@ export function writeDomainCorpus(outDir: string, opts: { seed: number }): Domai
   const corpus = buildDomainCorpus({ seed: opts.seed });
   const files = domainCorpusFiles(corpus);
   const manifest = buildDomainManifest(corpus, files);
-  mkdirSync(outDir, { recursive: true });
-  for (const [name, f] of files) writeFileSync(join(outDir, name), f.text);
-  writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 1) + '\n');
+  writeCorpusFolder(outDir, files, manifest);
   return manifest;
 }

@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { fileInfos, writeCorpusFolder, type FileInfo } from '../corpus-files.ts';
 import { formatJsonl } from '../jsonl.ts';
 import type { QaRecord } from '../schema.ts';
 import { buildPersonsCorpus, type PersonsCorpus } from './generate.ts';
@@ -8,11 +6,7 @@ import { FORGET_SPLITS, RETAIN_OF, type ForgetSplit } from './splits.ts';
 import { TEMPLATES } from './templates.ts';
 import { N_PERTURBED } from './qa.ts';
 
-export interface FileInfo {
-  records: number;
-  bytes: number;
-  sha256: string;
-}
+export type { FileInfo };
 
 export interface PersonsManifest {
   name: 'lethe-persons';
@@ -70,11 +64,7 @@ export function corpusFiles(c: PersonsCorpus): Map<string, { text: string; recor
 }
 
 export function buildManifest(c: PersonsCorpus, files: Map<string, { text: string; records: number }>): PersonsManifest {
-  const info: Record<string, FileInfo> = {};
-  for (const [name, f] of files) {
-    const bytes = Buffer.from(f.text, 'utf8');
-    info[name] = { records: f.records, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
-  }
+  const info = fileInfos(files);
   return {
     name: 'lethe-persons',
     format_version: 1,
@@ -97,8 +87,6 @@ export function writePersonsCorpus(outDir: string, opts: { seed: number }): Pers
   const corpus = buildPersonsCorpus({ seed: opts.seed });
   const files = corpusFiles(corpus);
   const manifest = buildManifest(corpus, files);
-  mkdirSync(outDir, { recursive: true });
-  for (const [name, f] of files) writeFileSync(join(outDir, name), f.text);
-  writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 1) + '\n');
+  writeCorpusFolder(outDir, files, manifest);
   return manifest;
 }
