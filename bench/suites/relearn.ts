@@ -192,7 +192,7 @@ function throughput(examples: Example[], labels: (RecordLabel | undefined)[], pa
   let tokens = 0;
   const started = performance.now();
   train(model, examples, o, { onStep: (i) => { tokens += i.tokens; } }, [], false,
-    sgtm ? sgtmSource(examples, labels, o.seed, o.batchSize, { designation: designate(model.config), retainMaskFraction: DOMAIN_RECIPE.sgtm.retainMaskFraction!, forgetRecall: 1 }) : undefined);
+    sgtm ? { source: sgtmSource(examples, labels, o.seed, o.batchSize, { designation: designate(model.config), retainMaskFraction: DOMAIN_RECIPE.sgtm.retainMaskFraction!, forgetRecall: 1 }) } : {});
   return tokens / ((performance.now() - started) / 1000);
 }
 

@@ -223,7 +223,7 @@ export function runTraining(spec: TrainingSpec, progressLabel = 'train', progres
       progress.update(s.step, s.tokens, `loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)}${s.kind ? ` ${s.kind}` : ''}`);
     },
     onEval: (e) => progress.note(`step ${e.step}: eval loss ${e.loss.toFixed(4)}`),
-  }, evalExamples, spec.resume ?? false, sgtm?.source);
+  }, evalExamples, spec.resume ?? false, sgtm ? { source: sgtm.source } : {});
 
   let trained = result.model;
   let sgtmLog: SgtmLog | undefined;

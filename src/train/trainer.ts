@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AdamW, backward, clipGradNorm, crossEntropy, noGrad, pooled, scale, type Tensor } from '../engine/index.ts';
+import { AdamW, backward, clipGradNorm, crossEntropy, noGrad, pooled, scale, type OptimizerState, type Tensor } from '../engine/index.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import { BatchStream, collate, type Batch, type DataPosition } from './batches.ts';
 import type { Example } from './examples.ts';
@@ -86,6 +86,16 @@ export interface TrainResult {
   step: number;
   /** The step training started from: 0, or the checkpoint's step on a resume. */
   startStep: number;
+  /** The optimizer's state at the end, to continue from (SISA's slice checkpoints). */
+  optimizer: OptimizerState;
+}
+
+/** What a caller may add to a run besides its options. */
+export interface TrainExtras {
+  /** Plans each step (default: plain training on the examples; SGTM plans labelled, masked steps). */
+  source?: StepSourceFactory;
+  /** Continue this optimizer state (its moments and step count) instead of starting a fresh one. */
+  optimizer?: OptimizerState;
 }
 
 /** What a resume must match: the data and every option that shapes the batches or the schedule. */
@@ -138,15 +148,16 @@ function plainSource(examples: readonly Example[], o: TrainOptions): StepSourceF
 /**
  * Trains a causal LM with AdamW, warmup + cosine schedule, clipping and gradient accumulation. With
  * checkpointDir + resume, continues a killed run exactly: same batches, same learning rates, same losses.
- * `source` plans each step (default: plain training on the examples; SGTM plans labelled, masked steps).
  */
 export function train(start: CausalLM, examples: readonly Example[], o: TrainOptions, hooks: TrainHooks = {},
-  evalExamples: readonly Example[] = [], resume = false, source: StepSourceFactory = plainSource(examples, o)): TrainResult {
+  evalExamples: readonly Example[] = [], resume = false, extras: TrainExtras = {}): TrainResult {
+  const source = extras.source ?? plainSource(examples, o);
   const accum = o.gradAccum ?? 1;
   const fp = fingerprint(examples, o, source.fingerprint);
   let model = start;
   let state: TrainerState = { step: 0, position: null, losses: [], fingerprint: fp };
   let optimizer = new AdamW(model.params.list(), { lr: o.lr, weightDecay: o.weightDecay ?? 0 });
+  if (extras.optimizer) optimizer.loadState(extras.optimizer);
   if (resume) {
     if (!o.checkpointDir) throw new Error('resume needs a checkpoint folder');
     const ck = loadTrainingCheckpoint(o.checkpointDir);
@@ -202,5 +213,5 @@ export function train(start: CausalLM, examples: readonly Example[], o: TrainOpt
     if (o.saveEvery && (state.step % o.saveEvery === 0 || state.step === o.steps || stop)) save();
     if (stop) break;
   }
-  return { model, losses: state.losses, evals, step: state.step, startStep };
+  return { model, losses: state.losses, evals, step: state.step, startStep, optimizer: optimizer.state() };
 }

@@ -235,11 +235,11 @@ describe('SGTM designation and steps', () => {
       for (const [n, p] of init.params.entries()) m.params.get(n).f32('test').set(p.f32('test'));
       return m;
     };
-    const whole = train(fresh(), examples, o, {}, [], false, source());
+    const whole = train(fresh(), examples, o, {}, [], false, { source: source() });
     const dir = mkdtempSync(join(tmpdir(), 'sgtm-resume-'));
     let steps = 0;
-    train(fresh(), examples, { ...o, checkpointDir: join(dir, 'ck') }, { onStep: () => steps++, shouldStop: () => steps === 4 }, [], false, source());
-    const resumed = train(fresh(), examples, { ...o, checkpointDir: join(dir, 'ck') }, {}, [], true, source());
+    train(fresh(), examples, { ...o, checkpointDir: join(dir, 'ck') }, { onStep: () => steps++, shouldStop: () => steps === 4 }, [], false, { source: source() });
+    const resumed = train(fresh(), examples, { ...o, checkpointDir: join(dir, 'ck') }, {}, [], true, { source: source() });
     assert.deepEqual(resumed.losses, whole.losses);
     for (const [n, p] of whole.model.params.entries()) assert.deepEqual(resumed.model.params.get(n).f32('test'), p.f32('test'), n);
   });
