@@ -114,12 +114,15 @@ export function saveModel(model: CausalLM, dir: string, options: SaveModelOption
   saveCheckpoint(dir, tensors, { dtype, maxShardBytes: options.maxShardBytes, metadata: { format: 'pt', ...(options.metadata ?? {}) } });
   const config = { ...model.config.raw, torch_dtype: TORCH_DTYPE[dtype] };
   atomicWrite(join(dir, 'config.json'), [Buffer.from(JSON.stringify(config, null, 2) + '\n')]);
-  if (options.copyFrom && options.copyFrom !== dir) {
-    for (const f of SIDE_FILES) {
-      const src = join(options.copyFrom, f);
-      // lstat, not exists: a dangling link must be refused too, not skipped. copyFileAtomic never follows a link.
-      if (lstatOrNull(src)) copyFileAtomic(src, join(dir, f));
-    }
+  if (options.copyFrom && options.copyFrom !== dir) copySideFiles(options.copyFrom, dir);
+}
+
+/** Copies the tokenizer and generation files a model folder carries beside its weights (those present). */
+export function copySideFiles(from: string, to: string): void {
+  for (const f of SIDE_FILES) {
+    const src = join(from, f);
+    // lstat, not exists: a dangling link must be refused too, not skipped. copyFileAtomic never follows a link.
+    if (lstatOrNull(src)) copyFileAtomic(src, join(to, f));
   }
 }
 

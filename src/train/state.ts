@@ -22,7 +22,27 @@ export interface TrainerState {
   evals?: EvalInfo[];
 }
 
-const OPTIMIZER = 'optimizer.safetensors';
+export const OPTIMIZER = 'optimizer.safetensors';
+
+/** An optimizer's buffers as a safetensors file, its kind, step and hyper-parameters in the metadata. */
+export function writeOptimizerState(path: string, optimizer: OptimizerState): void {
+  const buffers = new Map(Object.entries(optimizer.buffers).map(([k, v]) => [k, new Tensor(v, [v.length])]));
+  saveSafetensors(path, buffers, {
+    metadata: { kind: optimizer.kind, step: String(optimizer.step), hyper: JSON.stringify(optimizer.hyper) },
+  });
+}
+
+/** Reads what writeOptimizerState wrote (`fallbackStep` for files that lack the step). */
+export function readOptimizerState(path: string, fallbackStep?: number): OptimizerState {
+  const tensors = loadSafetensors(path);
+  const meta = withSafetensors(path, (f) => f.metadata);
+  const buffers: Record<string, Float32Array> = {};
+  for (const [k, t] of tensors) buffers[k] = t.f32(`${path}: ${k}`);
+  return {
+    kind: meta['kind'] ?? 'AdamW', step: Number(meta['step'] ?? fallbackStep ?? 0),
+    hyper: JSON.parse(meta['hyper'] ?? '{}') as Record<string, number>, buffers,
+  };
+}
 
 /**
  * Writes a checkpoint folder (model in F32, optimizer buffers, trainer state) as `dir.partial` and swaps it in (the
@@ -31,10 +51,7 @@ const OPTIMIZER = 'optimizer.safetensors';
 export function saveTrainingCheckpoint<S extends object = TrainerState>(dir: string, model: CausalLM, optimizer: OptimizerState, state: S, copyFrom?: string): void {
   const tmp = beginCheckpoint(dir);
   saveModel(model, tmp, { dtype: 'F32', copyFrom });
-  const buffers = new Map(Object.entries(optimizer.buffers).map(([k, v]) => [k, new Tensor(v, [v.length])]));
-  saveSafetensors(join(tmp, OPTIMIZER), buffers, {
-    metadata: { kind: optimizer.kind, step: String(optimizer.step), hyper: JSON.stringify(optimizer.hyper) },
-  });
+  writeOptimizerState(join(tmp, OPTIMIZER), optimizer);
   // Last: its presence is what makes the folder a complete checkpoint.
   atomicWrite(join(tmp, STATE_FILE), [Buffer.from(JSON.stringify(state) + '\n')]);
   commitCheckpoint(dir);
@@ -56,14 +73,6 @@ export function loadTrainingCheckpoint<S extends object = TrainerState>(dir: str
   const statePath = join(dir, STATE_FILE);
   const state = JSON.parse(readFileSync(statePath, 'utf8')) as S & { step?: number };
   const { model } = loadModel(dir);
-  const optPath = join(dir, OPTIMIZER);
-  const tensors = loadSafetensors(optPath);
-  const meta = withSafetensors(optPath, (f) => f.metadata);
-  const buffers: Record<string, Float32Array> = {};
-  for (const [k, t] of tensors) buffers[k] = t.f32(`${optPath}: ${k}`);
-  const optimizer: OptimizerState = {
-    kind: meta['kind'] ?? 'AdamW', step: Number(meta['step'] ?? state.step),
-    hyper: JSON.parse(meta['hyper'] ?? '{}') as Record<string, number>, buffers,
-  };
+  const optimizer = readOptimizerState(join(dir, OPTIMIZER), state.step);
   return { model, optimizer, state };
 }
