@@ -3,6 +3,8 @@ import { engineInfo } from './engine-info.ts';
 import { formatInfo, generateCommand, modelInfo } from './model-commands.ts';
 import { FRESH_ARCHITECTURES, runTraining, type FreshArchitecture, type SgtmSpec } from '../train/run.ts';
 import { formatSgtmLog, sgtmCommand } from './sgtm-commands.ts';
+import { formatSisaSummary, refuseEnsembleFor, sisaUnlearnCommand, trainEnsembleCommand } from './sisa-commands.ts';
+import { SHARD_BY, type ShardBy } from '../train/sisa/assign.ts';
 import { ON_EXCLUDED, type OnExcluded } from '../train/exclusions.ts';
 import { exclusionsCommand } from './exclusion-commands.ts';
 import { evalCommand, type EvalCliOptions } from './eval-command.ts';
@@ -79,6 +81,7 @@ interface TrainCliOptions {
   heads: number; kvHeads?: number; intermediateSize?: number; tieEmbeddings: boolean; context: number; out: string; checkpoint?: string; resume?: boolean; force?: boolean; steps: number; batchSize: number;
   gradAccum: number; lr: number; minLr?: number; warmup: number; weightDecay: number; clip: number; seed: number;
   evalEvery: number; saveEvery: number; dtype: 'F32' | 'F16' | 'BF16'; exclude: string[]; onExcluded: OnExcluded;
+  shards?: number; slices?: number; shardBy: ShardBy; base?: string; epochs: number;
   sgtm?: boolean; sgtmMlpUnits?: number; sgtmHeads?: number; sgtmLayers?: number[]; sgtmRetainMask?: number; sgtmForgetRecall?: number; ablate?: boolean;
 }
 
@@ -143,7 +146,22 @@ program
   .option('--sgtm-retain-mask <fraction>', 'SGTM: share of retain-labelled steps run with the forget units masked (default 0.25)', number('float', 0, 1))
   .option('--sgtm-forget-recall <p>', 'SGTM: simulated label noise; a forget batch keeps its label with probability p, else trains as unlabelled (default 1)', number('float', 0, 1))
   .option('--ablate', 'SGTM: write the model with its forget parameters zeroed (else as trained; `lethe sgtm ablate` does it later)')
+  .option('--shards <n>', 'SISA: train an ensemble of n isolated shards (with --slices; docs/sisa.md)', number('int', 0))
+  .option('--slices <n>', 'SISA: cumulative slices per shard, a checkpoint after each (erasure retrains from the one before a record\'s slice)', number('int', 0))
+  .addOption(new Option('--shard-by <what>', 'SISA: place records by their own hash, or all of a subject\'s records in one shard').choices([...SHARD_BY]).default('record'))
+  .option('--base <dir>', 'SISA: every shard starts from this pretrained Hugging Face folder (its tokenizer too)')
+  .option('--epochs <x>', 'SISA: passes over each stage\'s data (steps per stage = ⌈epochs · records / batch⌉)', number('float', Number.MIN_VALUE), 3)
   .action((o: TrainCliOptions) => {
+    if (o.shards !== undefined || o.slices !== undefined) {
+      console.log(trainEnsembleCommand({
+        ...o, fresh: {
+          arch: o.arch, layers: o.layers, dModel: o.dModel, heads: o.heads, context: o.context, tieEmbeddings: o.tieEmbeddings,
+          ...(o.kvHeads === undefined ? {} : { kvHeads: o.kvHeads }), ...(o.intermediateSize === undefined ? {} : { intermediateSize: o.intermediateSize }),
+        },
+      }));
+      return;
+    }
+    if (o.base) throw new InvalidArgumentError('--base needs --shards and --slices (a single model starts from --init DIR)');
     const sgtm = sgtmSpec(o);
     const log = runTraining({
       data: o.data, evalData: o.eval.length > 0 ? o.eval : undefined, init: o.init, tokenizerDir: o.tokenizer,
@@ -183,7 +201,7 @@ program
   .option('--retain <file>', 'records to keep (needed by methods with a retain term), in the same layouts; a MUSE folder gives its raw/retain1 texts')
   .option('--utility <file>', 'JSONL of general text never trained on, for the utility damage guard (default without --retain: text the model generates itself)')
   .option('--field <map>', 'read the data files\' fields under other names: lethe_name=file_name, comma-separated or repeated (e.g. question=q,answer=a)', collect, [])
-  .requiredOption('--method <name>', 'method name (see `lethe methods`)')
+  .requiredOption('--method <name>', 'method name (see `lethe methods`), or sisa for an ensemble (exact: retrains the affected shards)')
   .option('--opt <key=value>', 'method option (repeatable; see `lethe methods`)', collect, [])
   .addOption(new Option('--sanitize <mode>', 'SAGE-style sanitisation of the update after the method').choices(['hard', 'soft']))
   .option('--sanitize-energy <tau>', 'energy fraction τ of the retained input subspace', number('float', Number.MIN_VALUE, 1))
@@ -195,6 +213,12 @@ program
   .option('--allow-noop', 'write the model even when the run changed no weight (e.g. rolled back by a guard)')
   .option('--json', 'print unlearn.json to stdout')
   .action((o: UnlearnCliOptions) => {
+    if (o.method === 'sisa') {
+      const report = sisaUnlearnCommand(o);
+      console.log(o.json ? JSON.stringify(report, null, 2) : formatSisaSummary(report, o.out));
+      return;
+    }
+    refuseEnsembleFor(o.method, o.model);
     const record = unlearnCommand(o);
     console.log(o.json ? JSON.stringify(record, null, 2) : formatUnlearnSummary(record, o.out));
   });
