@@ -3,8 +3,10 @@ import { engineInfo } from './engine-info.ts';
 import { formatInfo, generateCommand, modelInfo } from './model-commands.ts';
 import { FRESH_ARCHITECTURES, runTraining, type FreshArchitecture, type SgtmSpec } from '../train/run.ts';
 import { formatSgtmLog, sgtmCommand } from './sgtm-commands.ts';
+import { SHARED_ON_FORGET, type SharedOnForget } from '../train/sgtm.ts';
 import { formatSisaSummary, refuseEnsembleFor, sisaUnlearnCommand, trainEnsembleCommand } from './sisa-commands.ts';
 import { SHARD_BY, type ShardBy } from '../train/sisa/assign.ts';
+import { AGGREGATIONS, type Aggregation } from '../model/ensemble.ts';
 import { ON_EXCLUDED, type OnExcluded } from '../train/exclusions.ts';
 import { exclusionsCommand } from './exclusion-commands.ts';
 import { evalCommand, type EvalCliOptions } from './eval-command.ts';
@@ -67,7 +69,8 @@ program
   .addOption(new Option('--json', 'print JSON with token ids'))
   .option('--data-dir <dir>', 'workflow data directory whose erasure requests filter the output (default: $LETHE_HOME, else ./.lethe, when it holds a store)')
   .option('--db <url>', 'a postgres:// workflow store instead (default: $LETHE_DB)')
-  .action(async (dir: string, opts: { prompt: string[]; maxNewTokens: number; temperature: number; topK: number; topP: number; seed: number; stop: string[]; chat?: boolean; json?: boolean; dataDir?: string; db?: string }) => {
+  .addOption(new Option('--aggregate <how>', 'for a SISA ensemble folder: mean of the shards\' probabilities, normalised mean of their log-probabilities, or the most confident shard per token').choices([...AGGREGATIONS]).default('mean-prob'))
+  .action(async (dir: string, opts: { prompt: string[]; maxNewTokens: number; temperature: number; topK: number; topP: number; seed: number; stop: string[]; chat?: boolean; json?: boolean; dataDir?: string; db?: string; aggregate: Aggregation }) => {
     const generated = generateCommand(dir, { ...opts, chat: opts.chat ?? false });
     // Identifiers of erasure requests covering this model are replaced, and each block is audited.
     const { results, blocked } = await filterGenerated(dir, generated, { ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.db ? { db: opts.db } : {}), actor: 'generate' });
@@ -82,7 +85,7 @@ interface TrainCliOptions {
   gradAccum: number; lr: number; minLr?: number; warmup: number; weightDecay: number; clip: number; seed: number;
   evalEvery: number; saveEvery: number; dtype: 'F32' | 'F16' | 'BF16'; exclude: string[]; onExcluded: OnExcluded;
   shards?: number; slices?: number; shardBy: ShardBy; base?: string; epochs: number;
-  sgtm?: boolean; sgtmMlpUnits?: number; sgtmHeads?: number; sgtmLayers?: number[]; sgtmRetainMask?: number; sgtmForgetRecall?: number; ablate?: boolean;
+  sgtm?: boolean; sgtmMlpUnits?: number; sgtmHeads?: number; sgtmLayers?: number[]; sgtmRetainMask?: number; sgtmForgetRecall?: number; sgtmShared?: SharedOnForget; ablate?: boolean;
 }
 
 /** `--sgtm-layers 0,2,3`. */
@@ -94,7 +97,7 @@ function layerList(value: string): number[] {
 
 /** The SGTM part of `lethe train`'s options; SGTM flags without --sgtm are refused rather than ignored. */
 function sgtmSpec(o: TrainCliOptions): SgtmSpec | undefined {
-  const given = (['sgtmMlpUnits', 'sgtmHeads', 'sgtmLayers', 'sgtmRetainMask', 'sgtmForgetRecall', 'ablate'] as const).filter((k) => o[k] !== undefined);
+  const given = (['sgtmMlpUnits', 'sgtmHeads', 'sgtmLayers', 'sgtmRetainMask', 'sgtmForgetRecall', 'sgtmShared', 'ablate'] as const).filter((k) => o[k] !== undefined);
   if (!o.sgtm) {
     if (given.length > 0) throw new InvalidArgumentError(`--${given[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --sgtm`);
     return undefined;
@@ -102,7 +105,8 @@ function sgtmSpec(o: TrainCliOptions): SgtmSpec | undefined {
   return {
     ...(o.sgtmMlpUnits === undefined ? {} : { mlpUnits: o.sgtmMlpUnits }), ...(o.sgtmHeads === undefined ? {} : { heads: o.sgtmHeads }),
     ...(o.sgtmLayers === undefined ? {} : { layers: o.sgtmLayers }), ...(o.sgtmRetainMask === undefined ? {} : { retainMaskFraction: o.sgtmRetainMask }),
-    ...(o.sgtmForgetRecall === undefined ? {} : { forgetRecall: o.sgtmForgetRecall }), ablate: o.ablate ?? false,
+    ...(o.sgtmForgetRecall === undefined ? {} : { forgetRecall: o.sgtmForgetRecall }), ...(o.sgtmShared === undefined ? {} : { shared: o.sgtmShared }),
+    ablate: o.ablate ?? false,
   };
 }
 
@@ -145,6 +149,7 @@ program
   .option('--sgtm-layers <list>', 'SGTM: designated layers, comma-separated (default all)', layerList)
   .option('--sgtm-retain-mask <fraction>', 'SGTM: share of retain-labelled steps run with the forget units masked (default 0.25)', number('float', 0, 1))
   .option('--sgtm-forget-recall <p>', 'SGTM: simulated label noise; a forget batch keeps its label with probability p, else trains as unlabelled (default 1)', number('float', 0, 1))
+  .addOption(new Option('--sgtm-shared <what>', 'SGTM: embeddings and norms on forget steps — frozen, so the domain goes only into what ablation removes, or updated (the reference\'s TinyStories default)').choices([...SHARED_ON_FORGET]))
   .option('--ablate', 'SGTM: write the model with its forget parameters zeroed (else as trained; `lethe sgtm ablate` does it later)')
   .option('--shards <n>', 'SISA: train an ensemble of n isolated shards (with --slices; docs/sisa.md)', number('int', 0))
   .option('--slices <n>', 'SISA: cumulative slices per shard, a checkpoint after each (erasure retrains from the one before a record\'s slice)', number('int', 0))

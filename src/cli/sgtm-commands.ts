@@ -6,7 +6,7 @@ import { ablateFolder } from '../train/sgtm-ablate.ts';
 export function formatSgtmLog(s: SgtmLog): string {
   const d = s.designation;
   return `SGTM: ${d.mlpUnits} MLP unit(s) and ${d.heads} head(s) in layer(s) ${d.layers.join(',')} designated (${s.forgetParameters.toLocaleString('en-US')} parameters); `
-    + `steps: ${s.steps.forget} forget, ${s.steps['retain-masked']} retain-masked, ${s.steps.default} default; `
+    + `steps: ${s.steps.forget} forget (embeddings and norms ${s.shared === 'freeze' ? 'frozen' : 'updated'}), ${s.steps['retain-masked']} retain-masked, ${s.steps.default} default; `
     + (s.ablated ? 'written ablated (forget parameters zeroed)' : 'written as trained (not ablated: `lethe sgtm ablate` removes the forget parameters)');
 }
 

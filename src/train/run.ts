@@ -12,7 +12,7 @@ import { formatExclusions, readTrainingExcluding, type ExclusionReport, type OnE
 import { Progress } from '../util/progress.ts';
 import { train, type EvalInfo, type TrainOptions } from './trainer.ts';
 import type { RecordLabel } from '../data/schema.ts';
-import { ablateInPlace, designate, forgetParameterCount, withDesignation, type SgtmDesignation } from './sgtm.ts';
+import { ablateInPlace, designate, forgetParameterCount, withDesignation, type SgtmDesignation, type SharedOnForget } from './sgtm.ts';
 import { sgtmSource, type SgtmStepKind } from './sgtm-steps.ts';
 
 /** The architectures a model trained from scratch can have. */
@@ -103,6 +103,8 @@ export interface SgtmSpec {
   retainMaskFraction?: number;
   /** Default 1 (every forget label kept). */
   forgetRecall?: number;
+  /** Embeddings and norms on forget steps: frozen (default) or learning (see SharedOnForget). */
+  shared?: SharedOnForget;
   /** Write the model with its forget parameters zeroed (default: as trained; `lethe sgtm ablate` does it later). */
   ablate?: boolean;
 }
@@ -112,6 +114,7 @@ export interface SgtmLog {
   designation: SgtmDesignation;
   retainMaskFraction: number;
   forgetRecall: number;
+  shared: SharedOnForget;
   /** Steps run of each kind (label noise turns forget steps into default ones). */
   steps: Record<SgtmStepKind, number>;
   forgetParameters: number;
@@ -180,8 +183,9 @@ function sgtmPlan(o: SgtmSpec, model: CausalLM, examples: ReturnType<typeof buil
   const designation = designate(model.config, o);
   const retainMaskFraction = o.retainMaskFraction ?? 0.25;
   const forgetRecall = o.forgetRecall ?? 1;
-  const source = sgtmSource(examples, labels, options.seed, options.batchSize, { designation, retainMaskFraction, forgetRecall });
-  return { designation, retainMaskFraction, forgetRecall, source };
+  const shared = o.shared ?? 'freeze';
+  const source = sgtmSource(examples, labels, options.seed, options.batchSize, { designation, retainMaskFraction, forgetRecall, shared });
+  return { designation, retainMaskFraction, forgetRecall, shared, source };
 }
 
 /**
@@ -231,7 +235,7 @@ export function runTraining(spec: TrainingSpec, progressLabel = 'train', progres
     const ablated = spec.sgtm?.ablate ?? false;
     trained = withDesignation(result.model, sgtm.designation, ablated);
     const forgetParameters = ablated ? ablateInPlace(trained, sgtm.designation) : forgetParameterCount(trained, sgtm.designation);
-    sgtmLog = { designation: sgtm.designation, retainMaskFraction: sgtm.retainMaskFraction, forgetRecall: sgtm.forgetRecall, steps: kinds, forgetParameters, ablated };
+    sgtmLog = { designation: sgtm.designation, retainMaskFraction: sgtm.retainMaskFraction, forgetRecall: sgtm.forgetRecall, shared: sgtm.shared, steps: kinds, forgetParameters, ablated };
   }
   const { command, ...rest } = spec;
   const log: TrainingLog = {

@@ -3,7 +3,7 @@ import type { CausalLM } from '../model/arch/types.ts';
 import type { RecordLabel } from '../data/schema.ts';
 import { BatchStream, type DataPosition } from './batches.ts';
 import type { Example } from './examples.ts';
-import { forgetMasks, keepForgetGradients, retainTap, SgtmError, type SgtmDesignation } from './sgtm.ts';
+import { forgetMasks, keepForgetGradients, retainTap, SgtmError, type SgtmDesignation, type SharedOnForget } from './sgtm.ts';
 import type { SourcePosition, StepPlan, StepSourceFactory } from './trainer.ts';
 
 /** How labelled steps are run (../shared/SGTM.md). */
@@ -13,6 +13,8 @@ export interface SgtmStepOptions {
   retainMaskFraction: number;
   /** Simulated label noise: a forget batch keeps its label with this probability, else it runs as a default step. */
   forgetRecall: number;
+  /** Whether embeddings and norms learn on forget steps (see SharedOnForget); default freeze. */
+  shared?: SharedOnForget;
 }
 
 /** What a step did: forget (only forget parameters learn), retain-masked (forget units zeroed), default (all learn). */
@@ -73,7 +75,7 @@ export function sgtmSource(examples: readonly Example[], labels: readonly (Recor
           return {
             batches, kind,
             ...(kind === 'retain-masked' ? { linearInput: tap } : {}),
-            ...(kind === 'forget' ? { afterBackward: () => keepForgetGradients(model, masks) } : {}),
+            ...(kind === 'forget' ? { afterBackward: () => keepForgetGradients(model, masks, o.shared ?? 'freeze') } : {}),
           };
         },
         get position() {

@@ -121,18 +121,28 @@ export function forgetMasks(model: CausalLM, d: SgtmDesignation): Map<string, Ui
 }
 
 /**
- * A forget step's rule, applied after backward: every gradient outside the forget parameters becomes exactly zero
- * (retain slices of the designated projections, and every shared parameter: embeddings, norms, output biases), so
- * the step's data can only be written into what ablation removes. Adam's momentum and weight decay still move
- * masked parameters, as in the reference.
+ * What a forget step does to parameters that belong to no block projection (embeddings, norms, a separate head):
+ * 'freeze' zeroes their gradients too, so the step writes only into what ablation removes (the reference's option
+ * for its Wikipedia runs, where the 7× relearning figure comes from); 'update' lets them learn (its default, used on
+ * TinyStories), at the price of domain knowledge that ablation leaves behind.
  */
-export function keepForgetGradients(model: CausalLM, masks: ReadonlyMap<string, Uint8Array>): void {
+export const SHARED_ON_FORGET = ['freeze', 'update'] as const;
+export type SharedOnForget = (typeof SHARED_ON_FORGET)[number];
+
+/**
+ * A forget step's rule, applied after backward: every gradient of the block projections outside the forget
+ * parameters becomes exactly zero (their retain slices, output-side biases, undesignated layers), and with 'freeze'
+ * every other parameter's too. Adam's momentum and weight decay still move masked parameters, as in the reference.
+ */
+export function keepForgetGradients(model: CausalLM, masks: ReadonlyMap<string, Uint8Array>, shared: SharedOnForget = 'freeze'): void {
+  const projections = shared === 'update' ? new Set(linearModules(model).flatMap((m) => [`${m.module}.weight`, `${m.module}.bias`])) : null;
   for (const [name, p] of model.params.entries()) {
     if (!p.grad) continue;
     const g = p.grad.f32('sgtm');
     const mask = masks.get(name);
     if (!mask) {
-      g.fill(0);
+      // 'update' keeps what belongs to no block projection (embeddings, norms, a separate head) learning.
+      if (!projections || projections.has(name)) g.fill(0);
       continue;
     }
     for (let i = 0; i < g.length; i++) if (mask[i] === 0) g[i] = 0;

@@ -28,7 +28,7 @@ describe('lethe train --sgtm / lethe sgtm ablate', () => {
     const out = join(dir, 'sgtm');
     const r = lethe('train', '--data', data, ...shape, '--out', out, '--sgtm', '--sgtm-mlp-units', '4', '--sgtm-layers', '1');
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /SGTM: 4 MLP unit\(s\) and 1 head\(s\) in layer\(s\) 1 designated \(\d[\d,]* parameters\); steps: \d+ forget, \d+ retain-masked, \d+ default; written as trained/);
+    assert.match(r.stdout, /SGTM: 4 MLP unit\(s\) and 1 head\(s\) in layer\(s\) 1 designated \(\d[\d,]* parameters\); steps: \d+ forget \(embeddings and norms frozen\), \d+ retain-masked, \d+ default; written as trained/);
     assert.match(lethe('info', out).stdout, /SGTM\s+4 MLP unit\(s\) and 1 head\(s\) per layer in layer\(s\) 1; not ablated/);
     const ablated = join(dir, 'ablated');
     const a = lethe('sgtm', 'ablate', out, '--out', ablated);

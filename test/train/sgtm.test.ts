@@ -20,6 +20,7 @@ import {
 import { ablateFolder } from '../../src/train/sgtm-ablate.ts';
 import { sgtmSource } from '../../src/train/sgtm-steps.ts';
 import { train, type TrainOptions } from '../../src/train/trainer.ts';
+import { linearModules } from '../../src/model/modules.ts';
 
 const tokDir = new URL('../fixtures/models/gpt2-tiny', import.meta.url).pathname;
 const tokenizer = Tokenizer.fromDir(tokDir);
@@ -87,6 +88,25 @@ for (const [arch, make] of [['GPT-2 (fused c_attn, Conv1D)', gpt2], ['Llama (gro
       assert.equal(after.retainNonzero, 0, 'retain and shared gradients are zero');
       assert.equal(after.forgetNonzero, before.forgetNonzero, 'forget gradients are kept as they were');
       assert.deepEqual([...after.paramsWithForgetGrad].sort(), [...masks.keys()].sort(), 'each designated tensor learns');
+    });
+
+    test('forget step with shared parameters updated: block projections keep only forget gradients; embeddings and norms keep theirs', () => {
+      const model = make();
+      const masks = forgetMasks(model, d);
+      backward(lossOf(model));
+      const before = new Map(model.params.entries().map(([n, p]) => [n, p.grad!.f32('test').slice()]));
+      keepForgetGradients(model, masks, 'update');
+      const projections = new Set(linearModules(model).flatMap((m) => [`${m.module}.weight`, `${m.module}.bias`]));
+      for (const [name, p] of model.params.entries()) {
+        const g = p.grad!.f32('test');
+        const was = before.get(name)!;
+        const mask = masks.get(name);
+        for (let i = 0; i < g.length; i++) {
+          const keep = mask ? mask[i] === 1 : !projections.has(name);
+          assert.equal(g[i], keep ? was[i] : 0, `${name}[${i}]`);
+        }
+      }
+      assert.ok([...model.params.entries()].some(([n, p]) => !projections.has(n) && p.grad!.f32('test').some((v) => v !== 0)), 'embeddings or norms learn');
     });
 
     test('retain-masked step: the forget units\' activations and every forget gradient are exactly zero; the rest learn', () => {
