@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import type { CausalLM } from '../model/arch/types.ts';
 import { loadModel } from '../model/checkpoint.ts';
 import { readDesignation } from '../train/sgtm.ts';
+import type { Aggregation } from '../model/ensemble.ts';
+import { loadAnyModel, loadEnsemble } from '../train/sisa/load.ts';
+import { isEnsemble, shardDir } from '../train/sisa/manifest.ts';
 import { generate } from '../model/generate.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
 
@@ -23,6 +26,8 @@ export interface ModelInfo {
   hasChatTemplate: boolean;
   /** SGTM's designation when the folder was trained with --sgtm (null otherwise). */
   sgtm: { mlpUnits: number; heads: number; layers: number[]; ablated: boolean } | null;
+  /** A SISA ensemble folder: its shards, slices and records (the other fields describe shard 0, parameters all shards). */
+  ensemble: { shards: number; slices: number; records: number; shardBy: string } | null;
 }
 
 function sgtmOf(model: CausalLM): ModelInfo['sgtm'] {
@@ -31,6 +36,14 @@ function sgtmOf(model: CausalLM): ModelInfo['sgtm'] {
 }
 
 export function modelInfo(dir: string): ModelInfo {
+  if (isEnsemble(dir)) {
+    const { model, manifest } = loadEnsemble(dir);
+    const first = modelInfo(shardDir(dir, 0));
+    return {
+      ...first, dir, parameters: model.members.reduce((a, m) => a + m.params.count(), 0),
+      ensemble: { shards: manifest.shards, slices: manifest.slices, records: manifest.records.length, shardBy: manifest.shardBy },
+    };
+  }
   const { model, storedDType } = loadModel(dir);
   const c = model.config;
   const tokenizer = existsSync(join(dir, 'tokenizer.json')) ? Tokenizer.fromDir(dir) : null;
@@ -40,13 +53,15 @@ export function modelInfo(dir: string): ModelInfo {
     kvHeads: c.numKvHeads, tiedEmbeddings: c.tieWordEmbeddings, hasTokenizer: tokenizer !== null,
     hasChatTemplate: tokenizer?.hasChatTemplate ?? false,
     sgtm: sgtmOf(model),
+    ensemble: null,
   };
 }
 
 export function formatInfo(i: ModelInfo): string {
   const rows: [string, string][] = [
+    ...(i.ensemble ? [['SISA ensemble', `${i.ensemble.shards} shard(s) × ${i.ensemble.slices} slice(s), ${i.ensemble.records} records placed by ${i.ensemble.shardBy}; next-token distributions averaged over the shards`] as [string, string]] : []),
     ['architecture', i.architecture],
-    ['parameters', `${i.parameters.toLocaleString('en-US')} (${(i.parameters / 1e6).toFixed(2)} M)`],
+    ['parameters', `${i.parameters.toLocaleString('en-US')} (${(i.parameters / 1e6).toFixed(2)} M)${i.ensemble ? `, all shards together` : ''}`],
     ['stored dtype', i.dtype],
     ['vocabulary', String(i.vocabSize)],
     ['context', `${i.context} tokens`],
@@ -69,6 +84,8 @@ export interface GenerateCommandOptions {
   seed: number;
   stop: string[];
   chat: boolean;
+  /** For an ensemble folder: how its shards' distributions are combined. */
+  aggregate?: Aggregation;
 }
 
 export interface GenerateCommandResult {
@@ -80,7 +97,7 @@ export interface GenerateCommandResult {
 }
 
 export function generateCommand(dir: string, o: GenerateCommandOptions): GenerateCommandResult[] {
-  const { model } = loadModel(dir);
+  const { model } = loadAnyModel(dir, o.aggregate);
   const tokenizer = Tokenizer.fromDir(dir);
   const prompts = o.prompt.map((p) => (o.chat ? tokenizer.applyChatTemplate([{ role: 'user', content: p }], { addGenerationPrompt: true }) : p));
   const promptIds = prompts.map((p) => tokenizer.encode(p, { addSpecialTokens: !o.chat }));

@@ -12,6 +12,8 @@ export class KVCache {
   /** Why the cache may not grow any more (set after a packed pass, see sealAfterThisPass), or null. */
   private sealed: string | null = null;
   private sealPending: string | null = null;
+  /** Caches of the members of an ensemble, each running its own layers over the same positions (see ensemble.ts). */
+  private children = new Map<number, KVCache>();
 
   constructor(numLayers: number) {
     this.keys = new Array<Tensor | null>(numLayers).fill(null);
@@ -44,6 +46,22 @@ export class KVCache {
     this.sealPending = reason;
   }
 
+  /** Member i's cache (made on first use); the ensemble advances this one after its members ran. */
+  child(i: number): KVCache {
+    let c = this.children.get(i);
+    if (!c) {
+      c = new KVCache(this.keys.length);
+      this.children.set(i, c);
+    }
+    return c;
+  }
+
+  /** Seals this cache after the pass when a member's pass sealed its own. */
+  inheritSeal(member: KVCache): void {
+    const reason = member.sealPending ?? member.sealed;
+    if (reason) this.sealAfterThisPass(reason);
+  }
+
   /**
    * A cache whose row i is row rows[i] of this one (rows may repeat): several continuations of one prefix — the
    * answers to one question — each attend over the prefix computed once.
@@ -62,6 +80,7 @@ export class KVCache {
     });
     out.length = this.length;
     out.sealed = this.sealed;
+    for (const [i, c] of this.children) out.children.set(i, c.selectRows(rows));
     return out;
   }
 }
