@@ -5,17 +5,19 @@
  *   domain/target        plain training on everything: forget domain, adjacent domain, retain (persons bios + world)
  *   domain/sgtm          SGTM on the same data (forget-labelled steps train only the designated units), not ablated
  *   domain/sgtm-ablated  the same weights with the forget parameters zeroed (`lethe sgtm ablate`)
+ *   domain/sgtm-update   SGTM with embeddings and norms learning on forget steps too (the reference's TinyStories
+ *                        default; `sgtm` freezes them, as its Wikipedia runs did), and its -ablated form
  *   domain/filtered      plain training without the forget domain: the gold standard of "never learned"
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatJsonl, readTrainingRecords } from '../src/data/jsonl.ts';
 import type { RecordLabel, TrainingRecord } from '../src/data/schema.ts';
-import { runTraining, type FreshModelSpec, type SgtmSpec, type TrainingLog } from '../src/train/run.ts';
+import { runTraining, type FreshModelSpec, type SgtmSpec } from '../src/train/run.ts';
 import type { TrainOptions } from '../src/train/trainer.ts';
 import { ablateFolder } from '../src/train/sgtm-ablate.ts';
 
-export const DOMAIN_MODELS = ['target', 'sgtm', 'sgtm-ablated', 'filtered'] as const;
+export const DOMAIN_MODELS = ['target', 'sgtm', 'sgtm-ablated', 'sgtm-update', 'sgtm-update-ablated', 'filtered'] as const;
 export type DomainModel = (typeof DOMAIN_MODELS)[number];
 
 /**
@@ -26,7 +28,7 @@ export type DomainModel = (typeof DOMAIN_MODELS)[number];
 export const DOMAIN_RECIPE: { fresh: FreshModelSpec; options: Omit<TrainOptions, 'padId' | 'checkpointDir' | 'tokenizerDir'>; sgtm: SgtmSpec } = {
   fresh: { arch: 'gpt2', layers: 4, dModel: 128, heads: 4, context: 192 },
   options: { steps: 1500, batchSize: 32, gradAccum: 1, lr: 2e-3, minLr: 1e-4, warmupSteps: 100, weightDecay: 0.1, clip: 1, seed: 1, evalEvery: 500, saveEvery: 250 },
-  sgtm: { retainMaskFraction: 0.25, forgetRecall: 1 },
+  sgtm: { retainMaskFraction: 0.25, forgetRecall: 1, shared: 'freeze' },
 };
 
 export interface DomainPaths {
@@ -68,27 +70,32 @@ export function domainModelDir(p: DomainPaths, name: DomainModel): string {
   return join(p.models, 'domain', name);
 }
 
-/** Builds the named domain models (sgtm-ablated needs sgtm, built first when asked for both or when missing). */
+/** The SGTM model an ablated one is made from. */
+const unablated = (name: DomainModel): DomainModel | null => (name.endsWith('-ablated') ? (name.slice(0, -'-ablated'.length) as DomainModel) : null);
+
+/** Builds the named domain models (an -ablated one needs its SGTM model, built first when asked for too or missing). */
 export function buildDomainModels(p: DomainPaths, names: readonly DomainModel[], o: { steps?: number; resume?: boolean } = {}): void {
   if (!existsSync(join(p.domain, 'forget_train.jsonl'))) throw new Error(`${p.domain}: no domain corpus (npx tsx tools/make-domain.ts writes it)`);
   const tokenizerDir = join(p.models, 'tokenizer');
   const options = { ...DOMAIN_RECIPE.options, ...(o.steps ? { steps: o.steps } : {}) };
-  const report = (name: string, log: TrainingLog) =>
-    process.stderr.write(`domain/${name}: ${log.parameters} parameters, final loss ${log.losses.at(-1)?.toFixed(4)}, ${log.wallSeconds.toFixed(0)} s\n`);
-  for (const name of DOMAIN_MODELS.filter((n) => names.includes(n) || (n === 'sgtm' && names.includes('sgtm-ablated') && !existsSync(domainModelDir(p, 'sgtm'))))) {
+  const needed = (n: DomainModel): boolean => names.includes(n)
+    || names.some((m) => unablated(m) === n && !existsSync(join(domainModelDir(p, n), 'model.safetensors')));
+  for (const name of DOMAIN_MODELS.filter(needed)) {
     const out = domainModelDir(p, name);
-    if (name === 'sgtm-ablated') {
-      ablateFolder(domainModelDir(p, 'sgtm'), out, true);
-      process.stderr.write(`domain/sgtm-ablated: forget parameters of domain/sgtm zeroed\n`);
+    const source = unablated(name);
+    if (source) {
+      ablateFolder(domainModelDir(p, source), out, true);
+      process.stderr.write(`domain/${name}: forget parameters of domain/${source} zeroed\n`);
       continue;
     }
     const data = trainingFile(p, name === 'filtered' ? 'filtered' : 'target', name !== 'filtered');
+    const sgtm = name === 'sgtm' ? DOMAIN_RECIPE.sgtm : name === 'sgtm-update' ? { ...DOMAIN_RECIPE.sgtm, shared: 'update' as const } : null;
     const log = runTraining({
       data: [data], tokenizerDir, fresh: { ...DOMAIN_RECIPE.fresh }, out, dtype: 'F16',
       checkpointDir: join(p.models, '.checkpoints', 'domain', name), force: true, resume: o.resume ?? false, options,
-      ...(name === 'sgtm' ? { sgtm: DOMAIN_RECIPE.sgtm } : {}),
+      ...(sgtm ? { sgtm } : {}),
       command: `npm run build:models -- --only domain/${name}${o.steps ? ` --steps ${o.steps}` : ''}`,
     }, `domain/${name}`);
-    report(name, log);
+    process.stderr.write(`domain/${name}: ${log.parameters} parameters, final loss ${log.losses.at(-1)?.toFixed(4)}, ${log.wallSeconds.toFixed(0)} s\n`);
   }
 }
