@@ -97,7 +97,7 @@ describe('SISA', () => {
       assert.equal(existsSync(out), false);
     };
     refused(() => trainEnsemble(spec(all, join(dir, 'b1'), { shards: 0 })), /--shards 0: must be a whole number ≥ 1/, join(dir, 'b1'));
-    refused(() => trainEnsemble(spec(all, join(dir, 'b2'), { shards: 7, shardBy: 'subject' })), /only 6 subjects/, join(dir, 'b2'));
+    refused(() => trainEnsemble(spec(all, join(dir, 'b2'), { shards: 7, shardBy: 'subject' })), /only 6 subjects \(and records without one\)/, join(dir, 'b2'));
     refused(() => trainEnsemble(spec(all, join(dir, 'b3'), { slices: 19 })), /--slices 19: the data has only 18 records/, join(dir, 'b3'));
     const stranger = join(dir, 'stranger.jsonl');
     writeFileSync(stranger, jsonl([{ question: 'Who?', answer: 'Nobody.' }, rows[0]!]));

@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import { contentHash } from '../../data/record-hash.ts';
 import type { TrainingRecord } from '../../data/schema.ts';
 
-/** How records are sent to shards: by their own hash, or by their subject's (all of a person's records in one shard). */
+/**
+ * How records are sent to shards: by their own hash, or by their subject's (all of a person's records in one shard;
+ * records without a subject by their own hash).
+ */
 export const SHARD_BY = ['record', 'subject'] as const;
 export type ShardBy = (typeof SHARD_BY)[number];
 
@@ -28,11 +31,10 @@ const bucket = (hex: string, n: number): number => Number.parseInt(hex, 16) % n;
  * is in the data and in whatever order — which is what lets a shard be retrained without the rest changing.
  */
 export function place(records: readonly TrainingRecord[], shards: number, slices: number, shardBy: ShardBy): Placement[] {
-  const missing = shardBy === 'subject' ? records.filter((r) => !r.subject).length : 0;
-  if (missing > 0) throw new RangeError(`--shard-by subject: ${missing} of ${records.length} records have no subject; give every record a subject, or shard by record`);
   return records.map((r) => {
     const hash = contentHash(asWritten(r))!;
-    const shardKey = shardBy === 'subject' ? createHash('sha256').update(r.subject!).digest('hex') : hash;
+    // A record about no one (world facts, general text) is placed by its own hash under either rule.
+    const shardKey = shardBy === 'subject' && r.subject ? createHash('sha256').update(r.subject).digest('hex') : hash;
     return { hash, shard: bucket(shardKey.slice(0, 12), shards), slice: bucket(hash.slice(12, 24), slices) };
   });
 }

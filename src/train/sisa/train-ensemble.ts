@@ -31,13 +31,12 @@ export interface EnsembleSpec {
   command?: string;
 }
 
-/** Checks S and R against the data: each shard and each slice should be able to hold something. */
-function checkCounts(spec: EnsembleSpec, records: number, subjects: number): void {
+/** Checks S and R against the data: each shard and each slice should be able to hold something. `units`: what is placed independently (records; or subjects and the records without one). */
+function checkCounts(spec: EnsembleSpec, records: number, units: number): void {
   for (const [flag, n] of [['--shards', spec.shards], ['--slices', spec.slices]] as const) {
     if (!Number.isInteger(n) || n < 1) throw new EnsembleError(`${flag} ${n}: must be a whole number ≥ 1`);
   }
-  const units = spec.shardBy === 'subject' ? subjects : records;
-  if (spec.shards > units) throw new EnsembleError(`--shards ${spec.shards}: the data has only ${units} ${spec.shardBy === 'subject' ? 'subjects' : 'records'} to share out`);
+  if (spec.shards > units) throw new EnsembleError(`--shards ${spec.shards}: the data has only ${units} ${spec.shardBy === 'subject' ? 'subjects (and records without one)' : 'records'} to share out`);
   if (spec.slices > records) throw new EnsembleError(`--slices ${spec.slices}: the data has only ${records} records`);
 }
 
@@ -79,7 +78,9 @@ export function trainEnsemble(spec: EnsembleSpec, log?: (line: string) => void):
   checkOutputFolder(spec.out, inputs, spec.force);
   const records = spec.data.flatMap((f) => readTrainingRecords(f));
   if (records.length === 0) throw new EnsembleError(`${spec.data.join(', ')}: no training records`);
-  checkCounts(spec, records.length, new Set(records.map((r) => r.subject).filter((s) => s !== undefined)).size);
+  // What is shared out: records, or subjects plus the records that have none.
+  const units = spec.shardBy === 'subject' ? new Set(records.filter((r) => r.subject).map((r) => r.subject)).size + records.filter((r) => !r.subject).length : records.length;
+  checkCounts(spec, records.length, units);
   const byShard = shardRecords(records, spec.shards, spec.slices, spec.shardBy);
   let start: CausalLM;
   let tokenizerDir: string;
