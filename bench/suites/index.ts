@@ -12,4 +12,5 @@ export const SUITES: Readonly<Record<string, () => Promise<Suite>>> = {
   'eval-speed': async () => (await import('./eval-speed.ts')).evalSpeedSuite,
   api: async () => (await import('./api.ts')).apiSuite,
   relearn: async () => (await import('./relearn.ts')).relearnSuite,
+  sisa: async () => (await import('./sisa.ts')).sisaSuite,
 };
