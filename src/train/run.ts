@@ -177,6 +177,19 @@ function checkPaths(spec: TrainingSpec, checkpointDir: string): Input[] {
   return [...inputs, ...checkpoints];
 }
 
+/**
+ * Where training starts: a pretrained folder (its tokenizer too), or a fresh model of the given shape with that
+ * tokenizer, initialised from the seed. `initFlag` names the folder option in the error.
+ */
+export function startingModel(init: string | undefined, tokenizerDir: string | undefined, fresh: FreshModelSpec | undefined, seed: number,
+  initFlag: string): { model: CausalLM; tokenizerDir: string } {
+  if (init) return { model: loadModel(init).model, tokenizerDir: init };
+  if (!tokenizerDir || !fresh) throw new Error(`give ${initFlag}, or --tokenizer DIR with the model shape, to train from scratch`);
+  const model = createModel(parseConfig(freshConfig(fresh, Tokenizer.fromDir(tokenizerDir)), 'the fresh model spec'));
+  initWeights(model, seed);
+  return { model, tokenizerDir };
+}
+
 /** An SGTM run's designation and step source, every option checked before the first step. */
 function sgtmPlan(o: SgtmSpec, model: CausalLM, examples: ReturnType<typeof buildExamples>, labels: (RecordLabel | undefined)[],
   options: TrainingSpec['options']) {
@@ -201,18 +214,9 @@ export function runTraining(spec: TrainingSpec, progressLabel = 'train', progres
   const { records, exclusions } = readTrainingExcluding(spec.data, spec.exclude ?? [], spec.onExcluded ?? 'skip');
   if (exclusions) (progressStream ?? process.stderr).write(formatExclusions(exclusions).replace(/^/gm, `${progressLabel}: `) + '\n');
   if (records.length === 0) throw new Error(`${spec.data.join(', ')}: no training records`);
-  let model: CausalLM;
-  let tokenizerDir: string;
-  if (spec.init) {
-    model = loadModel(spec.init).model;
-    tokenizerDir = spec.init;
-  } else {
-    if (!spec.tokenizerDir || !spec.fresh) throw new Error('give --init DIR, or --tokenizer DIR with the model shape, to train from scratch');
-    tokenizerDir = spec.tokenizerDir;
-    const tok = Tokenizer.fromDir(tokenizerDir);
-    model = createModel(parseConfig(freshConfig(spec.fresh, tok), 'the fresh model spec'));
-    initWeights(model, spec.options.seed);
-  }
+  const start = startingModel(spec.init, spec.tokenizerDir, spec.fresh, spec.options.seed, '--init DIR');
+  let model = start.model;
+  const tokenizerDir = start.tokenizerDir;
   const tokenizer = Tokenizer.fromDir(tokenizerDir);
   const padId = tokenizer.padId ?? 0;
   const examples = buildExamples(records, tokenizer, model.config.maxPositions);

@@ -3,13 +3,11 @@ import { dirname, join } from 'node:path';
 import { formatJsonl, readTrainingRecords } from '../../data/jsonl.ts';
 import type { CausalLM } from '../../model/arch/types.ts';
 import type { OptimizerState } from '../../engine/index.ts';
-import { cloneModel, copySideFiles, createModel, loadModel, saveModel } from '../../model/checkpoint.ts';
-import { parseConfig } from '../../model/config.ts';
-import { initWeights } from '../../model/init.ts';
+import { cloneModel, copySideFiles, saveModel } from '../../model/checkpoint.ts';
 import { checkOutputFolder, writeFolder } from '../../model/io/output-folder.ts';
 import type { SaveDType } from '../../model/safetensors/write.ts';
 import { Tokenizer } from '../../model/tokenizer.ts';
-import { freshConfig, type FreshModelSpec } from '../run.ts';
+import { startingModel, type FreshModelSpec } from '../run.ts';
 import { asWritten, place, type ShardBy } from './assign.ts';
 import { EnsembleError, MANIFEST, shardData, shardDir, stageDir, type SisaManifest, type StageOptions } from './manifest.ts';
 import { manifestOrder, trainStages, writeStage, type ShardRecord, type StageInfo } from './stages.ts';
@@ -82,17 +80,7 @@ export function trainEnsemble(spec: EnsembleSpec, log?: (line: string) => void):
   const units = spec.shardBy === 'subject' ? new Set(records.filter((r) => r.subject).map((r) => r.subject)).size + records.filter((r) => !r.subject).length : records.length;
   checkCounts(spec, records.length, units);
   const byShard = shardRecords(records, spec.shards, spec.slices, spec.shardBy);
-  let start: CausalLM;
-  let tokenizerDir: string;
-  if (spec.base) {
-    start = loadModel(spec.base).model;
-    tokenizerDir = spec.base;
-  } else {
-    if (!spec.tokenizerDir || !spec.fresh) throw new EnsembleError('give --base DIR, or --tokenizer DIR with the model shape, to train an ensemble');
-    tokenizerDir = spec.tokenizerDir;
-    start = createModel(parseConfig(freshConfig(spec.fresh, Tokenizer.fromDir(tokenizerDir)), 'the fresh model spec'));
-    initWeights(start, spec.options.seed);
-  }
+  const { model: start, tokenizerDir } = startingModel(spec.base, spec.tokenizerDir, spec.fresh, spec.options.seed, '--base DIR');
   const tokenizer = Tokenizer.fromDir(tokenizerDir);
   const manifest: SisaManifest = {
     format: 'lethe-sisa', version: 1, shards: spec.shards, slices: spec.slices, shardBy: spec.shardBy, options: spec.options,
