@@ -6,6 +6,7 @@
  * compared with, the backend and thread count (float results may differ by rounding between them), and the code
  * itself (a digest of Lethe's source files), so a change to any of them is a miss, never a stale hit.
  */
+import { EnsembleLM } from '../model/ensemble.ts';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -80,9 +81,14 @@ export class EvalCache {
   key(k: EvalCacheKey): string {
     const h = createHash('sha256');
     h.update(`lethe-eval-cache ${FORMAT}\0${lethesCode()}\0${backend().name} ${backend().threads}\0`);
-    h.update(stableJson(k.model.config)).update('\0');
-    const flat = k.model.params.flat;
-    h.update(new Uint8Array(flat.buffer, flat.byteOffset, flat.byteLength));
+    // An ensemble is its members' weights and how they are combined.
+    const members = k.model instanceof EnsembleLM ? k.model.members : [k.model];
+    if (k.model instanceof EnsembleLM) h.update(`ensemble ${k.model.aggregation} ${members.length}\0`);
+    for (const m of members) {
+      h.update(stableJson(m.config)).update('\0');
+      const flat = m.params.flat;
+      h.update(new Uint8Array(flat.buffer, flat.byteOffset, flat.byteLength));
+    }
     h.update(`\0${k.tokenizer.digest}\0${k.role}\0`);
     h.update(stableJson({ sets: { ...k.sets, sources: undefined }, options: k.options, baseline: k.baseline }));
     return h.digest('hex');

@@ -1,6 +1,6 @@
 import { basename, resolve } from 'node:path';
 import type { CausalLM } from '../model/arch/types.ts';
-import { loadModel } from '../model/checkpoint.ts';
+import { loadAnyModel } from '../train/sisa/load.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { fitSetsToContext, type FittedSets, type TooLong } from './context-fit.ts';
 import type { EvalSets } from './datasets.ts';
@@ -55,7 +55,7 @@ export function evaluateAgainstReference(input: ComparisonInput): EvalReport {
   // The sets as they fit the context of the first model loaded (the models of one comparison share a context).
   const fit: { result: FittedSets | null } = { result: null };
   const load = (m: ModelToEvaluate): CausalLM => {
-    const model = m.model ?? loadModel(m.dir).model;
+    const model = m.model ?? loadAnyModel(m.dir).model;
     if (!fit.result) {
       fit.result = fitSetsToContext(input.sets, input.tokenizer, model.config.maxPositions, input.tooLong);
       for (const [name, n] of Object.entries(fit.result.skipped)) if (n > 0) log(`${name}: left out ${n} item(s) longer than the model's context of ${model.config.maxPositions}`);

@@ -1,3 +1,4 @@
+import { EnsembleLM } from '../model/ensemble.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { qaTokens } from '../model/qa-format.ts';
@@ -154,7 +155,8 @@ export function evaluateModel(input: EvaluateInput): ModelEvaluation {
   if (!o.probe) probeSkipped = 'not requested (--no-probe)';
   else if (!sets.attributes) probeSkipped = `the ${sets.format} data names no subject attributes to probe for (the persons format does)`;
   else if (!sets.attributes.get(o.probe.attribute)) probeSkipped = `the data has no attribute "${o.probe.attribute}"`;
-  if (o.probe && sets.attributes) {
+  else if (model instanceof EnsembleLM) probeSkipped = 'an ensemble has no single hidden state to probe (its shards each have one)';
+  if (o.probe && sets.attributes && !(model instanceof EnsembleLM)) {
     const values = sets.attributes.get(o.probe.attribute);
     if (values) {
       log(`  ${input.name}: hidden-state probe (${o.probe.attribute})`);

@@ -4,7 +4,8 @@ import type { PromptAnswer } from '../model/logprobs.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { buildExamples, type ExampleSource } from '../train/examples.ts';
 import { train } from '../train/trainer.ts';
-import { Rng } from '../engine/index.ts';
+import { Rng, type OptimizerState } from '../engine/index.ts';
+import { EnsembleLM } from '../model/ensemble.ts';
 import { answerProbability } from './probability.ts';
 
 export interface RelearnOptions {
@@ -49,19 +50,40 @@ export function splitForRelearning<T>(items: readonly T[], attackFraction: numbe
 export function relearnCurve(model: CausalLM, tokenizer: Tokenizer, attackData: readonly ExampleSource[], heldOut: readonly PromptAnswer[],
   o: RelearnOptions, onEval?: (step: number, score: number) => void, onFinal?: (attacked: CausalLM) => void): RelearnCurve {
   if (attackData.length === 0 || heldOut.length === 0) throw new RangeError('the relearning attack needs attack data and held-out items');
-  const copy = cloneModel(model);
   const padId = tokenizer.padId ?? tokenizer.eosId ?? 0;
   const examples = buildExamples(attackData, tokenizer, model.config.maxPositions);
   const curve: RelearnCurve = { steps: [], score: [] };
-  const evaluate = (step: number): void => {
-    const score = answerProbability(copy, heldOut, padId);
+  const evaluate = (attacked: CausalLM, step: number): void => {
+    const score = answerProbability(attacked, heldOut, padId);
     curve.steps.push(step);
     curve.score.push(score);
     onEval?.(step, score);
   };
-  evaluate(0);
-  if (o.steps > 0) train(copy, examples, { steps: o.steps, batchSize: o.batchSize, lr: o.lr, minLr: o.lr, warmupSteps: 0, clip: 1, seed: o.seed, padId }, {
-    onStep: (s) => { if (s.step % o.evalEvery === 0 || s.step === o.steps) evaluate(s.step); },
+  const options = { batchSize: o.batchSize, lr: o.lr, minLr: o.lr, warmupSteps: 0, clip: 1, padId };
+  if (model instanceof EnsembleLM) {
+    // An ensemble is attacked shard by shard: every shard is fine-tuned on the attack data, the same steps each, and
+    // the held-out items are scored through the aggregate. The learning rate is constant, so running the steps in
+    // chunks between measurements changes only the batch order (each chunk has its own seed), not the schedule.
+    const copies = model.members.map(cloneModel);
+    const states: (OptimizerState | undefined)[] = copies.map(() => undefined);
+    const attacked = new EnsembleLM(copies, model.aggregation);
+    evaluate(attacked, 0);
+    for (let done = 0, chunk = 0; done < o.steps; chunk++) {
+      const steps = Math.min(o.evalEvery, o.steps - done);
+      copies.forEach((m, i) => {
+        const r = train(m, examples, { ...options, steps, seed: o.seed + 7919 * chunk }, {}, [], false, states[i] ? { optimizer: states[i] } : {});
+        states[i] = r.optimizer;
+      });
+      done += steps;
+      evaluate(attacked, done);
+    }
+    onFinal?.(attacked);
+    return curve;
+  }
+  const copy = cloneModel(model);
+  evaluate(copy, 0);
+  if (o.steps > 0) train(copy, examples, { ...options, steps: o.steps, seed: o.seed }, {
+    onStep: (s) => { if (s.step % o.evalEvery === 0 || s.step === o.steps) evaluate(copy, s.step); },
   });
   // The attacked copy, for callers that score more than the curve does (verification scores each held-out item).
   onFinal?.(copy);
