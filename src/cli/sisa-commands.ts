@@ -34,7 +34,7 @@ export function sisaUnlearnCommand(o: UnlearnCliOptions): SisaEraseReport {
   if (!isEnsemble(o.model)) throw new EnsembleError(`${o.model}: --method sisa needs an ensemble (trained with \`lethe train --shards S --slices R\`)`);
   const extra = [o.retain && '--retain', o.utility && '--utility', o.opt.length > 0 && '--opt', o.sanitize && '--sanitize', o.field.length > 0 && '--field'].filter(Boolean);
   if (extra.length > 0) throw new InvalidArgumentError(`${extra.join(', ')}: --method sisa retrains the affected shards exactly as trained and takes no ${extra.join(' or ')}`);
-  return sisaErase(o.model, [o.forget], o.out, o.force ?? false, (line) => process.stderr.write(`sisa: ${line}\n`));
+  return sisaErase(o.model, [o.forget], o.out, { force: o.force ?? false, log: (line) => process.stderr.write(`sisa: ${line}\n`) });
 }
 
 export function formatSisaSummary(r: SisaEraseReport, out: string): string {

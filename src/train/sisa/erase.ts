@@ -1,6 +1,7 @@
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTrainingRecords } from '../../data/jsonl.ts';
+import type { TrainingRecord } from '../../data/schema.ts';
 import { contentHash } from '../../data/record-hash.ts';
 import { copySideFiles } from '../../model/checkpoint.ts';
 import { writeFolder } from '../../model/io/output-folder.ts';
@@ -17,6 +18,8 @@ export interface SisaEraseReport {
   forget: { path: string; records: number }[];
   /** Distinct trained records (by content hash) erased, with every copy of each. */
   erased: number;
+  /** Forget records the ensemble never trained on (only with `skipUntrained`): nothing of them to erase. */
+  untrained: number;
   retrained: { shard: number; fromStage: number; removed: number; stagesRetrained: number; steps: number; reason: string }[];
   /** Shards copied byte for byte: none of their records was erased. */
   copied: number[];
@@ -48,13 +51,46 @@ function storedShard(dir: string, m: SisaManifest, shard: number): ShardRecord[]
   return placed;
 }
 
+/** Where erasing a set of trained records starts in each affected shard, and the training steps that follow it. */
+export interface ShardPlan {
+  shard: number;
+  /** The earliest slice holding an erased record: stages up to it never saw one and are kept. */
+  slice: number;
+  /** Steps the original run spent on the stages that are retrained (a retrain takes slightly fewer: less data). */
+  steps: number;
+}
+
+/** The shards a set of record hashes touches, and from which slice each must be retrained. */
+export function planErasure(m: SisaManifest, erase: ReadonlySet<string>): ShardPlan[] {
+  const from = new Map<number, number>();
+  for (const p of m.records) if (erase.has(p.hash)) from.set(p.shard, Math.min(from.get(p.shard) ?? Infinity, p.slice));
+  return [...from].sort((a, b) => a[0] - b[0]).map(([shard, slice]) => ({ shard, slice, steps: m.stages[shard]!.slice(slice).reduce((a, s) => a + s.steps, 0) }));
+}
+
+/** A record's hash as the manifest keys it. */
+export const manifestHash = (r: TrainingRecord): string => contentHash(asWritten(r))!;
+
+export interface SisaEraseOptions {
+  /** Replace an existing output folder. */
+  force?: boolean;
+  /**
+   * Skip forget records the ensemble never trained on (counted in the report) instead of refusing them: for the
+   * workflow, whose forget set is every record of the subject in the corpora searched, trained on by this model or not.
+   */
+  skipUntrained?: boolean;
+  log?: (line: string) => void;
+  /** After each retrained stage: steps done so far and the original run's steps for the same stages (the estimate). */
+  onProgress?: (done: number, total: number, loss: number | null) => void;
+}
+
 /**
  * Exact unlearning: finds the forget records in the manifest, retrains only their shards from the checkpoint
  * before the earliest affected slice (the same stages, seeds and options, minus the records), copies every other
  * shard byte for byte, and writes the new ensemble with unlearn.json — whole or not at all. Forget records that
- * the ensemble never trained on are refused, listed by file and record number.
+ * the ensemble never trained on are refused, listed by file and record number (or skipped, `skipUntrained`).
  */
-export function sisaErase(dir: string, forgetPaths: readonly string[], out: string, force = false, log?: (line: string) => void): SisaEraseReport {
+export function sisaErase(dir: string, forgetPaths: readonly string[], out: string, o: SisaEraseOptions = {}): SisaEraseReport {
+  const { force = false, log } = o;
   const started = performance.now();
   const m = readManifest(dir);
   checkTokenizers(dir, m);
@@ -64,30 +100,29 @@ export function sisaErase(dir: string, forgetPaths: readonly string[], out: stri
   const forget = forgetPaths.map((path) => {
     const records = readTrainingRecords(path);
     records.forEach((r, i) => {
-      const h = contentHash(asWritten(r))!;
+      const h = manifestHash(r);
       if (known.has(h)) erase.add(h);
       else unknown.push(`${path} record ${i + 1}`);
     });
     return { path, records: records.length };
   });
-  if (unknown.length > 0) {
+  if (unknown.length > 0 && !o.skipUntrained) {
     throw new EnsembleError(`${unknown.length} forget record(s) are not in the ensemble's manifest (never trained on, or changed since): ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`);
   }
-  if (erase.size === 0) throw new EnsembleError('the forget files hold no records');
-  // The earliest erased slice of each shard: stages before it never saw the records and are kept.
-  const from = new Map<number, number>();
-  for (const p of m.records) if (erase.has(p.hash)) from.set(p.shard, Math.min(from.get(p.shard) ?? Infinity, p.slice));
-  const plans = [...from].sort((a, b) => a[0] - b[0]).map(([shard, slice]) => {
+  if (erase.size === 0) throw new EnsembleError(unknown.length > 0 ? `none of the ${unknown.length} forget record(s) is in the ensemble's manifest: it never trained on them` : 'the forget files hold no records');
+  const plans = planErasure(m, erase).map(({ shard, slice, steps }) => {
     const records = storedShard(dir, m, shard);
     readStage(stageDir(dir, shard, slice), slice); // fail before writing anything when the checkpoint is gone
-    return { shard, slice, kept: records.filter((r) => !erase.has(r.placement.hash)), removed: records.filter((r) => erase.has(r.placement.hash)).length };
+    return { shard, slice, plannedSteps: steps, kept: records.filter((r) => !erase.has(r.placement.hash)), removed: records.filter((r) => erase.has(r.placement.hash)).length };
   });
-  for (let k = 0; k < m.shards; k++) if (!from.has(k) && !existsSync(stageDir(dir, k, m.slices))) throw new EnsembleError(`${stageDir(dir, k, m.slices)}: shard ${k}'s checkpoints are missing`);
+  for (let k = 0; k < m.shards; k++) if (!plans.some((p) => p.shard === k) && !existsSync(stageDir(dir, k, m.slices))) throw new EnsembleError(`${stageDir(dir, k, m.slices)}: shard ${k}'s checkpoints are missing`);
   const tokenizer = Tokenizer.fromDir(dir);
   const next: SisaManifest = { ...m, records: m.records.filter((p) => !erase.has(p.hash)), stages: m.stages.map((s) => [...s]), createdAt: new Date().toISOString() };
   const report: SisaEraseReport = {
-    method: 'sisa', source: dir, forget, erased: erase.size, retrained: [], copied: [], wallSeconds: 0, finishedAt: '',
+    method: 'sisa', source: dir, forget, erased: erase.size, untrained: unknown.length, retrained: [], copied: [], wallSeconds: 0, finishedAt: '',
   };
+  const planned = plans.reduce((n, p) => n + p.plannedSteps, 0);
+  let done = 0;
   writeFolder(out, (tmp) => {
     copySideFiles(dir, tmp);
     for (let k = 0; k < m.shards; k++) {
@@ -102,7 +137,10 @@ export function sisaErase(dir: string, forgetPaths: readonly string[], out: stri
       for (let r = 0; r <= plan.slice; r++) cpSync(stageDir(dir, k, r), stageDir(tmp, k, r), { recursive: true });
       const start = readStage(stageDir(dir, k, plan.slice), plan.slice);
       log?.(`shard ${k}: ${plan.removed} record(s) erased from slice ${plan.slice}; retraining stages ${plan.slice + 1}–${m.slices}`);
-      const stages = trainShard(tmp, k, plan.slice + 1, start, plan.kept, m, tokenizer, dir, log);
+      const stages = trainShard(tmp, k, plan.slice + 1, start, plan.kept, m, tokenizer, dir, log, (info) => {
+        done += info.steps;
+        o.onProgress?.(done, Math.max(done, planned), info.finalLoss);
+      });
       next.stages[k] = [...m.stages[k]!.slice(0, plan.slice), ...stages];
       report.retrained.push({
         shard: k, fromStage: plan.slice + 1, removed: plan.removed, stagesRetrained: stages.length, steps: stages.reduce((a, s) => a + s.steps, 0),

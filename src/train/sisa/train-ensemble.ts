@@ -53,12 +53,14 @@ export function writeShardData(path: string, records: readonly ShardRecord[]): v
 
 /** Trains a shard's stages from `fromStage`, writing each stage's checkpoint and the shard's final folder under `root`. */
 export function trainShard(root: string, shard: number, fromStage: number, start: { model: CausalLM; optimizer: OptimizerState | null },
-  records: readonly ShardRecord[], m: Pick<SisaManifest, 'slices' | 'options' | 'dtype'>, tokenizer: Tokenizer, tokenizerDir: string, log?: (line: string) => void): StageInfo[] {
+  records: readonly ShardRecord[], m: Pick<SisaManifest, 'slices' | 'options' | 'dtype'>, tokenizer: Tokenizer, tokenizerDir: string, log?: (line: string) => void,
+  onStage?: (info: StageInfo) => void): StageInfo[] {
   const { model, stages } = trainStages({
     shard, slices: m.slices, fromStage, model: start.model, optimizer: start.optimizer, records, options: m.options, tokenizer,
     onStage: (stage, mdl, opt, info) => {
       writeStage(stageDir(root, shard, stage), mdl, opt);
       log?.(`shard ${shard} stage ${stage}/${m.slices}: ${info.records} records, ${info.steps} steps${info.finalLoss === null ? '' : `, loss ${info.finalLoss.toFixed(4)}`}`);
+      onStage?.(info);
     },
   });
   saveModel(model, shardDir(root, shard), { dtype: m.dtype, copyFrom: tokenizerDir });

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { TrainingRecord } from '../../data/schema.ts';
 import { readTrainingRecords } from '../../data/jsonl.ts';
 import type { ErasureRequest, WorkflowEnv } from '../requests/service.ts';
@@ -7,6 +7,8 @@ import { addCorpus, loadIndex, type Corpus } from './corpora.ts';
 import { CorpusSearch, type RecordMatch } from './match.ts';
 import { estimateCosts, measureStepSeconds, type MethodCost } from './cost.ts';
 import { modelLineage, type LineageFile } from './lineage.ts';
+import { manifestHash, planErasure } from '../../train/sisa/erase.ts';
+import { isEnsemble, readManifest, shardDir } from '../../train/sisa/manifest.ts';
 import { METHOD_POLICY, recommendMethod, type Recommendation } from './policy.ts';
 
 /**
@@ -53,9 +55,14 @@ export function recordsAt(path: string, positions: readonly number[]): TrainingR
   return positions.map((i) => all[i]!).filter((r) => r !== undefined);
 }
 
-/** Whether a model folder was trained in shards (a SISA ensemble manifest). */
-function isSharded(modelDir: string): boolean {
-  return existsSync(join(modelDir, 'sisa.json'));
+/**
+ * The cost of exact erasure: the steps the original run spent on the stages to retrain (from each affected shard's
+ * earliest erased slice on), each a pass over a stage batch — timed on a forget batch of up to 16 records.
+ */
+function sisaCost(model: string, records: readonly TrainingRecord[], stepSeconds: number): MethodCost {
+  const m = readManifest(model);
+  const steps = planErasure(m, new Set(records.map(manifestHash))).reduce((n, p) => n + p.steps, 0);
+  return { method: 'sisa', steps, seconds: steps * stepSeconds * (m.options.batchSize / Math.min(16, Math.max(1, records.length))) };
 }
 
 /**
@@ -91,17 +98,27 @@ export async function assessRequest(env: WorkflowEnv, request: ErasureRequest, o
     const hit = corpora.filter((c) => inLineage(c) && c.matches.length > 0);
     const found = distinct(hit);
     const retainRecords = hit.reduce((n, c) => n + c.corpus.records - confident(c).size, 0);
+    const sharded = isEnsemble(model);
+    // An ensemble is timed and sized by its first shard: every shard has the same shape.
+    const single = sharded ? shardDir(model, 0) : model;
     let stepSeconds: number | null = null;
     if (o.measure !== false && found > 0) {
       const first = hit.find((c) => confident(c).size > 0)!;
-      stepSeconds = measureStepSeconds(model, recordsAt(first.full.path, [...confident(first)].slice(0, 16)));
+      stepSeconds = measureStepSeconds(single, recordsAt(first.full.path, [...confident(first)].slice(0, 16)));
     }
-    const width = (JSON.parse(readFileSync(join(model, 'config.json'), 'utf8')) as { n_embd?: number; hidden_size?: number });
-    const costs = stepSeconds === null ? [] : estimateCosts(METHOD_POLICY.map((p) => p.method), width.n_embd ?? width.hidden_size ?? 256, found, stepSeconds);
-    models.push({
-      model, corpora: hit.map((c) => c.corpus.id), recordsFound: found, stepSeconds, costs,
-      recommendation: recommendMethod({ sharded: isSharded(model), retainRecords }),
-    });
+    const width = (JSON.parse(readFileSync(join(single, 'config.json'), 'utf8')) as { n_embd?: number; hidden_size?: number });
+    let costs: MethodCost[] = [];
+    if (stepSeconds !== null) {
+      costs = sharded ? [sisaCost(model, hit.flatMap((c) => recordsAt(c.full.path, [...confident(c)])), stepSeconds)]
+        : estimateCosts(METHOD_POLICY.map((p) => p.method), width.n_embd ?? width.hidden_size ?? 256, found, stepSeconds);
+    }
+    let recommendation = recommendMethod({ sharded, retainRecords });
+    // Records in a base model's data are in every shard's starting point: retraining shards cannot remove them.
+    const inBase = hit.filter((c) => files.some((f) => f.path === c.full.path && f.from !== 'ensemble.json' && f.model !== resolve(model)));
+    if (sharded && inBase.length > 0) {
+      recommendation = { ...recommendation, why: `${recommendation.why}; but the subject's records are also in ${inBase.map((c) => c.corpus.path).join(', ')}, the training data of the base model every shard started from — retraining shards does not remove those, and verification will show what remains` };
+    }
+    models.push({ model, corpora: hit.map((c) => c.corpus.id), recordsFound: found, stepSeconds, costs, recommendation });
   }
   const anyMatch = corpora.some((c) => c.matches.length > 0);
   return {

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { isEnsemble, readManifest, shardData } from '../../train/sisa/manifest.ts';
 
 /** A data file a model was trained (or unlearned with a retain term) on, as its folder's records name it. */
 export interface LineageFile {
@@ -7,7 +8,7 @@ export interface LineageFile {
   /** SHA-256 the record states, when it states one (unlearn.json does; training_log.json does not). */
   sha256: string | null;
   model: string;
-  from: 'training_log.json' | 'unlearn.json';
+  from: 'training_log.json' | 'unlearn.json' | 'ensemble.json';
   exists: boolean;
 }
 
@@ -34,6 +35,17 @@ export function modelLineage(modelDir: string, seen = new Set<string>()): Lineag
     const inFolder = join(dir, p);
     return existsSync(inFolder) ? inFolder : resolve(p);
   };
+  if (isEnsemble(dir)) {
+    // A SISA ensemble keeps its shards' training records in the folder; shards started from a base model also
+    // carry what the base was trained on.
+    const m = readManifest(dir);
+    for (let k = 0; k < m.shards; k++) {
+      const path = shardData(dir, k);
+      out.push({ path, sha256: null, model: dir, from: 'ensemble.json', exists: existsSync(path) });
+    }
+    if (m.start.kind === 'base') out.push(...modelLineage(locate(m.start.path), seen));
+    return out;
+  }
   const log = readJson(join(dir, 'training_log.json'));
   const spec = log?.['spec'] as { data?: unknown } | undefined;
   if (Array.isArray(spec?.data)) {
@@ -47,7 +59,7 @@ export function modelLineage(modelDir: string, seen = new Set<string>()): Lineag
     const retain = (record['data'] as { retain?: { path?: string; sha256?: string } | null } | undefined)?.retain;
     if (retain?.path) out.push({ path: locate(retain.path), sha256: retain.sha256 ?? null, model: dir, from: 'unlearn.json', exists: existsSync(locate(retain.path)) });
     const source = (record['source'] as { model?: string } | undefined)?.model;
-    if (source && existsSync(join(source, 'config.json'))) out.push(...modelLineage(source, seen));
+    if (source && (existsSync(join(source, 'config.json')) || isEnsemble(source))) out.push(...modelLineage(source, seen));
   }
   return out;
 }

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, readConfig } from '../../model/config.ts';
+import { ensembleDigest } from '../../train/sisa/digest.ts';
+import { EnsembleError, isEnsemble, MANIFEST, readManifest, shardDir } from '../../train/sisa/manifest.ts';
 import { RequestInputError } from '../requests/request-input.ts';
 import type { WorkflowEnv } from '../requests/service.ts';
 import type { ModelsTable } from '../store/schema.ts';
@@ -38,19 +40,23 @@ async function weightsDigest(dir: string): Promise<string> {
  */
 export async function addModel(env: WorkflowEnv, path: string): Promise<{ model: RegisteredModel; created: boolean }> {
   const dir = resolve(path);
-  if (!statSync(join(dir, 'config.json'), { throwIfNoEntry: false })?.isFile()) throw new RequestInputError(`model: ${dir} is not a model folder (no config.json)`);
+  const ensemble = isEnsemble(dir);
+  if (!ensemble && !statSync(join(dir, 'config.json'), { throwIfNoEntry: false })?.isFile()) throw new RequestInputError(`model: ${dir} is not a model folder (no config.json) or an ensemble folder (no ${MANIFEST})`);
   let config;
+  let shards = 0;
   try {
-    config = readConfig(dir);
+    // An ensemble is registered by its first shard's shape (all shards share it) and its own digest.
+    if (ensemble) shards = readManifest(dir).shards;
+    config = readConfig(ensemble ? shardDir(dir, 0) : dir);
   } catch (e) {
-    if (e instanceof ConfigError) throw new RequestInputError(`model: ${e.message}`);
+    if (e instanceof ConfigError || e instanceof EnsembleError) throw new RequestInputError(`model: ${e.message}`);
     throw e;
   }
-  const sha256 = await weightsDigest(dir);
+  const sha256 = ensemble ? ensembleDigest(dir) : await weightsDigest(dir);
   const existing = await env.store.db.selectFrom('models').selectAll().where('path', '=', dir).where('sha256', '=', sha256).executeTakeFirst();
   if (existing) return { model: toModel(existing), created: false };
   const row: ModelsTable = {
-    id: `model_${sha256.slice(0, 16)}`, path: dir, sha256, architecture: config.architecture,
+    id: `model_${sha256.slice(0, 16)}`, path: dir, sha256, architecture: ensemble ? `${config.architecture} ×${shards} (SISA ensemble)` : config.architecture,
     summary: JSON.stringify({ layers: config.numLayers, hiddenSize: config.hiddenSize, heads: config.numHeads, vocabSize: config.vocabSize, context: config.maxPositions }),
     added_at: (env.now ? env.now() : new Date()).toISOString(),
   };

@@ -8,7 +8,7 @@ import { getRequest, moveRequest, type ErasureRequest, type WorkflowEnv } from '
 import type { RequestState } from '../requests/states.ts';
 import { dataDirOf, type Tx } from '../store/open-store.ts';
 import { corpusBySha } from '../assess/corpora.ts';
-import { planAttempt } from '../verify/escalation.ts';
+import { EXACT_METHOD, planAttempt } from '../verify/escalation.ts';
 import { overall } from '../verify/judge.ts';
 import { barFor } from '../verify/policy.ts';
 import type { ModelVerification, VerificationAttempt, VerificationRecord } from '../verify/types.ts';
@@ -221,7 +221,9 @@ async function runVerify(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void>
   const attempts: VerificationAttempt[] = [...previous.filter((p) => p.attempt < attemptNo), {
     attempt: attemptNo, method: [...new Set(outputs.map((o) => o.method))].join(', '), options: outputs[0]?.options ?? [], models, result, summary, at: now(env).toISOString(),
   }];
-  const escalate = result === 'FAILED' && attemptNo < policy.maxAttempts;
+  // An exact erasure (every output from SISA) is not escalated: retraining again gives the same model.
+  const exact = outputs.length > 0 && outputs.every((o) => o.method === EXACT_METHOD);
+  const escalate = result === 'FAILED' && attemptNo < policy.maxAttempts && !exact;
   const fail = (result === 'FAILED' && !escalate) || (result === 'INCONCLUSIVE' && policy.inconclusive === 'fail');
   const record: VerificationRecord = { policy, attempts, result, decision: escalate ? 'escalated' : fail ? 'failed' : 'completed' };
   await finishJob(env.store, c, { verification: record }, now(env), async (tx) => {

@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkpointPaths, removeCheckpointFolder } from '../../train/checkpoint-folder.ts';
+import { ensembleDigest } from '../../train/sisa/digest.ts';
+import { sisaErase } from '../../train/sisa/erase.ts';
+import { isEnsemble } from '../../train/sisa/manifest.ts';
 import { runUnlearning, writeUnlearned } from '../../unlearn/run.ts';
 import { measureModel, type MeasureInput, type Measurement } from '../verify/measure.ts';
 import type { ProgressEvent } from './progress.ts';
@@ -19,8 +22,9 @@ export interface TaskResult {
 
 export type TaskName = keyof TaskArgs;
 
-function sha256(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
+/** The weights' digest: of model.safetensors for a model folder, ensembleDigest for an ensemble. */
+function weightsSha256(dir: string): string {
+  return isEnsemble(dir) ? ensembleDigest(dir) : createHash('sha256').update(readFileSync(join(dir, 'model.safetensors'))).digest('hex');
 }
 
 /** Removes the run's checkpoint (and a half-swapped one) once the result is written. */
@@ -38,13 +42,23 @@ function dropCheckpoint(dir: string): void {
 function erase(a: TaskArgs['erase'], onProgress?: (e: ProgressEvent) => void): TaskResult['erase'] {
   if (existsSync(join(a.outDir, 'unlearn.json'))) {
     dropCheckpoint(a.checkpointDir);
-    return { outDir: a.outDir, modelSha256: sha256(join(a.outDir, 'model.safetensors')), reused: true, steps: null, stopReason: null };
+    return { outDir: a.outDir, modelSha256: weightsSha256(a.outDir), reused: true, steps: null, stopReason: null };
+  }
+  if (a.method === 'sisa') {
+    // Exact: the affected shards retrain from their own checkpoints (the ensemble's), so there is no run checkpoint.
+    // The forget set holds every record of the subject found in the searched corpora; those this ensemble never
+    // trained on need no erasing and are counted in unlearn.json.
+    const report = sisaErase(a.modelDir, [a.forgetPath], a.outDir, {
+      skipUntrained: true, ...(onProgress ? { onProgress: (step, total, loss) => { if (loss !== null) onProgress({ phase: 'retrain shards', step, total, loss }); } } : {}),
+    });
+    const steps = report.retrained.reduce((n, s) => n + s.steps, 0);
+    return { outDir: a.outDir, modelSha256: weightsSha256(a.outDir), reused: false, steps, stopReason: null };
   }
   const result = runUnlearning({ modelDir: a.modelDir, forgetPath: a.forgetPath, ...(a.retainPath ? { retainPath: a.retainPath } : {}), method: a.method, options: a.options },
     { checkpoint: { dir: a.checkpointDir, every: a.checkpointEvery }, ...(onProgress ? { onStep: (e) => onProgress({ phase: e.phase, step: e.step, total: e.totalSteps, loss: e.loss }) } : {}) });
   writeUnlearned(result, a.outDir, { inputs: [{ path: a.modelDir, what: 'model' }] });
   dropCheckpoint(a.checkpointDir);
-  return { outDir: a.outDir, modelSha256: sha256(join(a.outDir, 'model.safetensors')), reused: false, steps: result.record.steps, stopReason: result.record.stopReason };
+  return { outDir: a.outDir, modelSha256: weightsSha256(a.outDir), reused: false, steps: result.record.steps, stopReason: result.record.stopReason };
 }
 
 export async function runTask<T extends TaskName>(task: T, args: TaskArgs[T], onProgress?: (e: ProgressEvent) => void): Promise<TaskResult[T]> {

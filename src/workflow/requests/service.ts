@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { MANIFEST } from '../../train/sisa/manifest.ts';
 import { tableAuditSink, type AuditSink } from '../audit/audit-sink.ts';
 import { enqueueJob, type JobKind } from '../jobs/queue.ts';
 import type { Store, Tx } from '../store/open-store.ts';
@@ -119,11 +120,12 @@ async function appendHistory(tx: Tx, id: string, from: RequestState | null, to: 
   await tx.insertInto('request_history').values({ request_id: id, seq: Number(last?.seq ?? 0) + 1, from_state: from, to_state: to, at, actor, reason }).execute();
 }
 
-/** A model folder must hold config.json; a corpus must be a regular file. Errors name the path. */
+/** A model folder must hold config.json (an ensemble folder ensemble.json); a corpus must be a regular file. Errors name the path. */
 function checkScope(scope: RequestScope): RequestScope {
   const models = scope.models.map((m) => {
     const dir = resolve(m);
-    if (!statSync(join(dir, 'config.json'), { throwIfNoEntry: false })?.isFile()) throw new RequestInputError(`scope.models: ${dir} is not a model folder (no config.json)`);
+    const has = (f: string) => statSync(join(dir, f), { throwIfNoEntry: false })?.isFile() ?? false;
+    if (!has('config.json') && !has(MANIFEST)) throw new RequestInputError(`scope.models: ${dir} is not a model folder (no config.json) or an ensemble folder (no ${MANIFEST})`);
     return dir;
   });
   const corpora = scope.corpora.map((c) => {

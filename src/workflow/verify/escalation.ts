@@ -1,6 +1,9 @@
 import { getMethod } from '../../unlearn/registry.ts';
 import { METHOD_POLICY } from '../assess/policy.ts';
 
+/** The exact method: verification that misses the bar after it fails the request rather than escalating. */
+export const EXACT_METHOD = 'sisa';
+
 /** What one erasure attempt runs: the method, its `key=value` options, and why (recorded with the attempt). */
 export interface AttemptPlan {
   attempt: number;
@@ -22,6 +25,9 @@ function defaultEpochs(method: string): number | null {
  * next method of the written policy (src/workflow/assess/policy.ts) whose needs the data meet, with its defaults.
  */
 export function planAttempt(attempt: number, recommended: string, hasRetain: boolean, budget: readonly string[] = []): AttemptPlan {
+  // Exact unlearning has no stronger setting and no fallback: a retrain from the same checkpoints is the same model,
+  // and an approximate method on top would certify less, not more. A step budget does not apply to it.
+  if (recommended === EXACT_METHOD) return { attempt, method: EXACT_METHOD, options: [], why: 'the model was trained in shards: the affected shards retrained from their checkpoints (exact)' };
   // An operator's step budget (`lethe worker --erase-option steps=N`) fixes the steps; "stronger" then doubles them.
   const budgetSteps = budget.map((o) => /^steps=(\d+)$/.exec(o)).find((m) => m)?.[1];
   const rest = budget.filter((o) => !o.startsWith('steps='));

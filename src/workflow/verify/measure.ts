@@ -7,8 +7,8 @@ import { scoreQaSet } from '../../eval/qa-scores.ts';
 import { relearnCurve, splitForRelearning } from '../../eval/relearn.ts';
 import { truthRatios } from '../../eval/truth-ratio.ts';
 import type { CausalLM } from '../../model/arch/types.ts';
-import { loadModel } from '../../model/checkpoint.ts';
 import { answerProbability, scoreAnswers } from '../../model/logprobs.ts';
+import { loadAnyModel } from '../../train/sisa/load.ts';
 import { Tokenizer } from '../../model/tokenizer.ts';
 import { tokenizeItems, type UnlearnItem } from '../../unlearn/data.ts';
 import type { ExampleSource } from '../../train/examples.ts';
@@ -155,8 +155,9 @@ function relearnAuc(model: CausalLM, tokenizer: Tokenizer, subject: Side, refere
 }
 
 export function measureModel(input: MeasureInput): Measurement {
-  const base = loadModel(input.baseModel).model;
-  const model = loadModel(input.model).model;
+  // Either may be a SISA ensemble: it is measured as the one model it answers as (its shards' mean distribution).
+  const base = loadAnyModel(input.baseModel).model;
+  const model = loadAnyModel(input.model).model;
   const tokenizer = Tokenizer.fromDir(input.model);
   const padId = tokenizer.padId ?? tokenizer.eosId ?? 0;
   const maxLength = model.config.maxPositions;
