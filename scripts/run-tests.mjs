@@ -2,7 +2,7 @@
 // Runs the type checker, then every *.test.ts under test/ with Node's test runner (Node 20 does not expand
 // globs itself). Extra arguments are passed through, e.g. `npm test -- --test-name-pattern=matmul`.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 function findTests(dir) {
@@ -28,6 +28,10 @@ if (only.length === 0) {
 }
 
 const files = only.length > 0 ? only : findTests('test');
+// Without a database the PostgreSQL suites are left out; say so once, not once per test file.
+if (!process.env.LETHE_TEST_PG && files.some((f) => existsSync(f) && /\bLETHE_TEST_PG\b|stores\.ts/.test(readFileSync(f, 'utf8')))) {
+  console.log('PostgreSQL suites skipped: LETHE_TEST_PG is not set (run them with LETHE_TEST_PG=postgres://… npm test, a server where that user may create databases, or with .ci/run, which starts a throwaway cluster)');
+}
 // Two test files at a time (Node 20's default is one less than the cores: one file on a 2-core machine): most
 // files wait on child processes, the file system or single-threaded JavaScript, so two overlap well.
 const concurrency = flags.some((f) => f.startsWith('--test-concurrency')) ? [] : ['--test-concurrency=2'];

@@ -72,7 +72,7 @@ for (const backend of TEST_STORES) describe(`durable jobs on ${backend.name}`, (
     assert.equal(await claimJob(env.store, { worker: 'c', leaseMs: 1000, now: new Date(t0.getTime() + 5200) }), null);
   });
 
-  test('the retry cap: a job whose worker keeps dying fails with its request', async () => {
+  test('the retry cap: a job whose worker keeps dying fails with its request, in one transaction', async () => {
     const { env, request } = await setup();
     await approveRequest(env, request.id, 'op');
     let t = new Date('2026-01-01T00:00:00Z').getTime();
@@ -81,8 +81,15 @@ for (const backend of TEST_STORES) describe(`durable jobs on ${backend.name}`, (
       assert.ok(got && 'claim' in got, `attempt ${i + 1}`);
       t += 2000; // the worker dies: its lease runs out
     }
-    const last = await claimJob(env.store, { worker: 'w5', leaseMs: 1000, now: new Date(t) });
-    assert.ok(last && 'exhausted' in last);
-    assert.match(last.exhausted.lastError!, /lease expired/);
+    // The job fails in the transaction that fails its request: a worker killed inside it leaves both as they were.
+    await assert.rejects(claimJob(env.store, { worker: 'w5', leaseMs: 1000, now: new Date(t), onExhausted: () => Promise.reject(new Error('killed here')) }), /killed here/);
+    assert.equal((await listJobs(env.store, request.id))[0]!.state, 'running');
+    const lines: string[] = [];
+    await runWorker({ ...env, now: () => new Date(t) }, { once: true, log: (l) => lines.push(l) });
+    assert.match(lines.join('\n'), /failed for good after 5 attempts/);
+    const job = (await listJobs(env.store, request.id))[0]!;
+    assert.equal(job.state, 'failed');
+    assert.match(job.lastError!, /lease expired/);
+    assert.equal((await getRequest(env, request.id)).state, 'failed');
   });
 });

@@ -87,6 +87,14 @@ for (const backend of TEST_STORES) {
       assert.deepEqual(third.possibleDuplicates, [first.request.id]);
     });
 
+    test('one idempotency key filed several times at once (a client retrying): one request, the others get it back', async () => {
+      const env = await open();
+      const all = await Promise.all([1, 2, 3, 4].map(() => createRequest(env, input({ idempotencyKey: 'retry-7' }), 'dpo')));
+      assert.deepEqual(all.map((r) => r.created).sort(), [false, false, false, true]);
+      assert.equal(new Set(all.map((r) => r.request.id)).size, 1);
+      assert.equal((await listRequests(env)).length, 1);
+    });
+
     test('bad input is one line naming the field, never echoing personal data, and stores nothing', async () => {
       const env = await open();
       await assert.rejects(createRequest(env, input({ subject: {} }), 'dpo'), /^RequestInputError: request: subject: give at least one identifier/);

@@ -70,10 +70,13 @@ export async function enqueueJob(tx: Tx, o: { requestId: string; kind: JobKind; 
 
 /**
  * Claims the oldest runnable job: queued, or running with an expired lease (its worker died). The claim bumps the
- * attempt count and the fencing token. A job whose expired lease leaves no attempts is not claimed but returned as
- * `exhausted`, for the caller to fail with its request.
+ * attempt count and the fencing token. A job whose expired lease leaves no attempts is not claimed: it fails, and
+ * `onExhausted` runs in the same transaction (to fail its request: done after the commit, a kill in between would
+ * leave the request waiting for a job that will never run); it is returned as `exhausted`.
  */
-export async function claimJob(store: Store, o: { worker: string; leaseMs: number; now: Date; kinds?: readonly JobKind[] }): Promise<{ claim: Claim } | { exhausted: Job } | null> {
+export async function claimJob(store: Store, o: {
+  worker: string; leaseMs: number; now: Date; kinds?: readonly JobKind[]; onExhausted?: (tx: Tx, job: Job) => Promise<void>;
+}): Promise<{ claim: Claim } | { exhausted: Job } | null> {
   return store.write(async (tx) => {
     const at = o.now.toISOString();
     let q = tx.selectFrom('jobs').selectAll()
@@ -86,7 +89,9 @@ export async function claimJob(store: Store, o: { worker: string; leaseMs: numbe
     if (row.attempts >= row.max_attempts) {
       const lastError = row.last_error ?? `its worker stopped ${row.attempts} times without finishing (lease expired)`;
       await tx.updateTable('jobs').set({ state: 'failed', last_error: lastError, lease_until: null, updated_at: at }).where('id', '=', row.id).execute();
-      return { exhausted: toJob({ ...row, state: 'failed', last_error: lastError }) };
+      const exhausted = toJob({ ...row, state: 'failed', last_error: lastError });
+      await o.onExhausted?.(tx, exhausted);
+      return { exhausted };
     }
     const token = Number(row.fencing_token) + 1;
     const leaseUntil = new Date(o.now.getTime() + o.leaseMs).toISOString();

@@ -2,8 +2,10 @@ import { hostname } from 'node:os';
 import { DEFAULT_LEASE_MS } from '../defaults.ts';
 import type { WorkflowEnv } from '../requests/service.ts';
 import { moveRequest } from '../requests/service.ts';
+import { TransitionError } from '../requests/states.ts';
+import type { Tx } from '../store/open-store.ts';
 import { runJob, type JobLog } from './handlers.ts';
-import { claimJob, failAttempt, heartbeat, LeaseLost, sweepExpired, type Claim } from './queue.ts';
+import { claimJob, failAttempt, heartbeat, LeaseLost, sweepExpired, type Claim, type Job } from './queue.ts';
 
 export interface WorkerOptions {
   /** Run until no job is left, then return (else poll for new jobs until `signal` aborts). */
@@ -55,6 +57,15 @@ async function runClaimed(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void
   }
 }
 
+/** Fails the request of a job that used up its attempts, in the claim's transaction; one that moved on (canceled, paused) stays. */
+async function failExhausted(env: WorkflowEnv, tx: Tx, j: Job, worker: string): Promise<void> {
+  try {
+    await moveRequest(env, tx, j.requestId, 'failed', { actor: worker, reason: j.lastError ?? 'retries used up' });
+  } catch (e) {
+    if (!(e instanceof TransitionError)) throw e;
+  }
+}
+
 /**
  * A worker: claims jobs (oldest first), runs them, and keeps their leases alive. Expired leases of dead workers are
  * claimed like queued jobs; a job whose retries are used up fails with its request.
@@ -68,7 +79,7 @@ export async function runWorker(env: WorkflowEnv, o: WorkerOptions = {}): Promis
   const lane = async (k: number): Promise<void> => {
     const worker = (o.concurrency ?? 1) > 1 ? `${name}#${k}` : name;
     while (!o.signal?.aborted) {
-      const got = await claimJob(env.store, { worker, leaseMs, now: now() });
+      const got = await claimJob(env.store, { worker, leaseMs, now: now(), onExhausted: (tx, j) => failExhausted(env, tx, j, worker) });
       if (got === null) {
         if (o.once) return;
         // Idle: return dead workers' expired leases to the queue (claims take them too; this keeps listings true).
@@ -79,7 +90,6 @@ export async function runWorker(env: WorkflowEnv, o: WorkerOptions = {}): Promis
       }
       if ('exhausted' in got) {
         const j = got.exhausted;
-        await env.store.write((tx) => moveRequest(env, tx, j.requestId, 'failed', { actor: worker, reason: j.lastError ?? 'retries used up' })).catch(() => undefined);
         log(`job ${j.id} (${j.kind}) failed for good after ${j.attempts} attempts`);
         continue;
       }

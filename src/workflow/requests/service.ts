@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { sql } from 'kysely';
 import { MANIFEST } from '../../train/sisa/manifest.ts';
 import { tableAuditSink, type AuditSink } from '../audit/audit-sink.ts';
 import { enqueueJob, type JobKind } from '../jobs/queue.ts';
@@ -62,6 +63,9 @@ export interface WorkflowEnv {
   /** `key=value` options added to every erasure's method options (e.g. a step budget: `steps=20`). */
   eraseOptions?: readonly string[];
 }
+
+/** An arbitrary constant naming, with a key's hash, the advisory lock of a filing with an idempotency key on PostgreSQL. */
+const IDEMPOTENCY_LOCK = 0x1d3;
 
 /** The job that does the work of each working state. */
 const JOB_FOR_STATE: Readonly<Record<'assessing' | 'erasing' | 'verifying', JobKind>> = { assessing: 'assess', erasing: 'erase', verifying: 'verify' };
@@ -161,6 +165,10 @@ export async function createRequest(env: WorkflowEnv, raw: unknown, actor: strin
   const content = JSON.stringify({ subject: input.subject, scope, legalGround: input.legalGround, requester: input.requester });
   const result: CreateResult = await env.store.write(async (tx) => {
     if (input.idempotencyKey) {
+      // Filings with one key at the same time (a client's retry): on PostgreSQL neither would see the other's row
+      // before it commits, and the second would fail on the unique key. This lock makes it wait and find the first
+      // (SQLite's write transaction is exclusive already). Keys whose hashes collide only wait for each other.
+      if (env.store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${IDEMPOTENCY_LOCK}, hashtext(${input.idempotencyKey}))`.execute(tx);
       const existing = await tx.selectFrom('requests').selectAll().where('idempotency_key', '=', input.idempotencyKey).executeTakeFirst();
       if (existing) {
         const same = JSON.stringify({ subject: JSON.parse(existing.subject), scope: JSON.parse(existing.scope), legalGround: existing.legal_ground, requester: existing.requester }) === content;

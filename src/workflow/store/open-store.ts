@@ -44,6 +44,15 @@ export interface StoreOptions {
   busyTimeoutMs?: number;
 }
 
+/**
+ * How long a PostgreSQL session may sit inside a transaction without sending anything before the server ends it. A
+ * Lethe transaction sends its queries back to back; one that waits this long belongs to a worker that is paused or
+ * cut off, and it holds row locks (its job: no other worker can take it over) and maybe the audit log's lock (no
+ * transition of any request can commit) until it ends — without this, until TCP notices the peer is gone (hours).
+ * An `idle_in_transaction_session_timeout` in the URL takes precedence.
+ */
+const IDLE_IN_TRANSACTION_MS = 30_000;
+
 function redactUrl(url: string): string {
   try {
     const u = new URL(url);
@@ -64,8 +73,13 @@ function sqliteProblem(path: string, e: unknown): StoreError {
   return new StoreError(`${path}: ${message}`);
 }
 
-async function migrate(db: Kysely<Database>, location: string): Promise<void> {
-  const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+/**
+ * Applies the pending migrations. On PostgreSQL the migrations' own bookkeeping tables are named with the schema the
+ * store lives in (the first of the search path that exists): unqualified, Kysely would find another schema's
+ * bookkeeping (say a second Lethe store in `public` of the same database), skip creating its own, and fail.
+ */
+async function migrate(db: Kysely<Database>, location: string, schema?: string): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider: migrationProvider, ...(schema ? { migrationTableSchema: schema } : {}) }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     const message = error instanceof Error ? error.message : String(error);
@@ -101,11 +115,20 @@ export async function openStore(o: StoreOptions = {}): Promise<Store> {
   const busyTimeoutMs = o.busyTimeoutMs ?? 5000;
   if (url) {
     if (!/^postgres(ql)?:\/\//.test(url)) throw new StoreError(`--db ${redactUrl(url)}: expected a postgres:// URL`);
-    const pool = new pg.Pool({ connectionString: url, max: 4 });
+    const pool = new pg.Pool({ connectionString: url, max: 4, idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS });
+    // A connection the server ends (a restart, a failover, pg_terminate_backend, the timeout above) emits 'error', and
+    // an unhandled 'error' ends the process: every worker and server would die with the database's restart. The
+    // pool drops such a connection; a transaction that was using it fails at its next query; the next query opens
+    // a new connection.
+    pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const location = redactUrl(url);
     try {
-      await migrate(db, location);
+      const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+      const schema = rows[0]?.schema;
+      if (!schema) throw new StoreError(`${location}: no schema to keep the store in (none of the search_path exists); create it or fix the search_path`);
+      await migrate(db, location, schema);
     } catch (e) {
       await db.destroy();
       throw e instanceof StoreError ? e : new StoreError(`${location}: ${(e as Error).message}`);
