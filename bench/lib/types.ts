@@ -5,7 +5,7 @@
  * `forget-prob` (how likely a model still finds the answers it was asked to forget) are lower-is-better. `steps`
  * (fine-tuning steps an attacker needs to bring a removed domain back) is higher-is-better.
  */
-export type Metric = 'gflops' | 'gb/s' | 'tokens/s' | 'steps/s' | 'req/s' | 'ms' | 'mb' | 'forget-prob' | 'steps';
+export type Metric = 'gflops' | 'gb/s' | 'tokens/s' | 'steps/s' | 'req/s' | 'jobs/s' | 'ms' | 'mb' | 'forget-prob' | 'steps';
 
 export function higherIsBetter(metric: Metric): boolean {
   return metric !== 'ms' && metric !== 'mb' && metric !== 'forget-prob';

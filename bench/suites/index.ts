@@ -13,4 +13,5 @@ export const SUITES: Readonly<Record<string, () => Promise<Suite>>> = {
   api: async () => (await import('./api.ts')).apiSuite,
   relearn: async () => (await import('./relearn.ts')).relearnSuite,
   sisa: async () => (await import('./sisa.ts')).sisaSuite,
+  queue: async () => (await import('./queue.ts')).queueSuite,
 };

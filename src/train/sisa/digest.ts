@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { MANIFEST, readManifest, shardDir } from './manifest.ts';
 
 /** Feeds a file into a hash in 4 MiB reads: weights can be larger than a Buffer should be. */
-function hashFile(h: Hash, path: string): void {
+export function hashFile(h: Hash, path: string): void {
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.allocUnsafe(4 << 20);

@@ -1,15 +1,14 @@
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTrainingRecords } from '../../data/jsonl.ts';
 import type { TrainingRecord } from '../../data/schema.ts';
 import { contentHash } from '../../data/record-hash.ts';
 import { copySideFiles } from '../../model/checkpoint.ts';
 import { writeFolder } from '../../model/io/output-folder.ts';
-import { Tokenizer } from '../../model/tokenizer.ts';
 import { asWritten } from './assign.ts';
-import { EnsembleError, MANIFEST, readManifest, shardData, shardDir, stageDir, type SisaManifest } from './manifest.ts';
-import { readStage, type ShardRecord } from './stages.ts';
-import { shardRecords, trainShard, writeShardData } from './train-ensemble.ts';
+import { EnsembleError, readManifest, shardData, shardDir, stageDir, type SisaManifest } from './manifest.ts';
+import { finishPlan, storedShard, trainShardFromPlan, writePlan, writeShardData, type EnsemblePlan } from './shard-plan.ts';
+import { readStage } from './stages.ts';
 
 /** What `lethe unlearn --method sisa` did, written as unlearn.json. */
 export interface SisaEraseReport {
@@ -35,20 +34,6 @@ export function checkTokenizers(dir: string, m: SisaManifest): void {
     if (!existsSync(join(shardDir(dir, k), 'config.json'))) throw new EnsembleError(`${shardDir(dir, k)}: shard ${k}'s model folder is missing`);
     if (!existsSync(path) || !readFileSync(path).equals(own)) throw new EnsembleError(`${path}: shard ${k}'s tokenizer differs from the ensemble's; the shards must share one tokenizer`);
   }
-}
-
-/** A shard's records as its data file holds them, checked against the manifest (a retrain must start from the trained data). */
-function storedShard(dir: string, m: SisaManifest, shard: number): ShardRecord[] {
-  const path = shardData(dir, shard);
-  if (!existsSync(path)) throw new EnsembleError(`${path}: shard ${shard}'s data is missing; it cannot be retrained`);
-  const records = readTrainingRecords(path);
-  // Placed with the manifest's S and R, the stored records must land in this shard, in the manifest's order.
-  const placed = shardRecords(records, m.shards, m.slices, m.shardBy).flat();
-  const expected = m.records.filter((p) => p.shard === shard);
-  if (placed.length !== expected.length || placed.some((r, i) => r.placement.hash !== expected[i]!.hash || r.placement.shard !== shard || r.placement.slice !== expected[i]!.slice)) {
-    throw new EnsembleError(`${path}: damaged (its records do not match the manifest's for shard ${shard})`);
-  }
-  return placed;
 }
 
 /** Where erasing a set of trained records starts in each affected shard, and the training steps that follow it. */
@@ -83,15 +68,8 @@ export interface SisaEraseOptions {
   onProgress?: (done: number, total: number, loss: number | null) => void;
 }
 
-/**
- * Exact unlearning: finds the forget records in the manifest, retrains only their shards from the checkpoint
- * before the earliest affected slice (the same stages, seeds and options, minus the records), copies every other
- * shard byte for byte, and writes the new ensemble with unlearn.json — whole or not at all. Forget records that
- * the ensemble never trained on are refused, listed by file and record number (or skipped, `skipUntrained`).
- */
-export function sisaErase(dir: string, forgetPaths: readonly string[], out: string, o: SisaEraseOptions = {}): SisaEraseReport {
-  const { force = false, log } = o;
-  const started = performance.now();
+/** Checks an erasure against the ensemble and returns how to write its output folder as a plan (shard-plan.ts). */
+function eraseInto(dir: string, forgetPaths: readonly string[], o: SisaEraseOptions): { build: (tmp: string) => void; plan: EnsemblePlan; inputs: { path: string; what: string }[] } {
   const m = readManifest(dir);
   checkTokenizers(dir, m);
   const known = new Set(m.records.map((p) => p.hash));
@@ -116,41 +94,70 @@ export function sisaErase(dir: string, forgetPaths: readonly string[], out: stri
     return { shard, slice, plannedSteps: steps, kept: records.filter((r) => !erase.has(r.placement.hash)), removed: records.filter((r) => erase.has(r.placement.hash)).length };
   });
   for (let k = 0; k < m.shards; k++) if (!plans.some((p) => p.shard === k) && !existsSync(stageDir(dir, k, m.slices))) throw new EnsembleError(`${stageDir(dir, k, m.slices)}: shard ${k}'s checkpoints are missing`);
-  const tokenizer = Tokenizer.fromDir(dir);
   const next: SisaManifest = { ...m, records: m.records.filter((p) => !erase.has(p.hash)), stages: m.stages.map((s) => [...s]), createdAt: new Date().toISOString() };
   const report: SisaEraseReport = {
     method: 'sisa', source: dir, forget, erased: erase.size, untrained: unknown.length, retrained: [], copied: [], wallSeconds: 0, finishedAt: '',
   };
-  const planned = plans.reduce((n, p) => n + p.plannedSteps, 0);
-  let done = 0;
-  writeFolder(out, (tmp) => {
+  const plan: EnsemblePlan = {
+    manifest: next, train: plans.map((p) => ({ shard: p.shard, fromStage: p.slice + 1, plannedSteps: p.plannedSteps })),
+    report,
+    erasures: plans.map((p) => ({ shard: p.shard, removed: p.removed, reason: `slice ${p.slice} held ${p.removed} erased record(s); stages 1–${p.slice} never saw them and were kept` })),
+  };
+  const build = (tmp: string): void => {
     copySideFiles(dir, tmp);
     for (let k = 0; k < m.shards; k++) {
-      const plan = plans.find((p) => p.shard === k);
-      if (!plan) {
+      const p = plans.find((x) => x.shard === k);
+      if (!p) {
         for (const path of [shardDir, (d: string, s: number) => join(d, 'checkpoints', `shard-${s}`)]) cpSync(path(dir, k), path(tmp, k), { recursive: true });
         cpSync(shardData(dir, k), shardData(tmp, k));
         report.copied.push(k);
         continue;
       }
-      writeShardData(shardData(tmp, k), plan.kept);
-      for (let r = 0; r <= plan.slice; r++) cpSync(stageDir(dir, k, r), stageDir(tmp, k, r), { recursive: true });
-      const start = readStage(stageDir(dir, k, plan.slice), plan.slice);
-      log?.(`shard ${k}: ${plan.removed} record(s) erased from slice ${plan.slice}; retraining stages ${plan.slice + 1}–${m.slices}`);
-      const stages = trainShard(tmp, k, plan.slice + 1, start, plan.kept, m, tokenizer, dir, log, (info) => {
-        done += info.steps;
-        o.onProgress?.(done, Math.max(done, planned), info.finalLoss);
-      });
-      next.stages[k] = [...m.stages[k]!.slice(0, plan.slice), ...stages];
-      report.retrained.push({
-        shard: k, fromStage: plan.slice + 1, removed: plan.removed, stagesRetrained: stages.length, steps: stages.reduce((a, s) => a + s.steps, 0),
-        reason: `slice ${plan.slice} held ${plan.removed} erased record(s); stages 1–${plan.slice} never saw them and were kept`,
+      writeShardData(shardData(tmp, k), p.kept);
+      for (let r = 0; r <= p.slice; r++) cpSync(stageDir(dir, k, r), stageDir(tmp, k, r), { recursive: true });
+      o.log?.(`shard ${k}: ${p.removed} record(s) erased from slice ${p.slice}; retraining stages ${p.slice + 1}–${m.slices}`);
+    }
+    writePlan(tmp, plan);
+  };
+  return { build, plan, inputs: [{ path: dir, what: 'ensemble' }, ...forgetPaths.map((path) => ({ path, what: 'forget data' }))] };
+}
+
+/**
+ * The first step of an erasure run in parallel: checks it as `sisaErase` does and writes `out` (whole or not at all)
+ * with every untouched shard copied and the affected shards' kept data and checkpoints, and the plan; then
+ * `trainShardFromPlan(out, k)` for each shard in `plan.train` (at once, in any order) and `finishPlan(out)`, which
+ * writes ensemble.json and unlearn.json. Returns the plan.
+ */
+export function planSisaErase(dir: string, forgetPaths: readonly string[], out: string, o: SisaEraseOptions = {}): EnsemblePlan {
+  const { build, plan, inputs } = eraseInto(dir, forgetPaths, o);
+  writeFolder(out, build, { force: o.force ?? false, inputs });
+  return plan;
+}
+
+/**
+ * Exact unlearning: finds the forget records in the manifest, retrains only their shards from the checkpoint
+ * before the earliest affected slice (the same stages, seeds and options, minus the records), copies every other
+ * shard byte for byte, and writes the new ensemble with unlearn.json — whole or not at all. Forget records that
+ * the ensemble never trained on are refused, listed by file and record number (or skipped, `skipUntrained`).
+ * The same steps as a parallel erasure (plan, each affected shard, finish), one after another.
+ */
+export function sisaErase(dir: string, forgetPaths: readonly string[], out: string, o: SisaEraseOptions = {}): SisaEraseReport {
+  const started = performance.now();
+  const { build, plan, inputs } = eraseInto(dir, forgetPaths, o);
+  const planned = plan.train.reduce((n, t) => n + (t.plannedSteps ?? 0), 0);
+  let done = 0;
+  writeFolder(out, (tmp) => {
+    build(tmp);
+    for (const t of plan.train) {
+      trainShardFromPlan(tmp, t.shard, {
+        ...(o.log ? { log: o.log } : {}),
+        onStage: (info) => {
+          done += info.steps;
+          o.onProgress?.(done, Math.max(done, planned), info.finalLoss);
+        },
       });
     }
-    writeFileSync(join(tmp, MANIFEST), JSON.stringify(next, null, 1) + '\n');
-    report.wallSeconds = (performance.now() - started) / 1000;
-    report.finishedAt = new Date().toISOString();
-    writeFileSync(join(tmp, 'unlearn.json'), JSON.stringify(report, null, 1) + '\n');
-  }, { force, inputs: [{ path: dir, what: 'ensemble' }, ...forgetPaths.map((path) => ({ path, what: 'forget data' }))] });
-  return report;
+    finishPlan(tmp, { wallSeconds: (performance.now() - started) / 1000 });
+  }, { force: o.force ?? false, inputs });
+  return JSON.parse(readFileSync(join(out, 'unlearn.json'), 'utf8')) as SisaEraseReport;
 }

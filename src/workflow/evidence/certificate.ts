@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { outputFolder } from '../artifacts/store.ts';
 import { checkpointLog, proveEntry, verifyInclusionEvidence, type InclusionEvidence } from '../audit/audit-log.ts';
 import { entryBytes } from '../audit/audit-sink.ts';
 import type { SigningKey } from '../audit/keys.ts';
@@ -104,7 +105,7 @@ export async function issueCertificate(env: WorkflowEnv, id: string, key: Signin
   const filter = new OutputFilter(needlesOf(r));
   const clean = (text: string): string => filter.apply(text).text;
   if (!a || !erase) throw new TransitionError(`request ${id} has no assessment or erasure on record`);
-  const outputs = (erase.result?.['outputs'] ?? []) as { model: string; method: string; outDir: string; modelSha256: string }[];
+  const outputs = (erase.result?.['outputs'] ?? []) as { model: string; method: string; outDir: string; artifact?: string; modelSha256: string }[];
   const salt = randomBytes(32);
   const recordHashes = erasedRecordHashes(a);
   // The completion: the request's last transition (output blocks may be logged for it afterwards).
@@ -123,7 +124,7 @@ export async function issueCertificate(env: WorkflowEnv, id: string, key: Signin
       recordsFound: recordHashes.length, recordsMerkleRoot: rootOf(recordHashes.map((h) => leafHash(Buffer.from(h, 'hex')))).toString('hex'),
     },
     method: outputs.map((o) => {
-      const record = JSON.parse(readFileSync(join(o.outDir, 'unlearn.json'), 'utf8')) as { options: unknown };
+      const record = JSON.parse(readFileSync(join(outputFolder(env, o), 'unlearn.json'), 'utf8')) as { options: unknown };
       return { name: o.method, optionsDigest: createHash('sha256').update(JSON.stringify(record.options)).digest('hex'), letheVersion: letheVersion() };
     }),
     verification: verificationBlock(verification, verify?.updatedAt ?? history.at(-1)!.at),

@@ -1,8 +1,9 @@
-import { existsSync, realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import { artifactPath, artifactRoot } from '../artifacts/store.ts';
 import { tableAuditSink } from '../audit/audit-sink.ts';
 import { normalizeEmail, normalizePhone, samePhone, tokens } from '../assess/normalize.ts';
-import { dataDirOf } from '../defaults.ts';
+import { listJobs } from '../jobs/queue.ts';
 import { listRequests, type ErasureRequest, type WorkflowEnv } from '../requests/service.ts';
 
 /**
@@ -86,12 +87,32 @@ const real = (p: string): string => {
   }
 };
 
+const inside = (dir: string, folder: string): boolean => dir === folder || dir.startsWith(folder + sep);
+
+/**
+ * Whether a (real) folder is an output of request `id`: an artifact its erase jobs recorded, one linked from
+ * `ARTIFACTS/<id>/`, or inside that folder (outputs of a Lethe before content addressing).
+ */
+async function isOutputOf(env: WorkflowEnv, root: string, id: string, dir: string): Promise<boolean> {
+  const group = join(root, id);
+  if (existsSync(group)) {
+    if (inside(dir, real(group))) return true;
+    if (readdirSync(group).some((name) => inside(dir, real(join(group, name))))) return true;
+  }
+  if (!inside(dir, real(join(root, 'sha256')))) return false;
+  const outputs = (await listJobs(env.store, id)).filter((j) => j.kind === 'erase').flatMap((j) => (j.result?.['outputs'] ?? []) as { artifact?: string }[]);
+  return outputs.some((o) => o.artifact !== undefined && inside(dir, real(artifactPath(root, o.artifact))));
+}
+
 /** The filter for a model folder: identifiers of every request, open or completed, whose scope or output it is. */
 export async function outputFilterFor(env: WorkflowEnv, modelDir: string): Promise<OutputFilter> {
   const dir = real(modelDir);
-  const artifacts = join(dataDirOf(env.dataDir ? { dataDir: env.dataDir } : {}), 'artifacts');
-  const covered = (await listRequests(env)).filter((r) => r.state !== 'denied' && r.state !== 'canceled')
-    .filter((r) => r.scope.models.some((m) => real(m) === dir) || (existsSync(artifacts) && dir.startsWith(real(join(artifacts, r.id)))));
+  const root = artifactRoot(env.dataDir ? { dataDir: env.dataDir } : {});
+  const covered: ErasureRequest[] = [];
+  for (const r of await listRequests(env)) {
+    if (r.state === 'denied' || r.state === 'canceled') continue;
+    if (r.scope.models.some((m) => real(m) === dir) || await isOutputOf(env, root, r.id, dir)) covered.push(r);
+  }
   return new OutputFilter(covered.flatMap(needlesOf));
 }
 

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { formatJsonl, readTrainingRecords } from '../../data/jsonl.ts';
-import { atomicWrite } from '../../model/io/atomic-file.ts';
+import { atomicWrite, lstatOrNull } from '../../model/io/atomic-file.ts';
+import { artifactRoot, linkArtifact, linkedArtifact, openFolder, outputFolder, putFolder } from '../artifacts/store.ts';
 import { evenSample } from '../../util/sample.ts';
 import { assessRequest, forgetPositions, type Assessment } from '../assess/assess.ts';
 import { getRequest, moveRequest, type ErasureRequest, type WorkflowEnv } from '../requests/service.ts';
@@ -27,7 +28,7 @@ const CHECKPOINT_EVERY = 5;
 
 const now = (env: WorkflowEnv): Date => (env.now ? env.now() : new Date());
 const jobDir = (env: WorkflowEnv, requestId: string): string => join(dataDirOf(env.dataDir ? { dataDir: env.dataDir } : {}), 'jobs', requestId);
-const artifactDir = (env: WorkflowEnv, requestId: string): string => join(dataDirOf(env.dataDir ? { dataDir: env.dataDir } : {}), 'artifacts', requestId);
+const artifacts = (env: WorkflowEnv): string => artifactRoot(env.dataDir ? { dataDir: env.dataDir } : {});
 
 /** Moves the request under the job's lease (a worker that lost it changes nothing). */
 async function fencedMove(env: WorkflowEnv, c: Claim, to: RequestState, reason?: string): Promise<void> {
@@ -142,15 +143,34 @@ async function runErase(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void> 
     if (!out) {
       const plan = planAttempt(attempt, m.recommendation.method, data.retain !== null, env.eraseOptions);
       const suffix = attempt > 1 ? `-attempt${attempt}` : '';
-      const outDir = join(artifactDir(env, r.id), `${i}-${basename(m.model)}${suffix}`);
+      const name = `${i}-${basename(m.model)}${suffix}`;
+      // The model is written into the job's folder, then stored by content in the (shared) artifact folder and
+      // linked as artifacts/REQUEST/NAME. An artifact linked by a killed attempt is taken (checked), not redone; so is
+      // a folder written there by an older Lethe.
+      const root = artifacts(env);
+      let linked = linkedArtifact(root, r.id, name);
+      let outDir: string | null = null;
+      if (linked) {
+        try {
+          outDir = openFolder(root, linked);
+        } catch (err) {
+          log(`job ${c.job.id}: ${(err as Error).message}; unlearning again`);
+          linked = null;
+        }
+      }
+      const legacy = join(root, r.id, name);
+      outDir ??= lstatOrNull(legacy)?.isDirectory() ? legacy : join(jobDir(env, r.id), `out-${name}`);
       const options = plan.options;
       log(`job ${c.job.id}: unlearning model ${i} with ${plan.method}${options.length ? ` (${options.join(' ')})` : ''}, erasure attempt ${attempt} (job attempt ${c.job.attempts})`);
       const progress = new ProgressRecorder(env.store, c.job.id, i);
-      out = { model: m.model, method: plan.method, options, attempt, why: plan.why, ...(await runInThread('erase', {
+      const done = await runInThread('erase', {
         modelDir: m.model, forgetPath: data.forget, retainPath: data.retain, method: plan.method, options, outDir,
         checkpointDir: join(jobDir(env, r.id), `checkpoint-${i}${suffix}`), checkpointEvery: CHECKPOINT_EVERY,
-      }, (e) => progress.record(e))) };
+      }, (e) => progress.record(e));
       await progress.flush();
+      const stored = linked ? { sha256: linked, path: outDir } : putFolder(root, done.outDir, { move: true });
+      linkArtifact(root, r.id, name, stored.sha256);
+      out = { model: m.model, method: plan.method, options, attempt, why: plan.why, ...done, outDir: stored.path, artifact: stored.sha256 };
       await recordStep(env.store, c, step, out, now(env));
     }
     outputs.push(out);
@@ -167,7 +187,10 @@ export interface EraseOutput {
   model: string;
   method: string;
   options?: string[];
+  /** The artifact's path when it was written (artifact, when set, is what readers resolve: outputFolder). */
   outDir: string;
+  /** The SHA-256 content digest of the output folder in the artifact store (src/workflow/artifacts/store.ts). */
+  artifact?: string;
   modelSha256: string;
 }
 
@@ -210,7 +233,7 @@ async function runVerify(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void>
     let m = (await stepOutput(env.store, c.job.id, step)) as ModelVerification | undefined;
     if (!m) {
       log(`job ${c.job.id}: verifying ${o.outDir} against the bar (${reference ? 'non-members: ' + reference.label : 'no non-member reference'})`);
-      const measured = await runInThread('verify', { baseModel: o.model, model: o.outDir, forgetPath: data.forget, reference, policy, seed: attemptNo });
+      const measured = await runInThread('verify', { baseModel: o.model, model: outputFolder(env, o), forgetPath: data.forget, reference, policy, seed: attemptNo });
       m = { model: o.outDir, modelSha256: o.modelSha256, baseModel: o.model, method: o.method, ...measured };
       await recordStep(env.store, c, step, { ...m }, now(env));
     }
@@ -242,5 +265,6 @@ async function runVerify(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void>
 export async function runJob(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void> {
   if (c.job.kind === 'assess') return runAssess(env, c, log);
   if (c.job.kind === 'erase') return runErase(env, c, log);
+  if (c.job.kind === 'train-shard') return (await import('./shard-jobs.ts')).runShardJob(env, c, log);
   return runVerify(env, c, log);
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Store, Tx } from '../store/open-store.ts';
 import type { JobsTable } from '../store/schema.ts';
+import { announceWork } from './wake.ts';
 
 /**
  * Durable jobs in the store (WORKFLOW.md): made in the transaction of the state change that calls for them, claimed
@@ -9,7 +10,7 @@ import type { JobsTable } from '../store/schema.ts';
  * current — so a worker that lost its lease (killed, paused, cut off) can change nothing. Execution is at least
  * once; each step is keyed (job, step) and recorded when done, so its visible effect is exactly once.
  */
-export const JOB_KINDS = ['assess', 'erase', 'verify'] as const;
+export const JOB_KINDS = ['assess', 'erase', 'verify', 'train-shard'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 export type JobState = 'queued' | 'running' | 'done' | 'failed';
 
@@ -56,7 +57,7 @@ function toJob(r: JobsTable): Job {
   };
 }
 
-/** Adds a job inside the caller's transaction (the state change that calls for it). */
+/** Adds a job inside the caller's transaction (the state change that calls for it); idle workers are woken at its commit. */
 export async function enqueueJob(tx: Tx, o: { requestId: string; kind: JobKind; input?: Record<string, unknown>; maxAttempts?: number; now: Date }): Promise<string> {
   const id = `job_${randomUUID()}`;
   const at = o.now.toISOString();
@@ -65,6 +66,7 @@ export async function enqueueJob(tx: Tx, o: { requestId: string; kind: JobKind; 
     lease_until: null, fencing_token: 0, worker: null, heartbeat_at: null, last_error: null, input: JSON.stringify(o.input ?? {}),
     result: null, created_at: at, updated_at: at,
   }).execute();
+  await announceWork(tx);
   return id;
 }
 

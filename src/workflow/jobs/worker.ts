@@ -6,6 +6,7 @@ import { TransitionError } from '../requests/states.ts';
 import type { Tx } from '../store/open-store.ts';
 import { runJob, type JobLog } from './handlers.ts';
 import { claimJob, failAttempt, heartbeat, LeaseLost, sweepExpired, type Claim, type Job } from './queue.ts';
+import { openWaker } from './wake.ts';
 
 export interface WorkerOptions {
   /** Run until no job is left, then return (else poll for new jobs until `signal` aborts). */
@@ -14,8 +15,10 @@ export interface WorkerOptions {
   concurrency?: number;
   /** Lease length; a heartbeat renews it every third of it. */
   leaseMs?: number;
-  /** Wait between polls when the queue is empty. */
+  /** Wait between polls when the queue is empty; on PostgreSQL a filed job wakes idle lanes sooner (LISTEN/NOTIFY). */
   pollMs?: number;
+  /** False: poll only, without a LISTEN session, even on PostgreSQL (default true). */
+  listen?: boolean;
   /** This worker's name in leases and history (default host:pid). */
   name?: string;
   log?: JobLog;
@@ -68,7 +71,8 @@ async function failExhausted(env: WorkflowEnv, tx: Tx, j: Job, worker: string): 
 
 /**
  * A worker: claims jobs (oldest first), runs them, and keeps their leases alive. Expired leases of dead workers are
- * claimed like queued jobs; a job whose retries are used up fails with its request.
+ * claimed like queued jobs; a job whose retries are used up fails with its request. Idle lanes wait for the next poll
+ * or, on PostgreSQL, until a job is filed (wake.ts), whichever is first.
  */
 export async function runWorker(env: WorkflowEnv, o: WorkerOptions = {}): Promise<{ jobs: number }> {
   const name = o.name ?? `${hostname()}:${process.pid}`;
@@ -76,16 +80,22 @@ export async function runWorker(env: WorkflowEnv, o: WorkerOptions = {}): Promis
   const log = o.log ?? (() => undefined);
   const now = () => (env.now ? env.now() : new Date());
   let jobs = 0;
+  // `once` never waits, so it opens no LISTEN session.
+  const waker = o.once ? null : openWaker(env.store, { listen: o.listen ?? true, log });
   const lane = async (k: number): Promise<void> => {
     const worker = (o.concurrency ?? 1) > 1 ? `${name}#${k}` : name;
     while (!o.signal?.aborted) {
+      const mark = waker?.mark() ?? 0; // taken before the claim: a job filed after it wakes the wait below at once
       const got = await claimJob(env.store, { worker, leaseMs, now: now(), onExhausted: (tx, j) => failExhausted(env, tx, j, worker) });
       if (got === null) {
-        if (o.once) return;
+        if (!waker) return;
         // Idle: return dead workers' expired leases to the queue (claims take them too; this keeps listings true).
         const swept = await sweepExpired(env.store, now());
-        if (swept > 0) log(`swept ${swept} expired lease(s) back to the queue`);
-        await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
+        if (swept > 0) {
+          log(`swept ${swept} expired lease(s) back to the queue`);
+          continue; // those are runnable now: no wait (expired leases are not announced)
+        }
+        await waker.waitForWork(o.pollMs ?? 1000, mark, o.signal);
         continue;
       }
       if ('exhausted' in got) {
@@ -98,6 +108,10 @@ export async function runWorker(env: WorkflowEnv, o: WorkerOptions = {}): Promis
       await runClaimed(env, got.claim, log);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 1) }, (_, k) => lane(k)));
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 1) }, (_, k) => lane(k)));
+  } finally {
+    await waker?.close();
+  }
   return { jobs };
 }

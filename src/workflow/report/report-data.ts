@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { outputFolder } from '../artifacts/store.ts';
 import type { UnlearnRecord } from '../../unlearn/run.ts';
 import { dataDirOf } from '../defaults.ts';
 import { needlesOf, OutputFilter } from '../evidence/output-filter.ts';
@@ -221,9 +222,9 @@ export async function buildDpoReport(env: WorkflowEnv, id: string): Promise<DpoR
 
   // What was done: the newest finished erasure, with the unlearning run's own record next to each output.
   const erase = jobs.filter((j) => j.kind === 'erase' && j.state === 'done' && Array.isArray(j.result?.['outputs'])).at(-1);
-  const outputs = (erase?.result?.['outputs'] ?? []) as { model: string; method: string; options?: string[]; outDir: string; modelSha256: string; steps?: number | null; stopReason?: string | null }[];
+  const outputs = (erase?.result?.['outputs'] ?? []) as { model: string; method: string; options?: string[]; outDir: string; artifact?: string; modelSha256: string; steps?: number | null; stopReason?: string | null }[];
   const erasures: ErasureDone[] = outputs.map((o) => {
-    const rec = readUnlearnRecord(o.outDir);
+    const rec = readUnlearnRecord(outputFolder(env, o));
     return {
       model: o.model, output: o.outDir, method: o.method, options: o.options ?? [], why: a?.models.find((m) => m.model === o.model)?.recommendation.why ?? null,
       modelSha256: o.modelSha256, steps: rec?.steps ?? o.steps ?? null, stopReason: rec?.stopReason ?? o.stopReason ?? null,

@@ -26,6 +26,8 @@ export interface Store {
   dialect: Dialect;
   /** The database file, or the PostgreSQL URL without its password. */
   location: string;
+  /** PostgreSQL only: the URL as given (password included), for a connection of its own outside the pool (LISTEN). */
+  url?: string;
   /**
    * Runs `fn` in one write transaction: all of it commits or none of it. On SQLite it is BEGIN IMMEDIATE (the
    * write lock is taken at the start, so two processes never both read, then both try to write); on PostgreSQL
@@ -134,7 +136,7 @@ export async function openStore(o: StoreOptions = {}): Promise<Store> {
       throw e instanceof StoreError ? e : new StoreError(`${location}: ${(e as Error).message}`);
     }
     return {
-      db, dialect: 'postgres', location,
+      db, dialect: 'postgres', location, url,
       write: (fn) => db.transaction().execute(fn),
       close: () => db.destroy(),
     };
