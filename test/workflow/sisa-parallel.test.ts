@@ -6,17 +6,20 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { readTrainingRecords } from '../../src/data/jsonl.ts';
 import { contentHash } from '../../src/data/record-hash.ts';
-import { planSisaErase, sisaErase } from '../../src/train/sisa/erase.ts';
+import { ensembleDigest } from '../../src/train/sisa/digest.ts';
+import { manifestHash, planSisaErase, sisaErase } from '../../src/train/sisa/erase.ts';
 import { isEnsemble, readManifest, shardDir } from '../../src/train/sisa/manifest.ts';
 import { finishPlan, PLAN_DIR, planProgress } from '../../src/train/sisa/shard-plan.ts';
 import { planEnsemble, trainEnsemble, type EnsembleSpec } from '../../src/train/sisa/train-ensemble.ts';
-import { listJobs } from '../../src/workflow/jobs/queue.ts';
+import { addModel } from '../../src/workflow/assess/models.ts';
+import { listJobs, stepOutput } from '../../src/workflow/jobs/queue.ts';
 import { awaitShardJobs, enqueueShardJobs } from '../../src/workflow/jobs/shard-jobs.ts';
 import { runWorker } from '../../src/workflow/jobs/worker.ts';
-import { createRequest } from '../../src/workflow/requests/service.ts';
+import { approveRequest, createRequest, getRequest } from '../../src/workflow/requests/service.ts';
 import type { Store } from '../../src/workflow/store/open-store.ts';
-import { TINY_MODEL, writeCorpus } from './fixtures.ts';
+import { SUBJECT, TINY_MODEL, writeCorpus } from './fixtures.ts';
 import { TEST_STORES } from './stores.ts';
 
 // The tiny fixtures of test/train/sisa.test.ts.
@@ -52,8 +55,9 @@ function files(root: string): Map<string, Buffer> {
 }
 
 /** The same files, byte for byte, but for the times the manifest and the report carry (and the report's source folder). */
-function assertSameFolder(parallel: string, sequential: string): void {
+function assertSameFolder(parallel: string, sequential: string, ignore: string[] = []): void {
   const [p, s] = [files(parallel), files(sequential)];
+  for (const f of ignore) p.delete(f);
   assert.deepEqual([...p.keys()].sort(), [...s.keys()].sort(), 'the same files');
   const untimed = (b: Buffer) => JSON.stringify({ ...JSON.parse(b.toString('utf8')), createdAt: 0, wallSeconds: 0, finishedAt: 0, source: 0 });
   for (const [path, bytes] of p) {
@@ -123,5 +127,56 @@ for (const backend of TEST_STORES) describe(`parallel SISA on ${backend.name}`, 
     assert.equal((await runWorker(env, { once: true, concurrency: 2, name: 'e' })).jobs, 2);
     await awaitShardJobs(env, { requestId: request.id, jobIds: eraseIds, dir: parErased });
     assertSameFolder(parErased, seqErased);
+  });
+
+  test('an erasure request against an ensemble: the erase job retrains its 3 affected shards as jobs on 3 worker lanes, equal to sisaErase', async () => {
+    const root = mkdtempSync(join(dir, `${backend.name}-request-`));
+    const corpus = writeCorpus(join(root, 'data'));
+    const ens = join(root, 'ensemble');
+    trainEnsemble({
+      data: [corpus], out: ens, tokenizerDir: TOKENIZER, fresh: { arch: 'gpt2', layers: 1, dModel: 32, heads: 2, context: 64 },
+      shards: 3, slices: 2, shardBy: 'record', options: { epochs: 1, batchSize: 4, lr: 3e-3, warmupSteps: 0, weightDecay: 0, clip: 1, seed: 5 },
+    });
+    const subjectHashes = new Set(readTrainingRecords(corpus).filter((r) => r.subject === SUBJECT.names[0]).map(manifestHash));
+    assert.deepEqual([...new Set(readManifest(ens).records.filter((p) => subjectHashes.has(p.hash)).map((p) => p.shard))].sort(), [0, 1, 2], 'the subject is in every shard');
+    const store = await backend.open();
+    stores.push(store);
+    const env = { store, dataDir: join(root, 'store') };
+    await addModel(env, ens);
+    const { request } = await createRequest(env, {
+      subject: SUBJECT, scope: { models: [ens], corpora: [] }, legalGround: 'a', requester: 'dpo', identityVerified: true, verification: { relearn: { steps: 0 } },
+    }, 'dpo');
+    await approveRequest(env, request.id, 'op');
+    const lines: string[] = [];
+    const stop = new AbortController();
+    const worker = runWorker(env, { concurrency: 3, pollMs: 50, listen: false, name: 'w', signal: stop.signal, log: (l) => lines.push(l) });
+    const t = performance.now();
+    let state = '';
+    while (!['completed', 'failed', 'denied', 'requires_input'].includes(state) && performance.now() - t < 300_000) {
+      await new Promise((r) => setTimeout(r, 100));
+      state = (await getRequest(env, request.id)).state;
+    }
+    stop.abort();
+    await worker;
+    assert.equal(state, 'completed', lines.join('\n'));
+
+    const jobs = await listJobs(store, request.id);
+    const erase = jobs.find((j) => j.kind === 'erase')!;
+    const shardJobs = jobs.filter((j) => j.kind === 'train-shard');
+    assert.deepEqual(shardJobs.map((j) => j.input['shard']).sort(), [0, 1, 2]);
+    assert.ok(shardJobs.every((j) => j.state === 'done'), lines.join('\n'));
+    assert.ok(new Set(shardJobs.map((j) => j.worker)).size >= 2, `the shards retrained on several workers (${shardJobs.map((j) => j.worker).join(', ')})`);
+    const out = (erase.result!['outputs'] as { method: string; outDir: string; modelSha256: string; artifact: string }[])[0]!;
+    assert.equal(out.method, 'sisa');
+    assert.equal(out.modelSha256, ensembleDigest(out.outDir));
+    const progress = await store.db.selectFrom('job_progress').selectAll().where('job_id', '=', erase.id).executeTakeFirst();
+    assert.equal(progress?.phase, 'retrain shards');
+
+    // The same erasure, sequential: the same folder byte for byte (but for times and the source path).
+    const data = (await stepOutput(store, erase.id, 'data')) as { forget: string };
+    const seqErased = join(root, 'seq-erased');
+    const report = sisaErase(ens, [data.forget], seqErased, { skipUntrained: true });
+    assert.deepEqual(report.retrained.map((r) => r.shard), [0, 1, 2]);
+    assertSameFolder(out.outDir, seqErased, ['SHA256SUMS']); // the artifact store's list of the folder's digests
   });
 });

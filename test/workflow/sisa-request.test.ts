@@ -53,6 +53,9 @@ test('a request against an ensemble: SISA chosen, only the subject\'s shard retr
     assert.ok(impact.costs[0]!.steps > 0 && impact.costs[0]!.steps <= m.stages[shard]!.reduce((a, s) => a + s.steps, 0));
 
     const erase = (await listJobs(env.store, request.id)).find((j) => j.kind === 'erase')!;
+    // One worker with one lane: the erase job ran its shard's 'train-shard' job itself, inline.
+    const shardJobs = (await listJobs(env.store, request.id)).filter((j) => j.kind === 'train-shard');
+    assert.deepEqual(shardJobs.map((j) => [j.input['shard'], j.state]), [[shard, 'done']], lines.join('\n'));
     const out = (erase.result!['outputs'] as { method: string; options: string[]; outDir: string; modelSha256: string }[])[0]!;
     // The operator's step budget is for approximate methods; exact retraining runs the recorded stages.
     assert.equal(out.method, 'sisa');

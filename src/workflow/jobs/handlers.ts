@@ -163,10 +163,14 @@ async function runErase(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void> 
       const options = plan.options;
       log(`job ${c.job.id}: unlearning model ${i} with ${plan.method}${options.length ? ` (${options.join(' ')})` : ''}, erasure attempt ${attempt} (job attempt ${c.job.attempts})`);
       const progress = new ProgressRecorder(env.store, c.job.id, i);
-      const done = await runInThread('erase', {
-        modelDir: m.model, forgetPath: data.forget, retainPath: data.retain, method: plan.method, options, outDir,
-        checkpointDir: join(jobDir(env, r.id), `checkpoint-${i}${suffix}`), checkpointEvery: CHECKPOINT_EVERY,
-      }, (e) => progress.record(e));
+      // Exact erasure of an ensemble: its affected shards retrain as 'train-shard' jobs, on as many workers as are free
+      // (shard-jobs.ts); the same folder as sisaErase's in the 'erase' task, bit for bit.
+      const done = plan.method === EXACT_METHOD && !linked
+        ? await (await import('./shard-jobs.ts')).eraseAsShardJobs(env, c, { modelDir: m.model, forgetPath: data.forget, outDir, log, onProgress: (e) => progress.record(e) })
+        : await runInThread('erase', {
+          modelDir: m.model, forgetPath: data.forget, retainPath: data.retain, method: plan.method, options, outDir,
+          checkpointDir: join(jobDir(env, r.id), `checkpoint-${i}${suffix}`), checkpointEvery: CHECKPOINT_EVERY,
+        }, (e) => progress.record(e));
       await progress.flush();
       const stored = linked ? { sha256: linked, path: outDir } : putFolder(root, done.outDir, { move: true });
       linkArtifact(root, r.id, name, stored.sha256);

@@ -1,13 +1,19 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { ensembleDigest } from '../../train/sisa/digest.ts';
+import type { SisaEraseReport } from '../../train/sisa/erase.ts';
 import { MANIFEST, type SisaManifest } from '../../train/sisa/manifest.ts';
 import { finishPlan, PLAN_DIR, planProgress, readPlan } from '../../train/sisa/shard-plan.ts';
 import type { StageInfo } from '../../train/sisa/stages.ts';
 import type { WorkflowEnv } from '../requests/service.ts';
 import type { Tx } from '../store/open-store.ts';
 import type { JobLog } from './handlers.ts';
-import { enqueueJob, finishJob, listJobs, type Claim } from './queue.ts';
+import type { ProgressEvent } from './progress.ts';
+import { assertLease, claimJob, enqueueJob, finishJob, heartbeat, listJobs, type Claim } from './queue.ts';
+import { runInThread } from './thread.ts';
+import type { TaskResult } from './tasks.ts';
+import { failRequest, runClaimed } from './worker.ts';
 
 /**
  * Parallel SISA training (docs/sisa.md): one 'train-shard' job per shard of a planned folder (planEnsemble, or
@@ -92,14 +98,16 @@ function finishIfComplete(dir: string): boolean {
 export async function runShardJob(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void> {
   const { dir, shard } = inputOf(c);
   let steps = 0;
+  let loss: number | null = null;
   if (!isFinished(dir)) {
     log(`job ${c.job.id}: training shard ${shard} of ${dir}`);
     const stages = await trainShardInThread(dir, shard);
     steps = stages.reduce((n, s) => n + s.steps, 0);
+    loss = stages.at(-1)?.finalLoss ?? null;
   }
   const finished = finishIfComplete(dir);
   if (finished) log(`job ${c.job.id}: every shard of ${dir} is trained; the folder is finished`);
-  await finishJob(env.store, c, { dir, shard, steps, finished }, env.now ? env.now() : new Date(), async () => undefined);
+  await finishJob(env.store, c, { dir, shard, steps, loss, finished }, env.now ? env.now() : new Date(), async () => undefined);
 }
 
 /**
@@ -115,4 +123,61 @@ export async function awaitShardJobs(env: WorkflowEnv, o: { requestId: string; j
     if (o.signal?.aborted) throw new Error(`waiting for the shard jobs of ${o.dir}: aborted`);
     await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
   }
+}
+
+/**
+ * An erase job's exact erasure of an ensemble into `outDir`, its affected shards retrained as 'train-shard' jobs so
+ * that S shards retrain on up to S workers at once; the result is sisaErase's bit for bit (same plan, same shards).
+ * The erase job plans (in a thread; a plan or a finished folder left by a killed attempt is reused), files one job
+ * per affected shard under its own lease (once: a retried erase job finds them by folder), then runs any of them
+ * still queued itself and waits for those other workers hold. Running them itself is what makes this safe on one
+ * worker with one lane (nobody else would), and costs nothing with more: the lane would otherwise sit waiting. It
+ * may take another request's queued shard job (the queue hands out the oldest); that is work some erase job waits
+ * for, so every waiting lane works and none waits on a job nobody runs. Its own lease is renewed while it waits.
+ */
+export async function eraseAsShardJobs(env: WorkflowEnv, c: Claim, o: { modelDir: string; forgetPath: string; outDir: string; log: JobLog; onProgress?: (e: ProgressEvent) => void; pollMs?: number }): Promise<TaskResult['erase']> {
+  const now = () => (env.now ? env.now() : new Date());
+  const outDir = resolve(o.outDir);
+  const requestId = c.job.requestId;
+  const finished = (): TaskResult['erase'] => {
+    const report = JSON.parse(readFileSync(join(outDir, 'unlearn.json'), 'utf8')) as SisaEraseReport;
+    return { outDir, modelSha256: ensembleDigest(outDir), reused: false, steps: report.retrained.reduce((n, s) => n + s.steps, 0), stopReason: null };
+  };
+  if (isFinished(outDir) && existsSync(join(outDir, 'unlearn.json'))) return { ...finished(), reused: true, steps: null };
+  // Jobs filed by an earlier attempt are this plan's only while the plan is the one they were filed for: a plan made
+  // now (the earlier folder was finished and moved to the artifact store, then the attempt died) gets its own.
+  const fresh = !existsSync(join(outDir, PLAN_DIR, 'plan.json'));
+  if (fresh) {
+    const planned = await runInThread('sisaPlan', { modelDir: o.modelDir, forgetPath: o.forgetPath, outDir });
+    o.log(`job ${c.job.id}: erasure planned into ${outDir}: shard(s) ${planned.shards.join(', ')} to retrain`);
+  }
+  const plannedSteps = readPlan(outDir).train.reduce((n, t) => n + (t.plannedSteps ?? 0), 0);
+  const mine = (await listJobs(env.store, requestId)).filter((j) => j.kind === TRAIN_SHARD && j.input['dir'] === outDir);
+  const ids = mine.length > 0 && !fresh ? mine.map((j) => j.id) : await env.store.write(async (tx) => {
+    await assertLease(tx, c, now());
+    return enqueueShardJobs(tx, { requestId, dir: outDir, now: now() });
+  });
+  let reported = -1;
+  for (;;) {
+    await heartbeat(env.store, c, now()); // LeaseLost when another worker took the erase job over: stop here
+    const jobs = (await listJobs(env.store, requestId)).filter((j) => ids.includes(j.id));
+    const done = jobs.filter((j) => j.state === 'done');
+    const steps = done.reduce((n, j) => n + (typeof j.result?.['steps'] === 'number' ? j.result['steps'] : 0), 0);
+    if (done.length !== reported) {
+      reported = done.length;
+      const loss = done.map((j) => j.result?.['loss']).filter((l): l is number => typeof l === 'number').at(-1) ?? 0;
+      o.onProgress?.({ phase: 'retrain shards', step: steps, total: Math.max(steps, plannedSteps), loss });
+    }
+    if (jobs.some((j) => j.state === 'failed') || done.length === ids.length) break;
+    const got = await claimJob(env.store, {
+      worker: c.worker, leaseMs: c.leaseMs, now: now(), kinds: [TRAIN_SHARD],
+      onExhausted: (tx, j) => failRequest(env, tx, j.requestId, c.worker, j.lastError ?? 'retries used up'),
+    });
+    if (got && 'claim' in got) {
+      o.log(`job ${got.claim.job.id} (${TRAIN_SHARD}, attempt ${got.claim.job.attempts}) claimed by ${c.worker} for erase job ${c.job.id}`);
+      await runClaimed(env, got.claim, o.log);
+    } else if (!got) await new Promise((r) => setTimeout(r, o.pollMs ?? 200));
+  }
+  await awaitShardJobs(env, { requestId, jobIds: ids, dir: outDir });
+  return finished();
 }

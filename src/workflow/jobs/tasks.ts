@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkpointPaths, removeCheckpointFolder } from '../../train/checkpoint-folder.ts';
 import { ensembleDigest } from '../../train/sisa/digest.ts';
-import { sisaErase } from '../../train/sisa/erase.ts';
+import { planSisaErase, sisaErase } from '../../train/sisa/erase.ts';
 import { isEnsemble } from '../../train/sisa/manifest.ts';
 import { runUnlearning, writeUnlearned } from '../../unlearn/run.ts';
 import { measureModel, type MeasureInput, type Measurement } from '../verify/measure.ts';
@@ -13,11 +13,14 @@ import type { ProgressEvent } from './progress.ts';
 export interface TaskArgs {
   erase: { modelDir: string; forgetPath: string; retainPath: string | null; method: string; options: string[]; outDir: string; checkpointDir: string; checkpointEvery: number };
   verify: MeasureInput;
+  /** An erase job's plan of an exact erasure (planSisaErase), whose shards then retrain as 'train-shard' jobs. */
+  sisaPlan: { modelDir: string; forgetPath: string; outDir: string };
 }
 
 export interface TaskResult {
   erase: { outDir: string; modelSha256: string; reused: boolean; steps: number | null; stopReason: string | null };
   verify: Measurement;
+  sisaPlan: { shards: number[]; plannedSteps: number };
 }
 
 export type TaskName = keyof TaskArgs;
@@ -63,6 +66,12 @@ function erase(a: TaskArgs['erase'], onProgress?: (e: ProgressEvent) => void): T
 
 export async function runTask<T extends TaskName>(task: T, args: TaskArgs[T], onProgress?: (e: ProgressEvent) => void): Promise<TaskResult[T]> {
   if (task === 'erase') return erase(args as TaskArgs['erase'], onProgress) as TaskResult[T];
+  if (task === 'sisaPlan') {
+    const a = args as TaskArgs['sisaPlan'];
+    // The same forget set and options as the sequential path below, so the plan (and every shard) is the same.
+    const plan = planSisaErase(a.modelDir, [a.forgetPath], a.outDir, { skipUntrained: true });
+    return { shards: plan.train.map((t) => t.shard), plannedSteps: plan.train.reduce((n, t) => n + (t.plannedSteps ?? 0), 0) } as TaskResult[T];
+  }
   if (task === 'verify') return measureModel(args as TaskArgs['verify']) as TaskResult[T];
   throw new Error(`unknown task ${String(task)}`);
 }

@@ -5,7 +5,7 @@ import { moveRequest } from '../requests/service.ts';
 import { TransitionError } from '../requests/states.ts';
 import type { Tx } from '../store/open-store.ts';
 import { runJob, type JobLog } from './handlers.ts';
-import { claimJob, failAttempt, heartbeat, LeaseLost, sweepExpired, type Claim, type Job } from './queue.ts';
+import { claimJob, failAttempt, heartbeat, LeaseLost, sweepExpired, type Claim } from './queue.ts';
 import { openWaker } from './wake.ts';
 
 export interface WorkerOptions {
@@ -32,7 +32,7 @@ function oneLine(e: unknown): string {
 }
 
 /** Runs one claimed job with heartbeats; a failure goes back to the queue, or fails the request past the retry cap. */
-async function runClaimed(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void> {
+export async function runClaimed(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void> {
   const now = () => (env.now ? env.now() : new Date());
   let lost = false;
   const beat = setInterval(() => {
@@ -48,9 +48,7 @@ async function runClaimed(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void
       return;
     }
     const error = oneLine(e);
-    const final = await failAttempt(env.store, c, error, now(), async (tx) => {
-      await moveRequest(env, tx, c.job.requestId, 'failed', { actor: c.worker, reason: error });
-    }).catch((e2: unknown) => {
+    const final = await failAttempt(env.store, c, error, now(), (tx) => failRequest(env, tx, c.job.requestId, c.worker, error)).catch((e2: unknown) => {
       if (e2 instanceof LeaseLost) return null;
       throw e2;
     });
@@ -60,10 +58,13 @@ async function runClaimed(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void
   }
 }
 
-/** Fails the request of a job that used up its attempts, in the claim's transaction; one that moved on (canceled, paused) stays. */
-async function failExhausted(env: WorkflowEnv, tx: Tx, j: Job, worker: string): Promise<void> {
+/**
+ * Fails a job's request in the job's transaction (its retries are used up). A request that moved on (canceled,
+ * paused, or failed already by another of its jobs) stays as it is.
+ */
+export async function failRequest(env: WorkflowEnv, tx: Tx, requestId: string, actor: string, reason: string): Promise<void> {
   try {
-    await moveRequest(env, tx, j.requestId, 'failed', { actor: worker, reason: j.lastError ?? 'retries used up' });
+    await moveRequest(env, tx, requestId, 'failed', { actor, reason });
   } catch (e) {
     if (!(e instanceof TransitionError)) throw e;
   }
@@ -86,7 +87,7 @@ export async function runWorker(env: WorkflowEnv, o: WorkerOptions = {}): Promis
     const worker = (o.concurrency ?? 1) > 1 ? `${name}#${k}` : name;
     while (!o.signal?.aborted) {
       const mark = waker?.mark() ?? 0; // taken before the claim: a job filed after it wakes the wait below at once
-      const got = await claimJob(env.store, { worker, leaseMs, now: now(), onExhausted: (tx, j) => failExhausted(env, tx, j, worker) });
+      const got = await claimJob(env.store, { worker, leaseMs, now: now(), onExhausted: (tx, j) => failRequest(env, tx, j.requestId, worker, j.lastError ?? 'retries used up') });
       if (got === null) {
         if (!waker) return;
         // Idle: return dead workers' expired leases to the queue (claims take them too; this keeps listings true).
