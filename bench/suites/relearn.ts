@@ -39,7 +39,7 @@ const P = DEFAULT_DOMAIN_PATHS;
 const OUT = '.bench-out/relearn';
 
 /** The race's fine-tuning: the same for every model. */
-export const RACE: RaceOptions = { maxSteps: 400, evalEvery: 10, lr: 1e-3, minLr: 1e-4, warmupSteps: 20, batchSize: 16, seed: 1, tolerance: 0.05 };
+export const RACE: RaceOptions = { maxSteps: 1000, evalEvery: 10, lr: 1e-3, minLr: 1e-4, warmupSteps: 50, batchSize: 16, seed: 1, tolerance: 0.05 };
 
 /**
  * Each method's learning-rate grid: its default base rate ×⅓, ×1, ×3. The winner is the setting with the highest
@@ -53,6 +53,14 @@ const METHODS: Record<string, { method: string; lrs: number[] }> = {
   'grad-diff': { method: 'grad-diff', lrs: [1e-4, 3e-4, 1e-3] },
 };
 const RETAIN_RISE = 0.3;
+
+/** Looser bars, for how much the verdict hangs on the 5%: the first measured step within each tolerance of the target's loss. */
+const LOOSER = [0.1, 0.25] as const;
+
+function stepsWithin(r: RaceResult, tolerance: number): number | null {
+  const i = r.loss.findIndex((l) => l <= r.bar * (1 + tolerance));
+  return i < 0 ? null : r.steps_evaluated[i]!;
+}
 
 function examplesOf(path: string, tok: Tokenizer): Example[] {
   return buildExamples(readTrainingRecords(path), tok, DOMAIN_RECIPE.fresh.context);
@@ -166,6 +174,7 @@ async function race(emit: Parameters<Suite['run']>[1]): Promise<void> {
         retain_loss: round(before.retain), adjacent_loss: round(before.adjacent),
         retain_vs_filtered: round(before.retain / filteredLoss.retain), adjacent_vs_filtered: round(before.adjacent / filteredLoss.adjacent),
         upsample: s.upsample, eval_every: RACE.evalEvery,
+        ...Object.fromEntries(LOOSER.map((t) => [`steps_within_${t * 100}pct`, stepsWithin(r, t)])),
         ...(methods.has(c.name) ? { grid: JSON.stringify(methods.get(c.name)!.grid.map((g) => ({ lr: g.lr, forget: round(g.loss.forget), retain: round(g.loss.retain), adjacent: round(g.loss.adjacent), kept: g.kept }))) } : {}),
       },
     }));
@@ -186,7 +195,15 @@ async function race(emit: Parameters<Suite['run']>[1]): Promise<void> {
       emit(makeLine({
         suite: 'relearn', caseName: field, metric: 'steps', value: sg, peer: 'rmu',
         outcome: rm === 0 ? { ok: false, note: 'RMU relearned at step 0' } : { ok: true, value: rm, reps: 1, threads: null },
-        extras: { [field]: ratio === null ? null : round(ratio), bound, goal: 7 },
+        extras: {
+          [field]: ratio === null ? null : round(ratio), bound, goal: 7,
+          // The same ratio at looser bars (null: one side never got there): how much the verdict hangs on the 5%.
+          ...Object.fromEntries(LOOSER.map((t) => {
+            const a = stepsWithin(results.find((x) => x.name === variant)!.race, t);
+            const b = stepsWithin(results.find((x) => x.name === 'rmu')!.race, t);
+            return [`ratio_within_${t * 100}pct`, a === null || b === null || b === 0 ? null : round(a / b)];
+          })),
+        },
       }));
     }
   }
