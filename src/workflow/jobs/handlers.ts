@@ -170,7 +170,7 @@ async function runErase(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void> 
         : await runInThread('erase', {
           modelDir: m.model, forgetPath: data.forget, retainPath: data.retain, method: plan.method, options, outDir,
           checkpointDir: join(jobDir(env, r.id), `checkpoint-${i}${suffix}`), checkpointEvery: CHECKPOINT_EVERY,
-        }, (e) => progress.record(e));
+        }, (e) => progress.record(e), c.signal);
       await progress.flush();
       const stored = linked ? { sha256: linked, path: outDir } : putFolder(root, done.outDir, { move: true });
       linkArtifact(root, r.id, name, stored.sha256);
@@ -237,7 +237,7 @@ async function runVerify(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void>
     let m = (await stepOutput(env.store, c.job.id, step)) as ModelVerification | undefined;
     if (!m) {
       log(`job ${c.job.id}: verifying ${o.outDir} against the bar (${reference ? 'non-members: ' + reference.label : 'no non-member reference'})`);
-      const measured = await runInThread('verify', { baseModel: o.model, model: outputFolder(env, o), forgetPath: data.forget, reference, policy, seed: attemptNo });
+      const measured = await runInThread('verify', { baseModel: o.model, model: outputFolder(env, o), forgetPath: data.forget, reference, policy, seed: attemptNo }, undefined, c.signal);
       m = { model: o.outDir, modelSha256: o.modelSha256, baseModel: o.model, method: o.method, ...measured };
       await recordStep(env.store, c, step, { ...m }, now(env));
     }

@@ -37,6 +37,11 @@ export interface Claim {
   token: number;
   worker: string;
   leaseMs: number;
+  /**
+   * Aborted when a heartbeat finds the lease lost (another worker took the job over): the job's threads are stopped
+   * there, so a paused or cut-off worker does not go on writing files after the takeover.
+   */
+  signal?: AbortSignal;
 }
 
 export class LeaseLost extends Error {

@@ -1,11 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { ensembleDigest } from '../../train/sisa/digest.ts';
 import type { SisaEraseReport } from '../../train/sisa/erase.ts';
 import { MANIFEST, type SisaManifest } from '../../train/sisa/manifest.ts';
 import { finishPlan, PLAN_DIR, planProgress, readPlan } from '../../train/sisa/shard-plan.ts';
-import type { StageInfo } from '../../train/sisa/stages.ts';
 import type { WorkflowEnv } from '../requests/service.ts';
 import type { Tx } from '../store/open-store.ts';
 import type { JobLog } from './handlers.ts';
@@ -18,7 +16,7 @@ import { failRequest, runClaimed } from './worker.ts';
 /**
  * Parallel SISA training (docs/sisa.md): one 'train-shard' job per shard of a planned folder (planEnsemble, or
  * planSisaErase for an erasure's affected shards), so S shards train on up to S workers at once. Each job trains its
- * shard in a thread (trainShardFromPlan: committed by a marker written last, started over after a kill); the job that
+ * shard in a thread (the 'trainShard' task, trainShardFromPlan: committed by a marker written last, started over after a kill); the job that
  * finds every shard done finishes the folder (finishPlan: ensemble.json last). The result equals the sequential run
  * bit for bit: every shard's run is a function of its own data and (seed, shard, stage).
  */
@@ -58,30 +56,6 @@ export function isFinished(dir: string): boolean {
   return existsSync(join(dir, MANIFEST)) && !existsSync(join(dir, PLAN_DIR));
 }
 
-/** Trains one shard in a worker thread (shard-thread.mjs); its error comes back as the rejection, one line. */
-export function trainShardInThread(dir: string, shard: number, log?: JobLog): Promise<StageInfo[]> {
-  return new Promise((resolvePromise, reject) => {
-    const worker = new Worker(new URL('./shard-thread.mjs', import.meta.url), { workerData: { dir, shard } });
-    let settled = false;
-    worker.on('message', (m: { log: string } | { ok: true; stages: StageInfo[] } | { ok: false; error: string }) => {
-      if ('log' in m) {
-        log?.(m.log);
-        return;
-      }
-      settled = true;
-      if (m.ok) resolvePromise(m.stages);
-      else reject(new Error(m.error));
-    });
-    worker.once('error', (e) => {
-      settled = true;
-      reject(e);
-    });
-    worker.once('exit', (code) => {
-      if (!settled) reject(new Error(`the thread training shard ${shard} exited with code ${code} before it finished`));
-    });
-  });
-}
-
 /** Finishes the folder when no shard is pending; a finish raced by another worker's counts as done. */
 function finishIfComplete(dir: string): boolean {
   if (isFinished(dir)) return true;
@@ -101,7 +75,7 @@ export async function runShardJob(env: WorkflowEnv, c: Claim, log: JobLog): Prom
   let loss: number | null = null;
   if (!isFinished(dir)) {
     log(`job ${c.job.id}: training shard ${shard} of ${dir}`);
-    const stages = await trainShardInThread(dir, shard);
+    const { stages } = await runInThread('trainShard', { dir, shard }, undefined, c.signal);
     steps = stages.reduce((n, s) => n + s.steps, 0);
     loss = stages.at(-1)?.finalLoss ?? null;
   }
@@ -148,7 +122,7 @@ export async function eraseAsShardJobs(env: WorkflowEnv, c: Claim, o: { modelDir
   // now (the earlier folder was finished and moved to the artifact store, then the attempt died) gets its own.
   const fresh = !existsSync(join(outDir, PLAN_DIR, 'plan.json'));
   if (fresh) {
-    const planned = await runInThread('sisaPlan', { modelDir: o.modelDir, forgetPath: o.forgetPath, outDir });
+    const planned = await runInThread('sisaPlan', { modelDir: o.modelDir, forgetPath: o.forgetPath, outDir }, undefined, c.signal);
     o.log(`job ${c.job.id}: erasure planned into ${outDir}: shard(s) ${planned.shards.join(', ')} to retrain`);
   }
   const plannedSteps = readPlan(outDir).train.reduce((n, t) => n + (t.plannedSteps ?? 0), 0);

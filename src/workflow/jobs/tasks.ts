@@ -5,6 +5,8 @@ import { checkpointPaths, removeCheckpointFolder } from '../../train/checkpoint-
 import { ensembleDigest } from '../../train/sisa/digest.ts';
 import { planSisaErase, sisaErase } from '../../train/sisa/erase.ts';
 import { isEnsemble } from '../../train/sisa/manifest.ts';
+import { trainShardFromPlan } from '../../train/sisa/shard-plan.ts';
+import type { StageInfo } from '../../train/sisa/stages.ts';
 import { runUnlearning, writeUnlearned } from '../../unlearn/run.ts';
 import { measureModel, type MeasureInput, type Measurement } from '../verify/measure.ts';
 import type { ProgressEvent } from './progress.ts';
@@ -15,12 +17,15 @@ export interface TaskArgs {
   verify: MeasureInput;
   /** An erase job's plan of an exact erasure (planSisaErase), whose shards then retrain as 'train-shard' jobs. */
   sisaPlan: { modelDir: string; forgetPath: string; outDir: string };
+  /** One shard of a planned folder (a 'train-shard' job): trainShardFromPlan. */
+  trainShard: { dir: string; shard: number };
 }
 
 export interface TaskResult {
   erase: { outDir: string; modelSha256: string; reused: boolean; steps: number | null; stopReason: string | null };
   verify: Measurement;
   sisaPlan: { shards: number[]; plannedSteps: number };
+  trainShard: { stages: StageInfo[] };
 }
 
 export type TaskName = keyof TaskArgs;
@@ -71,6 +76,10 @@ export async function runTask<T extends TaskName>(task: T, args: TaskArgs[T], on
     // The same forget set and options as the sequential path below, so the plan (and every shard) is the same.
     const plan = planSisaErase(a.modelDir, [a.forgetPath], a.outDir, { skipUntrained: true });
     return { shards: plan.train.map((t) => t.shard), plannedSteps: plan.train.reduce((n, t) => n + (t.plannedSteps ?? 0), 0) } as TaskResult[T];
+  }
+  if (task === 'trainShard') {
+    const a = args as TaskArgs['trainShard'];
+    return { stages: trainShardFromPlan(a.dir, a.shard) } as TaskResult[T];
   }
   if (task === 'verify') return measureModel(args as TaskArgs['verify']) as TaskResult[T];
   throw new Error(`unknown task ${String(task)}`);

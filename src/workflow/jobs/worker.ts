@@ -3,6 +3,7 @@ import { DEFAULT_LEASE_MS } from '../defaults.ts';
 import type { WorkflowEnv } from '../requests/service.ts';
 import { moveRequest } from '../requests/service.ts';
 import { TransitionError } from '../requests/states.ts';
+import { databaseClock } from '../store/db-clock.ts';
 import type { Tx } from '../store/open-store.ts';
 import { runJob, type JobLog } from './handlers.ts';
 import { claimJob, failAttempt, heartbeat, LeaseLost, sweepExpired, type Claim } from './queue.ts';
@@ -35,13 +36,16 @@ function oneLine(e: unknown): string {
 export async function runClaimed(env: WorkflowEnv, c: Claim, log: JobLog): Promise<void> {
   const now = () => (env.now ? env.now() : new Date());
   let lost = false;
+  const stop = new AbortController();
   const beat = setInterval(() => {
     heartbeat(env.store, c, now()).catch((e: unknown) => {
-      if (e instanceof LeaseLost) lost = true;
+      if (!(e instanceof LeaseLost)) return;
+      lost = true;
+      stop.abort();
     });
   }, Math.max(10, Math.floor(c.leaseMs / 3)));
   try {
-    await runJob(env, c, log);
+    await runJob(env, { ...c, signal: stop.signal }, log);
   } catch (e) {
     if (e instanceof LeaseLost || lost) {
       log(`job ${c.job.id}: lease lost; left to the worker that holds it`);
@@ -75,7 +79,9 @@ export async function failRequest(env: WorkflowEnv, tx: Tx, requestId: string, a
  * claimed like queued jobs; a job whose retries are used up fails with its request. Idle lanes wait for the next poll
  * or, on PostgreSQL, until a job is filed (wake.ts), whichever is first.
  */
-export async function runWorker(env: WorkflowEnv, o: WorkerOptions = {}): Promise<{ jobs: number }> {
+export async function runWorker(given: WorkflowEnv, o: WorkerOptions = {}): Promise<{ jobs: number }> {
+  // Leases are judged by the database's clock (db-clock.ts) unless the caller brings its own (tests do).
+  const env: WorkflowEnv = given.now ? given : { ...given, now: (await databaseClock(given.store)).now };
   const name = o.name ?? `${hostname()}:${process.pid}`;
   const leaseMs = o.leaseMs ?? DEFAULT_LEASE_MS;
   const log = o.log ?? (() => undefined);
