@@ -6,7 +6,9 @@
  * One line per S: erasure wall time for one person against that retrain (ratio = speed-up); the forget10 erasure and a
  * whole-ensemble retrain; quality against the single model (retained persons' exact answers and answer probability,
  * world perplexity); forget quality (KS p of forget10 truth ratios) of the erased ensemble against the single model;
- * checkpoint storage. Model: 4 layers, d 128 (the domain models' shape), LETHE_BENCH_SISA_EPOCHS epochs per stage.
+ * checkpoint storage. Model: 4 layers, d 128 (the domain models' shape). Equal budgets: the single model trains
+ * LETHE_BENCH_SISA_EPOCHS epochs (default 6), each of an ensemble's R stages 2·epochs/(R+1), so every record is seen
+ * as often on average.
  * Everything is written under .bench-out/sisa/.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -92,7 +94,11 @@ export const sisaSuite: Suite = {
     const padId = tok.padId ?? tok.eosId ?? 0;
     const epochs = Number(process.env['LETHE_BENCH_SISA_EPOCHS'] ?? 6);
     const slices = 4;
-    const stage = { epochs, batchSize: 32, lr: 2e-3, warmupSteps: 50, weightDecay: 0, clip: 1, seed: 1 };
+    // Equal training budgets (Bourtoule et al., §V-B): with R cumulative stages of e' epochs each, slice j is seen
+    // (R − j)·e' times, e'(R+1)/2 on average; e' = 2e/(R+1) makes that e, as for the single model (R = 1). Without
+    // it the shards would see their data 2.5× as often as the peer (R = 4), and both the time and the quality
+    // comparisons would flatter or blame the ensemble for training it did not need.
+    const stageFor = (r: number) => ({ epochs: (2 * epochs) / (r + 1), batchSize: 32, lr: 2e-3, warmupSteps: 50, weightDecay: 0, clip: 1, seed: 1 });
     const sets = loadPersonsSets(PERSONS, 'forget10');
     const retainQa = evenSample(sets.retain, 100);
     const world = tokenizeItems(readTrainingRecords(join(PERSONS, 'world_text.jsonl')), tok, SHAPE.context);
@@ -109,7 +115,7 @@ export const sisaSuite: Suite = {
     const singleDir = join(OUT, 'single-minus-forget10');
     rmSync(singleDir, { recursive: true, force: true });
     process.stderr.write(`sisa: training one model on everything minus forget10 (${epochs} epochs) ...\n`);
-    const [, single] = seconds(() => trainEnsemble({ data: [files.minus10], out: singleDir, tokenizerDir: TOKENIZER, fresh: SHAPE, shards: 1, slices: 1, shardBy: 'record', options: stage }));
+    const [, single] = seconds(() => trainEnsemble({ data: [files.minus10], out: singleDir, tokenizerDir: TOKENIZER, fresh: SHAPE, shards: 1, slices: 1, shardBy: 'record', options: stageFor(1) }));
     const singleModel = loadAnyModel(join(singleDir, 'shards', 'shard-0')).model;
     const singleQ = quality(singleModel);
     const singleTrs = forgetTrs(singleModel);
@@ -118,7 +124,7 @@ export const sisaSuite: Suite = {
       const ens = join(OUT, `ensemble-S${S}`);
       for (const d of [ens, `${ens}-minus-person`, `${ens}-minus-forget10`]) rmSync(d, { recursive: true, force: true });
       process.stderr.write(`sisa: S=${S}: training the ensemble (${slices} slices) ...\n`);
-      const [manifest, whole] = seconds(() => trainEnsemble({ data: [files.all], out: ens, tokenizerDir: TOKENIZER, fresh: SHAPE, shards: S, slices, shardBy: 'subject', options: stage }));
+      const [manifest, whole] = seconds(() => trainEnsemble({ data: [files.all], out: ens, tokenizerDir: TOKENIZER, fresh: SHAPE, shards: S, slices, shardBy: 'subject', options: stageFor(slices) }));
       const before = loadAnyModel(ens).model;
       const q = quality(before);
       const fqBefore = forgetQuality(forgetTrs(before), singleTrs).pValue;
@@ -130,7 +136,7 @@ export const sisaSuite: Suite = {
         suite: 'sisa', caseName: `shards-${S}`, metric: 'ms', value: t1 * 1000, peer: 'one model retrained on everything minus forget10, same recipe',
         outcome: { ok: true, value: single * 1000, reps: 1, threads: null },
         extras: {
-          shards: S, slices, epochs, records: manifest.records.length,
+          shards: S, slices, epochs, stage_epochs: round(stageFor(slices).epochs), records: manifest.records.length,
           erase_person_s: round(t1), erase_person_shards: r1.retrained.length, erase_person_steps: r1.retrained.reduce((a, s) => a + s.steps, 0),
           erase_forget10_s: round(t10), erase_forget10_shards: r10.retrained.length, speedup_forget10_vs_single: round(single / t10),
           ensemble_train_s: round(whole), speedup_person_vs_ensemble: round(whole / t1),

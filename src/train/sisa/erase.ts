@@ -1,10 +1,11 @@
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTrainingRecords } from '../../data/jsonl.ts';
 import type { TrainingRecord } from '../../data/schema.ts';
 import { contentHash } from '../../data/record-hash.ts';
 import { copySideFiles } from '../../model/checkpoint.ts';
 import { writeFolder } from '../../model/io/output-folder.ts';
+import { linkOrCopy, linkTree } from '../../util/link-tree.ts';
 import { asWritten } from './assign.ts';
 import { EnsembleError, readManifest, shardData, shardDir, stageDir, type SisaManifest } from './manifest.ts';
 import { finishPlan, storedShard, trainShardFromPlan, writePlan, writeShardData, type EnsemblePlan } from './shard-plan.ts';
@@ -108,13 +109,14 @@ function eraseInto(dir: string, forgetPaths: readonly string[], o: SisaEraseOpti
     for (let k = 0; k < m.shards; k++) {
       const p = plans.find((x) => x.shard === k);
       if (!p) {
-        for (const path of [shardDir, (d: string, s: number) => join(d, 'checkpoints', `shard-${s}`)]) cpSync(path(dir, k), path(tmp, k), { recursive: true });
-        cpSync(shardData(dir, k), shardData(tmp, k));
+        // Weights and checkpoints are never rewritten in place: the new ensemble shares their bytes (hard links).
+        for (const path of [shardDir, (d: string, s: number) => join(d, 'checkpoints', `shard-${s}`)]) linkTree(path(dir, k), path(tmp, k));
+        linkOrCopy(shardData(dir, k), shardData(tmp, k));
         report.copied.push(k);
         continue;
       }
       writeShardData(shardData(tmp, k), p.kept);
-      for (let r = 0; r <= p.slice; r++) cpSync(stageDir(dir, k, r), stageDir(tmp, k, r), { recursive: true });
+      for (let r = 0; r <= p.slice; r++) linkTree(stageDir(dir, k, r), stageDir(tmp, k, r));
       o.log?.(`shard ${k}: ${p.removed} record(s) erased from slice ${p.slice}; retraining stages ${p.slice + 1}–${m.slices}`);
     }
     writePlan(tmp, plan);
