@@ -1,5 +1,5 @@
 import { copyFileSync, linkSync, mkdirSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /**
  * Recreates the tree `from` at `to` with hard links to its files (a copy where the file system refuses a link: another
@@ -19,6 +19,7 @@ export function linkTree(from: string, to: string): void {
 
 /** A hard link to one immutable file, or a copy where the file system refuses the link. */
 export function linkOrCopy(src: string, dst: string): void {
+  mkdirSync(dirname(dst), { recursive: true });
   try {
     linkSync(src, dst);
   } catch (e) {
