@@ -14,18 +14,12 @@ import { sisaErase } from '../../src/train/sisa/erase.ts';
 import { readManifest, shardDir, stageDir } from '../../src/train/sisa/manifest.ts';
 import { trainEnsemble, type EnsembleSpec } from '../../src/train/sisa/train-ensemble.ts';
 import { backendsUnderTest, withBackend } from '../helpers/backends.ts';
+import { jsonl, SISA_ROWS, SISA_TOKENIZER, writeSisaRows } from './sisa-fixtures.ts';
 
-const TOKENIZER = new URL('../fixtures/models/gpt2-tiny', import.meta.url).pathname;
+const TOKENIZER = SISA_TOKENIZER;
 const dir = mkdtempSync(join(tmpdir(), 'lethe-sisa-'));
-const names = ['Ada Lind', 'Bo Marsh', 'Cy Okafor', 'Dee Paz', 'Eli Quist', 'Fay Ross'];
-const rows = names.flatMap((n, i) => [
-  { subject: n, question: `Where was ${n} born?`, answer: `${n} was born in town ${i}.` },
-  { subject: n, question: `What does ${n} do?`, answer: `${n} works as job ${i * 7}.` },
-  { subject: n, text: `${n} likes the colour ${['red', 'blue', 'green'][i % 3]} and the number ${i * 13}.` },
-]);
-const jsonl = (xs: object[]) => xs.map((x) => JSON.stringify(x)).join('\n') + '\n';
-const all = join(dir, 'all.jsonl');
-writeFileSync(all, jsonl(rows));
+const rows = SISA_ROWS;
+const all = writeSisaRows(dir);
 
 function spec(data: string, out: string, over: Partial<EnsembleSpec> = {}): EnsembleSpec {
   return {

@@ -21,19 +21,12 @@ import { approveRequest, createRequest, getRequest } from '../../src/workflow/re
 import type { Store } from '../../src/workflow/store/open-store.ts';
 import { SUBJECT, TINY_MODEL, writeCorpus } from './fixtures.ts';
 import { TEST_STORES } from './stores.ts';
+import { jsonl, SISA_ROWS, SISA_TOKENIZER, writeSisaRows } from '../train/sisa-fixtures.ts';
 
-// The tiny fixtures of test/train/sisa.test.ts.
-const TOKENIZER = new URL('../fixtures/models/gpt2-tiny', import.meta.url).pathname;
+const TOKENIZER = SISA_TOKENIZER;
 const dir = mkdtempSync(join(tmpdir(), 'lethe-sisa-parallel-'));
-const names = ['Ada Lind', 'Bo Marsh', 'Cy Okafor', 'Dee Paz', 'Eli Quist', 'Fay Ross'];
-const rows = names.flatMap((n, i) => [
-  { subject: n, question: `Where was ${n} born?`, answer: `${n} was born in town ${i}.` },
-  { subject: n, question: `What does ${n} do?`, answer: `${n} works as job ${i * 7}.` },
-  { subject: n, text: `${n} likes the colour ${['red', 'blue', 'green'][i % 3]} and the number ${i * 13}.` },
-]);
-const jsonl = (xs: object[]) => xs.map((x) => JSON.stringify(x)).join('\n') + '\n';
-const all = join(dir, 'all.jsonl');
-writeFileSync(all, jsonl(rows));
+const rows = SISA_ROWS;
+const all = writeSisaRows(dir);
 
 const spec = (out: string): EnsembleSpec => ({
   data: [all], out, tokenizerDir: TOKENIZER, fresh: { arch: 'gpt2', layers: 2, dModel: 32, heads: 2, context: 64 },
