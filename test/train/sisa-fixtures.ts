@@ -1,7 +1,7 @@
 // The tiny SISA data of test/train/sisa.test.ts and test/workflow/sisa-parallel.test.ts: six invented people, three
 // records each (two QA, one text), and the tokenizer of the tiny GPT-2 fixture.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 
 export const SISA_TOKENIZER = new URL('../fixtures/models/gpt2-tiny', import.meta.url).pathname;
 const names = ['Ada Lind', 'Bo Marsh', 'Cy Okafor', 'Dee Paz', 'Eli Quist', 'Fay Ross'];
@@ -17,4 +17,18 @@ export function writeSisaRows(dir: string): string {
   const all = join(dir, 'all.jsonl');
   writeFileSync(all, jsonl(SISA_ROWS));
   return all;
+}
+
+/** Every file under a folder, by relative path, with its bytes. */
+export function files(root: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const walk = (d: string) => {
+    for (const e of readdirSync(d)) {
+      const p = join(d, e);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.set(relative(root, p), readFileSync(p));
+    }
+  };
+  walk(root);
+  return out;
 }

@@ -3,9 +3,9 @@
 // byte-identical to before. Bad input (counts, a damaged manifest, a missing checkpoint, a foreign tokenizer,
 // records never trained on) is refused in one line with nothing written.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { readTrainingRecords } from '../../src/data/jsonl.ts';
 import { contentHash } from '../../src/data/record-hash.ts';
@@ -14,7 +14,7 @@ import { sisaErase } from '../../src/train/sisa/erase.ts';
 import { readManifest, shardDir, stageDir } from '../../src/train/sisa/manifest.ts';
 import { trainEnsemble, type EnsembleSpec } from '../../src/train/sisa/train-ensemble.ts';
 import { backendsUnderTest, withBackend } from '../helpers/backends.ts';
-import { jsonl, SISA_ROWS, SISA_TOKENIZER, writeSisaRows } from './sisa-fixtures.ts';
+import { files, jsonl, SISA_ROWS, SISA_TOKENIZER, writeSisaRows } from './sisa-fixtures.ts';
 
 const TOKENIZER = SISA_TOKENIZER;
 const dir = mkdtempSync(join(tmpdir(), 'lethe-sisa-'));
@@ -27,20 +27,6 @@ function spec(data: string, out: string, over: Partial<EnsembleSpec> = {}): Ense
     shards: 2, slices: 3, shardBy: 'record', options: { epochs: 2, batchSize: 4, lr: 3e-3, warmupSteps: 2, weightDecay: 0.01, clip: 1, seed: 3 },
     ...over,
   };
-}
-
-/** Every file under a folder, by relative path, with its bytes. */
-function files(root: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  const walk = (d: string) => {
-    for (const e of readdirSync(d)) {
-      const p = join(d, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.set(relative(root, p), readFileSync(p));
-    }
-  };
-  walk(root);
-  return out;
 }
 
 describe('SISA', () => {

@@ -2,9 +2,9 @@
 // thread) equal the sequential `trainEnsemble` bit for bit, and so does an erasure's retraining; a folder is not an
 // ensemble until every shard is done, and what a killed attempt left behind is started over.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { readTrainingRecords } from '../../src/data/jsonl.ts';
 import { contentHash } from '../../src/data/record-hash.ts';
@@ -21,7 +21,7 @@ import { approveRequest, createRequest, getRequest } from '../../src/workflow/re
 import type { Store } from '../../src/workflow/store/open-store.ts';
 import { SUBJECT, TINY_MODEL, writeCorpus } from './fixtures.ts';
 import { TEST_STORES } from './stores.ts';
-import { jsonl, SISA_ROWS, SISA_TOKENIZER, writeSisaRows } from '../train/sisa-fixtures.ts';
+import { files, jsonl, SISA_ROWS, SISA_TOKENIZER, writeSisaRows } from '../train/sisa-fixtures.ts';
 
 const TOKENIZER = SISA_TOKENIZER;
 const dir = mkdtempSync(join(tmpdir(), 'lethe-sisa-parallel-'));
@@ -32,20 +32,6 @@ const spec = (out: string): EnsembleSpec => ({
   data: [all], out, tokenizerDir: TOKENIZER, fresh: { arch: 'gpt2', layers: 2, dModel: 32, heads: 2, context: 64 },
   shards: 3, slices: 3, shardBy: 'record', options: { epochs: 2, batchSize: 4, lr: 3e-3, warmupSteps: 2, weightDecay: 0.01, clip: 1, seed: 3 },
 });
-
-/** Every file under a folder, by relative path, with its bytes. */
-function files(root: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  const walk = (d: string) => {
-    for (const e of readdirSync(d)) {
-      const p = join(d, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.set(relative(root, p), readFileSync(p));
-    }
-  };
-  walk(root);
-  return out;
-}
 
 /** The same files, byte for byte, but for the times the manifest and the report carry (and the report's source folder). */
 function assertSameFolder(parallel: string, sequential: string, ignore: string[] = []): void {
