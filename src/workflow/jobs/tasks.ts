@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkpointPaths, removeCheckpointFolder } from '../../train/checkpoint-folder.ts';
 import { ensembleDigest } from '../../train/sisa/digest.ts';
-import { planSisaErase, sisaErase } from '../../train/sisa/erase.ts';
+import { planSisaErase } from '../../train/sisa/erase.ts';
 import { isEnsemble } from '../../train/sisa/manifest.ts';
 import { trainShardFromPlan } from '../../train/sisa/shard-plan.ts';
 import type { StageInfo } from '../../train/sisa/stages.ts';
@@ -52,16 +52,9 @@ function erase(a: TaskArgs['erase'], onProgress?: (e: ProgressEvent) => void): T
     dropCheckpoint(a.checkpointDir);
     return { outDir: a.outDir, modelSha256: weightsSha256(a.outDir), reused: true, steps: null, stopReason: null };
   }
-  if (a.method === 'sisa') {
-    // Exact: the affected shards retrain from their own checkpoints (the ensemble's), so there is no run checkpoint.
-    // The forget set holds every record of the subject found in the searched corpora; those this ensemble never
-    // trained on need no erasing and are counted in unlearn.json.
-    const report = sisaErase(a.modelDir, [a.forgetPath], a.outDir, {
-      skipUntrained: true, ...(onProgress ? { onProgress: (step, total, loss) => { if (loss !== null) onProgress({ phase: 'retrain shards', step, total, loss }); } } : {}),
-    });
-    const steps = report.retrained.reduce((n, s) => n + s.steps, 0);
-    return { outDir: a.outDir, modelSha256: weightsSha256(a.outDir), reused: false, steps, stopReason: null };
-  }
+  // Exact erasure of an ensemble runs as 'train-shard' jobs (shard-jobs.ts); it reaches this task only to take the
+  // finished folder of an earlier attempt, above.
+  if (a.method === 'sisa') throw new Error(`${a.outDir}: an exact (sisa) erasure runs as train-shard jobs, not in the erase task`);
   const result = runUnlearning({ modelDir: a.modelDir, forgetPath: a.forgetPath, ...(a.retainPath ? { retainPath: a.retainPath } : {}), method: a.method, options: a.options },
     { checkpoint: { dir: a.checkpointDir, every: a.checkpointEvery }, ...(onProgress ? { onStep: (e) => onProgress({ phase: e.phase, step: e.step, total: e.totalSteps, loss: e.loss }) } : {}) });
   writeUnlearned(result, a.outDir, { inputs: [{ path: a.modelDir, what: 'model' }] });
