@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { authenticate, type ApiToken, type Role } from '../workflow/access/tokens.ts';
+import type { Role } from '../workflow/access/roles.ts';
+import { authenticate, type ApiToken } from '../workflow/access/tokens.ts';
 import type { WorkflowEnv } from '../workflow/requests/service.ts';
 import { HttpProblem } from './problem.ts';
 

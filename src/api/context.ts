@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Role } from '../workflow/access/tokens.ts';
+import type { Role } from '../workflow/access/roles.ts';
 import type { WorkflowEnv } from '../workflow/requests/service.ts';
 
 /** What the routes need: the workflow's store and clock, and where the signing key is. */

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { KeyError } from '../workflow/audit/keys.ts';
-import { RequestInputError } from '../workflow/requests/request-input.ts';
+import { RequestInputError } from '../workflow/requests/input-error.ts';
 import { NotFoundError } from '../workflow/requests/service.ts';
 import { TransitionError } from '../workflow/requests/states.ts';
 import { StoreError } from '../workflow/store/open-store.ts';

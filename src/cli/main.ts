@@ -1,21 +1,18 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { engineInfo } from './engine-info.ts';
-import { formatInfo, generateCommand, modelInfo } from './model-commands.ts';
-import { FRESH_ARCHITECTURES, runTraining, type FreshArchitecture, type SgtmSpec } from '../train/run.ts';
-import { formatSgtmLog, sgtmCommand } from './sgtm-commands.ts';
-import { SHARED_ON_FORGET, type SharedOnForget } from '../train/sgtm.ts';
-import { formatSisaSummary, refuseEnsembleFor, sisaUnlearnCommand, trainEnsembleCommand } from './sisa-commands.ts';
-import { SHARD_BY, type ShardBy } from '../train/sisa/assign.ts';
-import { AGGREGATIONS, type Aggregation } from '../model/ensemble.ts';
-import { ON_EXCLUDED, type OnExcluded } from '../train/exclusions.ts';
-import { exclusionsCommand } from './exclusion-commands.ts';
-import { evalCommand, type EvalCliOptions } from './eval-command.ts';
+// Only option values are imported up front: each command loads what it runs when it runs (a `lethe info` need not
+// load the trainer, the evaluator and the workflow store; importing all of them costs a second per invocation).
+import { AGGREGATIONS, type Aggregation } from '../model/aggregations.ts';
 import { TOO_LONG } from '../eval/context-fit.ts';
-import { runMainJob } from './main-job.ts';
-import { assessCommand, auditCommand, certificateCommand, corpusCommand, filterGenerated, keysCommand, modelCommand, requestCommand, verifyCertificateCommand, workerCommand } from './workflow-commands.ts';
-import { formatMethods, formatUnlearnSummary, methodsJson, unlearnCommand, type UnlearnCliOptions } from './unlearn-commands.ts';
+import { FRESH_ARCHITECTURES, ON_EXCLUDED, SHARED_ON_FORGET, type FreshArchitecture, type OnExcluded, type SharedOnForget } from '../train/choices.ts';
+import type { SgtmSpec } from '../train/run.ts';
+import { SHARD_BY, type ShardBy } from '../train/sisa/assign.ts';
+import type { EvalCliOptions } from './eval-command.ts';
+import { exclusionsCommand } from './exclusion-commands.ts';
 import { reportCommand } from './report-commands.ts';
 import { serveCommand, tokenCommand } from './service-commands.ts';
+import { sgtmCommand } from './sgtm-commands.ts';
+import type { UnlearnCliOptions } from './unlearn-commands.ts';
+import { assessCommand, auditCommand, certificateCommand, corpusCommand, filterGenerated, keysCommand, modelCommand, requestCommand, verifyCertificateCommand, workerCommand } from './workflow-commands.ts';
 
 function number(kind: 'int' | 'float', min: number, max = Infinity) {
   return (value: string): number => {
@@ -38,7 +35,8 @@ program
   .command('engine')
   .description('show the compute backend in use and a quick GEMM throughput check')
   .option('--json', 'print JSON')
-  .action((opts: { json?: boolean }) => {
+  .action(async (opts: { json?: boolean }) => {
+    const { engineInfo } = await import('./engine-info.ts');
     const info = engineInfo();
     if (opts.json) console.log(JSON.stringify(info));
     else console.log(`backend ${info.backend}, ${info.threads} thread(s), GEMM 512³: ${info.gemmGflops.toFixed(1)} GFLOP/s`);
@@ -49,7 +47,8 @@ program
   .description('describe a Hugging Face model folder (architecture, parameters, dtype, vocabulary, context)')
   .argument('<dir>', 'model folder with config.json and model.safetensors')
   .option('--json', 'print JSON')
-  .action((dir: string, opts: { json?: boolean }) => {
+  .action(async (dir: string, opts: { json?: boolean }) => {
+    const { formatInfo, modelInfo } = await import('./model-commands.ts');
     const info = modelInfo(dir);
     console.log(opts.json ? JSON.stringify(info, null, 2) : formatInfo(info));
   });
@@ -71,6 +70,7 @@ program
   .option('--db <url>', 'a postgres:// workflow store instead (default: $LETHE_DB)')
   .addOption(new Option('--aggregate <how>', 'for a SISA ensemble folder: mean of the shards\' probabilities, normalised mean of their log-probabilities, or the most confident shard per token').choices([...AGGREGATIONS]).default('mean-prob'))
   .action(async (dir: string, opts: { prompt: string[]; maxNewTokens: number; temperature: number; topK: number; topP: number; seed: number; stop: string[]; chat?: boolean; json?: boolean; dataDir?: string; db?: string; aggregate: Aggregation }) => {
+    const { generateCommand } = await import('./model-commands.ts');
     const generated = generateCommand(dir, { ...opts, chat: opts.chat ?? false });
     // Identifiers of erasure requests covering this model are replaced, and each block is audited.
     const { results, blocked } = await filterGenerated(dir, generated, { ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.db ? { db: opts.db } : {}), actor: 'generate' });
@@ -156,8 +156,9 @@ program
   .addOption(new Option('--shard-by <what>', 'SISA: place records by their own hash, or all of a subject\'s records in one shard').choices([...SHARD_BY]).default('record'))
   .option('--base <dir>', 'SISA: every shard starts from this pretrained Hugging Face folder (its tokenizer too)')
   .option('--epochs <x>', 'SISA: passes over each stage\'s data (steps per stage = ⌈epochs · records / batch⌉)', number('float', Number.MIN_VALUE), 3)
-  .action((o: TrainCliOptions) => {
+  .action(async (o: TrainCliOptions) => {
     if (o.shards !== undefined || o.slices !== undefined) {
+      const { trainEnsembleCommand } = await import('./sisa-commands.ts');
       console.log(trainEnsembleCommand({
         ...o, fresh: {
           arch: o.arch, layers: o.layers, dModel: o.dModel, heads: o.heads, context: o.context, tieEmbeddings: o.tieEmbeddings,
@@ -168,6 +169,7 @@ program
     }
     if (o.base) throw new InvalidArgumentError('--base needs --shards and --slices (a single model starts from --init DIR)');
     const sgtm = sgtmSpec(o);
+    const [{ runTraining }, { formatSgtmLog }] = await Promise.all([import('../train/run.ts'), import('./sgtm-commands.ts')]);
     const log = runTraining({
       data: o.data, evalData: o.eval.length > 0 ? o.eval : undefined, init: o.init, tokenizerDir: o.tokenizer,
       fresh: {
@@ -194,7 +196,8 @@ program
   .command('methods')
   .description('list the unlearning methods and their options with defaults')
   .option('--json', 'print JSON')
-  .action((opts: { json?: boolean }) => {
+  .action(async (opts: { json?: boolean }) => {
+    const { formatMethods, methodsJson } = await import('./unlearn-commands.ts');
     console.log(opts.json ? JSON.stringify(methodsJson(), null, 2) : formatMethods());
   });
 
@@ -217,13 +220,15 @@ program
   .option('--force', 'replace an existing --out folder (whole)')
   .option('--allow-noop', 'write the model even when the run changed no weight (e.g. rolled back by a guard)')
   .option('--json', 'print unlearn.json to stdout')
-  .action((o: UnlearnCliOptions) => {
+  .action(async (o: UnlearnCliOptions) => {
+    const { formatSisaSummary, refuseEnsembleFor, sisaUnlearnCommand } = await import('./sisa-commands.ts');
     if (o.method === 'sisa') {
       const report = sisaUnlearnCommand(o);
       console.log(o.json ? JSON.stringify(report, null, 2) : formatSisaSummary(report, o.out));
       return;
     }
     refuseEnsembleFor(o.method, o.model);
+    const { formatUnlearnSummary, unlearnCommand } = await import('./unlearn-commands.ts');
     const record = unlearnCommand(o);
     console.log(o.json ? JSON.stringify(record, null, 2) : formatUnlearnSummary(record, o.out));
   });
@@ -245,6 +250,7 @@ program
   .option('--cache <dir>', 'keep each model\'s evaluation here and reuse it when the same weights are evaluated on the same data with the same options and Lethe code again')
   .addOption(new Option('--too-long <what>', 'items longer than the model\'s context: refuse (naming the item), skip (left out and counted in the report) or truncate-left (keep the answer, drop prompt tokens from the left after the BOS; counted)').choices([...TOO_LONG]).default('refuse'))
   .action(async (o: EvalCliOptions) => {
+    const { evalCommand } = await import('./eval-command.ts');
     console.log(await evalCommand(o));
   });
 
@@ -252,6 +258,7 @@ program
   .command('demo')
   .description('the main job (npm start): unlearn the embedded model with NPO, NPO+SAGE and RMU, evaluate, report; then one erasure request through the workflow to a verified certificate')
   .action(async () => {
+    const { runMainJob } = await import('./main-job.ts');
     const { table, reportPath, erasure: e } = await runMainJob();
     console.log(table);
     console.log(`\nreport: ${reportPath}`);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { CausalLM } from '../model/arch/types.ts';
 import { loadModel } from '../model/checkpoint.ts';
 import { readDesignation } from '../train/sgtm.ts';
-import type { Aggregation } from '../model/ensemble.ts';
+import type { Aggregation } from '../model/aggregations.ts';
 import { loadAnyModel, loadEnsemble } from '../train/sisa/load.ts';
 import { isEnsemble, shardDir } from '../train/sisa/manifest.ts';
 import { generate } from '../model/generate.ts';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_LEASE_MS } from '../workflow/defaults.ts';
-import { ROLES } from '../workflow/access/tokens.ts';
+import { ROLES } from '../workflow/access/roles.ts';
 import type { WorkflowEnv } from '../workflow/requests/service.ts';
 import { keysDir, print, storeOptions, withEnv, type StoreCliOptions } from './workflow-commands.ts';
 

@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import type { SgtmLog } from '../train/run.ts';
-import { ablateFolder } from '../train/sgtm-ablate.ts';
 
 /** One line per SGTM run: what was designated, the steps of each kind, and whether the written model is ablated. */
 export function formatSgtmLog(s: SgtmLog): string {
@@ -18,7 +17,8 @@ export function sgtmCommand(): Command {
     .argument('<model>', 'Hugging Face folder trained with --sgtm')
     .requiredOption('--out <dir>', 'where the ablated folder is written, whole or not at all; refused if it exists, unless --force')
     .option('--force', 'replace an existing --out whole')
-    .action((model: string, o: { out: string; force?: boolean }) => {
+    .action(async (model: string, o: { out: string; force?: boolean }) => {
+      const { ablateFolder } = await import('../train/sgtm-ablate.ts');
       const r = ablateFolder(model, o.out, o.force ?? false);
       const d = r.designation;
       console.log(`zeroed ${r.zeroed.toLocaleString('en-US')} forget parameters (${d.mlpUnits} MLP unit(s), ${d.heads} head(s), layer(s) ${d.layers.join(',')})${r.alreadyAblated ? ' — the source was already ablated' : ''}; wrote ${o.out}`);

@@ -6,7 +6,7 @@ import type { Assessment } from '../workflow/assess/assess.ts';
 import { initKeys, loadPublicKey, loadSigningKey } from '../workflow/audit/keys.ts';
 import { dataDirOf, DEFAULT_LEASE_MS, DEFAULT_ORIGIN } from '../workflow/defaults.ts';
 import { parseDays } from '../workflow/requests/deadlines.ts';
-import { RequestInputError } from '../workflow/requests/request-input.ts';
+import { RequestInputError } from '../workflow/requests/input-error.ts';
 import type { ErasureRequest, HistoryEntry, WorkflowEnv } from '../workflow/requests/service.ts';
 import { CLOSE_REASONS, REQUEST_STATES } from '../workflow/requests/states.ts';
 

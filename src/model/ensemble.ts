@@ -2,15 +2,7 @@ import { EngineError, isGradEnabled, Tensor } from '../engine/index.ts';
 import type { CausalLM, ForwardOptions, ForwardOutput } from './arch/types.ts';
 import type { ModelConfig } from './config.ts';
 import type { ParameterStore } from './params.ts';
-
-/**
- * How an ensemble's members are combined into one next-token distribution:
- *   mean-prob      the mean of the members' probabilities (SISA's default: a mixture)
- *   mean-logprob   the normalised mean of their log-probabilities (a product of experts)
- *   most-confident the distribution of the member whose top token is most probable, per position
- */
-export const AGGREGATIONS = ['mean-prob', 'mean-logprob', 'most-confident'] as const;
-export type Aggregation = (typeof AGGREGATIONS)[number];
+import type { Aggregation } from './aggregations.ts';
 
 /** Log-softmax of each row of a [rows, V] array, in place. */
 function logSoftmaxRows(x: Float32Array, V: number): void {

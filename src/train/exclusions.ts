@@ -5,6 +5,7 @@ import { DataError, jsonSyntaxProblem } from '../data/errors.ts';
 import { readTrainingRecords, trainingDataFile } from '../data/jsonl.ts';
 import { contentHash, recordHash } from '../data/record-hash.ts';
 import type { TrainingRecord } from '../data/schema.ts';
+import type { OnExcluded } from './choices.ts';
 import { MAX_TEXT_BYTES, readUtf8File } from '../util/text-file.ts';
 
 /**
@@ -13,8 +14,6 @@ import { MAX_TEXT_BYTES, readUtf8File } from '../util/text-file.ts';
  * reads it. Hashes and request ids only — no personal data.
  */
 export const EXCLUSION_FORMAT = 'lethe-exclusions/v1';
-export const ON_EXCLUDED = ['skip', 'refuse'] as const;
-export type OnExcluded = (typeof ON_EXCLUDED)[number];
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 hex digest');
 const CorpusRef = z.object({ id: z.string(), sha256: sha256Hex, path: z.string() });

@@ -8,16 +8,13 @@ import type { SaveDType } from '../model/safetensors/write.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
 import { checkpointPaths, checkpointStep, inspectCheckpoint, newestComplete } from './checkpoint-folder.ts';
 import { buildExamples } from './examples.ts';
-import { formatExclusions, readTrainingExcluding, type ExclusionReport, type OnExcluded } from './exclusions.ts';
+import { formatExclusions, readTrainingExcluding, type ExclusionReport } from './exclusions.ts';
+import { FRESH_ARCHITECTURES, type FreshArchitecture, type OnExcluded, type SharedOnForget } from './choices.ts';
 import { Progress } from '../util/progress.ts';
 import { train, type EvalInfo, type TrainOptions } from './trainer.ts';
 import type { RecordLabel } from '../data/schema.ts';
-import { ablateInPlace, designate, forgetParameterCount, withDesignation, type SgtmDesignation, type SharedOnForget } from './sgtm.ts';
+import { ablateInPlace, designate, forgetParameterCount, withDesignation, type SgtmDesignation } from './sgtm.ts';
 import { sgtmSource, type SgtmStepKind } from './sgtm-steps.ts';
-
-/** The architectures a model trained from scratch can have. */
-export const FRESH_ARCHITECTURES = ['gpt2', 'llama'] as const;
-export type FreshArchitecture = (typeof FRESH_ARCHITECTURES)[number];
 
 /** The shape of a model trained from scratch. */
 export interface FreshModelSpec {

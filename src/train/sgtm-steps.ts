@@ -3,7 +3,8 @@ import type { CausalLM } from '../model/arch/types.ts';
 import type { RecordLabel } from '../data/schema.ts';
 import { BatchStream, type DataPosition } from './batches.ts';
 import type { Example } from './examples.ts';
-import { forgetMasks, keepForgetGradients, retainTap, SgtmError, type SgtmDesignation, type SharedOnForget } from './sgtm.ts';
+import { forgetMasks, keepForgetGradients, retainTap, SgtmError, type SgtmDesignation } from './sgtm.ts';
+import type { SharedOnForget } from './choices.ts';
 import type { SourcePosition, StepPlan, StepSourceFactory } from './trainer.ts';
 
 /** How labelled steps are run (../shared/SGTM.md). */

@@ -3,6 +3,7 @@ import type { CausalLM } from '../model/arch/types.ts';
 import { createModel } from '../model/checkpoint.ts';
 import { parseConfig, type ModelConfig } from '../model/config.ts';
 import { linearModules, type LinearModule } from '../model/modules.ts';
+import type { SharedOnForget } from './choices.ts';
 
 /**
  * SGTM (selective gradient masking; ../shared/SGTM.md): in each designated layer, the last `mlpUnits` MLP hidden
@@ -119,15 +120,6 @@ export function forgetMasks(model: CausalLM, d: SgtmDesignation): Map<string, Ui
   }
   return masks;
 }
-
-/**
- * What a forget step does to parameters that belong to no block projection (embeddings, norms, a separate head):
- * 'freeze' zeroes their gradients too, so the step writes only into what ablation removes (the reference's option
- * for its Wikipedia runs, where the 7× relearning figure comes from); 'update' lets them learn (its default, used on
- * TinyStories), at the price of domain knowledge that ablation leaves behind.
- */
-export const SHARED_ON_FORGET = ['freeze', 'update'] as const;
-export type SharedOnForget = (typeof SHARED_ON_FORGET)[number];
 
 /**
  * A forget step's rule, applied after backward: every gradient of the block projections outside the forget

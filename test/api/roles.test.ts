@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import SwaggerParser from '@apidevtools/swagger-parser';
-import { ROLES, type Role } from '../../src/workflow/access/tokens.ts';
+import { ROLES, type Role } from '../../src/workflow/access/roles.ts';
 import { ProgressRecorder } from '../../src/workflow/jobs/progress.ts';
 import { enqueueJob } from '../../src/workflow/jobs/queue.ts';
 import { TINY_MODEL } from '../workflow/fixtures.ts';

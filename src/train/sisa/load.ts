@@ -1,6 +1,7 @@
 import type { CausalLM } from '../../model/arch/types.ts';
 import { loadModel } from '../../model/checkpoint.ts';
-import { EnsembleLM, type Aggregation } from '../../model/ensemble.ts';
+import type { Aggregation } from '../../model/aggregations.ts';
+import { EnsembleLM } from '../../model/ensemble.ts';
 import { checkTokenizers } from './erase.ts';
 import { isEnsemble, readManifest, shardDir, type SisaManifest } from './manifest.ts';
 

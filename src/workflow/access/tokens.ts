@@ -4,14 +4,7 @@ import { tableAuditSink } from '../audit/audit-sink.ts';
 import { NotFoundError, type WorkflowEnv } from '../requests/service.ts';
 import { parseInput } from '../requests/request-input.ts';
 import type { ApiTokensTable } from '../store/schema.ts';
-
-/**
- * Who may do what through the HTTP API. A requester files requests and follows its own; an operator approves,
- * runs and retries them; an auditor reads everything and changes nothing; an admin manages tokens (and may do what
- * the others may).
- */
-export const ROLES = ['requester', 'operator', 'auditor', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, type Role } from './roles.ts';
 
 /** A token as listed: never its secret. */
 export interface ApiToken {

@@ -1,6 +1,6 @@
 import { enqueueJob } from '../jobs/queue.ts';
 import { loadAssessment } from '../jobs/handlers.ts';
-import { RequestInputError } from '../requests/request-input.ts';
+import { RequestInputError } from '../requests/input-error.ts';
 import { getRequest, moveRequest, type ErasureRequest, type WorkflowEnv } from '../requests/service.ts';
 import { TransitionError } from '../requests/states.ts';
 

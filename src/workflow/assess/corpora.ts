@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { atomicWrite } from '../../model/io/atomic-file.ts';
-import { RequestInputError } from '../requests/request-input.ts';
+import { RequestInputError } from '../requests/input-error.ts';
 import type { WorkflowEnv } from '../requests/service.ts';
 import { dataDirOf } from '../store/open-store.ts';
 import type { CorporaTable } from '../store/schema.ts';

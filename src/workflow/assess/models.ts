@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { ConfigError, readConfig } from '../../model/config.ts';
 import { ensembleDigest } from '../../train/sisa/digest.ts';
 import { EnsembleError, isEnsemble, MANIFEST, readManifest, shardDir } from '../../train/sisa/manifest.ts';
-import { RequestInputError } from '../requests/request-input.ts';
+import { RequestInputError } from '../requests/input-error.ts';
 import type { WorkflowEnv } from '../requests/service.ts';
 import type { ModelsTable } from '../store/schema.ts';
 

@@ -9,7 +9,7 @@ import { listCorpora, loadIndex, type Corpus } from '../assess/corpora.ts';
 import { sha256File } from '../assess/corpus-index.ts';
 import type { RecordMatch } from '../assess/match.ts';
 import { loadAssessment } from '../jobs/handlers.ts';
-import { RequestInputError } from '../requests/request-input.ts';
+import { RequestInputError } from '../requests/input-error.ts';
 import type { WorkflowEnv } from '../requests/service.ts';
 
 /**

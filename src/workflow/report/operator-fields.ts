@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { atomicWrite } from '../../model/io/atomic-file.ts';
 import { dataDirOf } from '../defaults.ts';
-import { parseInput, RequestInputError } from '../requests/request-input.ts';
+import { parseInput } from '../requests/request-input.ts';
+import { RequestInputError } from '../requests/input-error.ts';
 
 /**
  * What only the operator knows and a regulator asks for (WORKFLOW.md, "What an erasure record should show"): where

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BarPolicySchema } from '../verify/policy.ts';
 import { CLOSE_REASONS } from './states.ts';
+import { RequestInputError } from './input-error.ts';
 
 const nonEmpty = z.string().trim().min(1).max(1000);
 
@@ -45,13 +46,6 @@ export const CloseSchema = z.strictObject({
   reason: z.enum(CLOSE_REASONS),
   text: z.string().trim().max(2000).optional(),
 }).refine((c) => c.reason !== 'other' || (c.text !== undefined && c.text.length > 0), 'reason "other" needs a text saying why');
-
-export class RequestInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RequestInputError';
-  }
-}
 
 /** zod's first problem as one line naming the field; values are not echoed (they may be personal data). */
 export function parseInput<S extends z.ZodType>(schema: S, raw: unknown, what: string): z.output<S> {

@@ -8,7 +8,8 @@ import { enqueueJob, type JobKind } from '../jobs/queue.ts';
 import type { Store, Tx } from '../store/open-store.ts';
 import type { RequestsTable } from '../store/schema.ts';
 import { checkExtension, daysLeft, dueDate, GDPR_DEADLINES, type DeadlinePolicy, type IsoDate } from './deadlines.ts';
-import { CloseSchema, parseInput, RequestInputError, RequestInputSchema, type RequestScope, type SubjectIdentifiers } from './request-input.ts';
+import { CloseSchema, parseInput, RequestInputSchema, type RequestScope, type SubjectIdentifiers } from './request-input.ts';
+import { RequestInputError } from './input-error.ts';
 import type { BarPolicy } from '../verify/policy.ts';
 import { assertTransition, FINAL_STATES, isRequestState, PAUSABLE_STATES, TransitionError, type CloseReason, type RequestState } from './states.ts';
 
