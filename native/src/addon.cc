@@ -20,6 +20,7 @@
 #include <exception>
 #include <initializer_list>
 #include <iterator>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -684,7 +685,10 @@ void Export(Napi::Env env, Napi::Object exports, const char* name, napi_callback
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  lethe::pool_init(default_threads());
+  // The pool is the process's: the first load sizes it, and a load in a worker thread leaves it as it is (else
+  // a worker starting would resize the pool under threads that are using it, undoing their setThreads).
+  static std::once_flag sized;
+  std::call_once(sized, [] { lethe::pool_init(default_threads()); });
 #define LETHE_EXPORT(js) Export(env, exports, #js, Bind<js##_args>);
   LETHE_KERNELS(LETHE_EXPORT)
 #undef LETHE_EXPORT

@@ -2,18 +2,24 @@
  * Progress for long work: a redrawn bar with rate and ETA on a terminal, plain log lines (at most every few
  * seconds) when output goes to a file or CI.
  */
+/** Where progress goes: process.stderr, or any sink with a write (a worker thread's direct write to fd 2). */
+export interface ProgressStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
 export interface ProgressOptions {
   total: number;
   label: string;
   /** Unit of the rate shown, e.g. "tok/s". */
   unit: string;
-  stream?: NodeJS.WriteStream;
+  stream?: ProgressStream;
   /** Seconds between plain log lines (non-TTY). */
   logEvery?: number;
 }
 
 export class Progress {
-  private readonly o: Required<Omit<ProgressOptions, 'stream'>> & { stream: NodeJS.WriteStream };
+  private readonly o: Required<Omit<ProgressOptions, 'stream'>> & { stream: ProgressStream };
   private readonly started = performance.now();
   private lastLog = 0;
   private amount = 0;
