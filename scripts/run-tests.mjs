@@ -27,7 +27,16 @@ if (only.length === 0) {
   }
 }
 
-const files = only.length > 0 ? only : findTests('test');
+// The files that run whole jobs (tens of seconds each, measured) go first: two lanes of files then end together,
+// where in name order the workflow suites came last and the suite ended on one of them with the other lane idle.
+// A name missing here only costs that balance.
+const LONG_FIRST = [
+  'test/workflow/end-to-end.test.ts', 'test/models/forget-quality.test.ts', 'test/cli/unlearn-command.test.ts', 'test/workflow/crash.test.ts',
+  'test/workflow/distributed.test.ts', 'test/cli/train-command.test.ts', 'test/workflow/artifacts.test.ts', 'test/fuzz/fuzz.test.ts',
+  'test/cli/workflow-commands.test.ts', 'test/cli/model-commands.test.ts', 'test/workflow/sisa-parallel.test.ts', 'test/cli/serve.test.ts',
+];
+const rank = (f) => (LONG_FIRST.includes(f) ? LONG_FIRST.indexOf(f) : LONG_FIRST.length);
+const files = only.length > 0 ? only : findTests('test').sort((a, b) => rank(a) - rank(b));
 // Without a database the PostgreSQL suites are left out; say so once, not once per test file.
 if (!process.env.LETHE_TEST_PG && files.some((f) => existsSync(f) && /\bLETHE_TEST_PG\b|stores\.ts/.test(readFileSync(f, 'utf8')))) {
   console.log('PostgreSQL suites skipped: LETHE_TEST_PG is not set (run them with LETHE_TEST_PG=postgres://… npm test, a server where that user may create databases, or with .ci/run, which starts a throwaway cluster)');
