@@ -415,9 +415,14 @@ napi_value Run(Args& a, const gemm_args& in) {
   }
   if (in.ldc < N) a.fail("ldc " + std::to_string(in.ldc) + " is smaller than N " + std::to_string(N));
   a.need(in.c, extent(M, N, in.ldc, in.strideC), "c");
+  // An empty bias is none; a bias replaces C's old contents, so it goes with beta 0.
+  const bool bias = in.bias.n > 0;
+  if (bias) a.need(in.bias, N, "bias");
+  if (bias && in.beta != 0) a.fail("a bias needs beta 0");
   return guarded(a, [&] {
     lethe::sgemm_batched(in.transA, in.transB, M, N, K, static_cast<float>(in.alpha), in.a.p, in.lda, in.strideA,
-                         in.b.p, in.ldb, in.strideB, static_cast<float>(in.beta), in.c.p, in.ldc, in.strideC, batch);
+                         in.b.p, in.ldb, in.strideB, static_cast<float>(in.beta), in.c.p, in.ldc, in.strideC, batch,
+                         bias ? in.bias.p : nullptr);
   });
 }
 

@@ -215,7 +215,8 @@ void compute_task(const Block& blk, int64_t s0, int64_t s1, int64_t j0, int64_t 
   const int64_t g0 = s0 / kGroupSlivers, ngroups = ceil_div(s1, kGroupSlivers) - g0;
   for (int64_t slice = 0; slice * blk.kcb < g.K; ++slice) {
     const int64_t p0 = slice * blk.kcb, kc = slice_depth(blk, slice);
-    const float beta = slice == 0 ? g.beta : 1.f;  // later slices accumulate
+    // Later slices accumulate; a bias is C's starting value, written into each tile just before its first slice.
+    const float beta = slice == 0 && !g.bias ? g.beta : 1.f;
     for (int64_t jb = j0; jb < j1; jb += ncb) {
       const int64_t nc = std::min(ncb, j1 - jb);
       for (int64_t q = 0; q * nr < nc; ++q)
@@ -227,9 +228,14 @@ void compute_task(const Block& blk, int64_t s0, int64_t s1, int64_t j0, int64_t 
         for (int64_t s = sb; s < se; ++s) {
           const int64_t i = s * mr;
           float* crow = g.c + (blk.i0 + i) * g.ldc + jb;
-          for (int64_t q = 0; q * nr < nc; ++q)
-            run_tile(kr, kc, a_sliver(blk, slice, s), bpack + q * nr * kc, crow + q * nr, g.ldc, beta,
-                     std::min(mr, blk.mc - i), std::min(nr, nc - q * nr));
+          for (int64_t q = 0; q * nr < nc; ++q) {
+            const int64_t rows = std::min(mr, blk.mc - i), cols = std::min(nr, nc - q * nr);
+            if (slice == 0 && g.bias) {
+              for (int64_t r = 0; r < rows; ++r)
+                std::memcpy(crow + r * g.ldc + q * nr, g.bias + jb + q * nr, static_cast<size_t>(cols) * sizeof(float));
+            }
+            run_tile(kr, kc, a_sliver(blk, slice, s), bpack + q * nr * kc, crow + q * nr, g.ldc, beta, rows, cols);
+          }
         }
       }
     }
@@ -296,8 +302,19 @@ bool prefer_direct(const Product& g) {
   return g.M <= gemm_detail::kDirectRows || (g.b.rs == 1 && g.N <= gemm_detail::kDirectRows);
 }
 
-void gemm_one(const Product& g, bool threaded) {
+// C's rows set to the bias, and the product that then adds to them (the paths that do not write the bias per tile).
+Product with_bias_in_c(const Product& g) {
+  for (int64_t i = 0; i < g.M; ++i) std::memcpy(g.c + i * g.ldc, g.bias, static_cast<size_t>(g.N) * sizeof(float));
+  Product p = g;
+  p.beta = 1.f;
+  p.bias = nullptr;
+  return p;
+}
+
+void gemm_one(const Product& given, bool threaded) {
   const GemmKernel& kr = active_kernel();
+  const bool blocked = !(given.K == 0 || given.alpha == 0.f || prefer_direct(given));
+  const Product g = given.bias && !blocked ? with_bias_in_c(given) : given;
   threaded = threaded && g.M * g.N * g.K >= kThreadFlops;
   if (g.K == 0 || g.alpha == 0.f) {
     scale_c(g);
@@ -313,7 +330,7 @@ void gemm_one(const Product& g, bool threaded) {
 void sgemm_batched(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
                    const float* A, int64_t lda, int64_t strideA,
                    const float* B, int64_t ldb, int64_t strideB,
-                   float beta, float* C, int64_t ldc, int64_t strideC, int64_t batch) {
+                   float beta, float* C, int64_t ldc, int64_t strideC, int64_t batch, const float* bias) {
   if (M <= 0 || N <= 0 || batch <= 0) return;
   K = std::max<int64_t>(K, 0);
   // A shared op(B) over a batch of row blocks stacked contiguously (activations @ weights) is one taller
@@ -326,7 +343,7 @@ void sgemm_batched(bool transA, bool transB, int64_t M, int64_t N, int64_t K, fl
   const MatView b = transB ? MatView{B, 1, ldb} : MatView{B, ldb, 1};
   auto product = [&](int64_t i, bool threaded) {
     const Product g{{a.p + i * strideA, a.rs, a.cs}, {b.p + i * strideB, b.rs, b.cs}, M, N, K, alpha, beta,
-                    C + i * strideC, ldc};
+                    C + i * strideC, ldc, bias};
     gemm_one(g, threaded);
   };
   // Threads take whole products when each is too small to split, or when there are enough of them to

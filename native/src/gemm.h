@@ -9,10 +9,13 @@ namespace lethe {
 // C_b = C + b*strideC is M x N with row stride ldc. beta == 0 means C is overwritten and its old contents
 // (even NaN) are ignored. strideA/strideB may be 0 (broadcast the same matrix over the batch).
 // K == 0 gives C = beta*C. Must be correct for any sizes >= 0 (1x1, tall-skinny, odd sizes, M or N < tile).
+// bias (N values, or null; only with beta == 0) is added to every row: C_b = bias + alpha * op(A_b) @ op(B_b),
+// rounded exactly as if C_b had held the bias and beta were 1. It is written into each tile of C just before
+// the tile's first accumulation, while the tile is in cache, not in a separate pass over C.
 void sgemm_batched(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
                    const float* A, int64_t lda, int64_t strideA,
                    const float* B, int64_t ldb, int64_t strideB,
-                   float beta, float* C, int64_t ldc, int64_t strideC, int64_t batch);
+                   float beta, float* C, int64_t ldc, int64_t strideC, int64_t batch, const float* bias = nullptr);
 
 // Name of the micro-kernel selected at run time: "avx512", "avx2" or "portable".
 const char* gemm_kernel_name();

@@ -21,6 +21,7 @@ struct Product {
   float alpha, beta;
   float* c;
   int64_t ldc;
+  const float* bias = nullptr;  // N values added to every row of C before the first slice (beta is then 0)
 };
 
 // C[0:MR, 0:NR] = a_sliver @ b_sliver + beta * C (beta == 0: C is only written). a is kc x MR packed

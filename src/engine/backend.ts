@@ -58,6 +58,12 @@ export interface GemmArgs<F = F32> {
   ldc: number;
   strideC: number;
   batch: number;
+  /**
+   * A row of N values added to every row of C (a linear layer's bias), with beta 0: C = bias + alpha·op(A)·op(B),
+   * rounded exactly as if C had held the bias and beta were 1. The native GEMM writes it into each tile of C just
+   * before the tile's first accumulation, while the tile is in cache, instead of a separate pass over all of C.
+   */
+  bias?: F | null;
 }
 
 /** Attention sizes: q [B, H, Tq, D], k/v [B, Hkv, Tk, D]; query i sees keys j <= i + Tk - Tq. */

@@ -609,6 +609,44 @@ describe('native kernels', { skip }, () => {
     }
   });
 
+  test('gemm with a bias: bit for bit C prefilled with the bias and beta 1, on every path; refused with beta ≠ 0', () => {
+    const b = nat();
+    // Direct (M ≤ 4), blocked with edge tiles and several K slices (K > 512), K = 0, a batch, and threads.
+    const cases: [boolean, boolean, number, number, number, number][] = [
+      [false, false, 3, 40, 16, 1], [false, true, 37, 29, 700, 1], [false, false, 130, 257, 64, 2], [false, false, 5, 9, 0, 1], [true, false, 64, 96, 80, 1],
+    ];
+    const threads = nativeInfo().threads;
+    try {
+      for (const n of [1, 3]) {
+        setNativeThreads(n);
+        for (const [transA, transB, M, N, K, batch] of cases) {
+          const a = randn(batch * M * K);
+          const bm = randn(batch * K * N);
+          const bias = randn(N);
+          const mk = (c: F32, beta: number, withBias: boolean): GemmArgs => ({
+            transA, transB, M, N, K, alpha: 0.7, a, lda: transA ? M : K, strideA: M * K, b: bm, ldb: transB ? K : N,
+            strideB: K * N, beta, c, ldc: N, strideC: M * N, batch, bias: withBias ? bias : null,
+          });
+          const prefilled = new Float32Array(batch * M * N);
+          for (let r = 0; r < batch * M; r++) prefilled.set(bias, r * N);
+          b.gemm(mk(prefilled, 1, false));
+          const fused = randn(batch * M * N); // old contents are ignored
+          b.gemm(mk(fused, 0, true));
+          same(fused, prefilled, `gemm + bias ${M}x${N}x${K} batch ${batch}, ${n} thread(s)`);
+          const reference = randn(batch * M * N);
+          ts.gemm(mk(reference, 0, true));
+          close(fused, reference, `gemm + bias vs the TS reference ${M}x${N}x${K}`);
+        }
+      }
+    } finally {
+      setNativeThreads(threads);
+    }
+    const args = (beta: number, bias: F32): GemmArgs => ({ transA: false, transB: false, M: 4, N: 4, K: 4, alpha: 1, a: randn(16), lda: 4,
+      strideA: 0, b: randn(16), ldb: 4, strideB: 0, beta, c: randn(16), ldc: 4, strideC: 0, batch: 1, bias });
+    throwsNamed(() => b.gemm(args(0.5, randn(4))), 'gemm', /a bias needs beta 0/);
+    throwsNamed(() => b.gemm(args(0, randn(3))), 'gemm', /bias is too short/);
+  });
+
   test('results do not depend on the thread count and are repeatable', () => {
     const b = nat();
     const threads = nativeInfo().threads;

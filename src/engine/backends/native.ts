@@ -83,6 +83,9 @@ export function nativeAbi(): NativeAbi {
   return loadAddon().abi();
 }
 
+/** gemm's bias argument when there is none (the addon takes an empty array for "no bias"). */
+const NO_BIAS = new Float32Array(0);
+
 /** Sets the number of threads the native kernels use (the calling thread included); returns it. */
 export function setNativeThreads(n: number): number {
   return loadAddon().setThreads(n);
@@ -110,7 +113,7 @@ export function loadNativeBackend(): HostBackend {
 
     gemm(g: GemmArgs<F32>): void {
       addon.gemm(g.transA, g.transB, g.M, g.N, g.K, g.alpha, g.a, g.lda, g.strideA, g.b, g.ldb, g.strideB, g.beta,
-        g.c, g.ldc, g.strideC, g.batch);
+        g.c, g.ldc, g.strideC, g.batch, g.bias ?? NO_BIAS);
     },
 
     unary(op: UnaryOp, x: F32, out: F32, p: number): void {

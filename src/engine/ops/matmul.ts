@@ -23,13 +23,13 @@ function dims(t: Tensor, trans: boolean): [number, number] {
 /** C = op(A)·op(B) on the backend; `batch`, strides of 0 broadcast one matrix over the batch. */
 function gemmInto(a: F32, aRows: number, aCols: number, transA: boolean, strideA: number,
   b: F32, bRows: number, bCols: number, transB: boolean, strideB: number,
-  c: F32, batch: number, beta = 0): void {
+  c: F32, batch: number, beta = 0, bias: F32 | null = null): void {
   const M = transA ? aCols : aRows;
   const K = transA ? aRows : aCols;
   const N = transB ? bRows : bCols;
   const args: GemmArgs = {
     transA, transB, M, N, K, alpha: 1, a, lda: aCols, strideA, b, ldb: bCols, strideB,
-    beta, c, ldc: N, strideC: M * N, batch,
+    beta, c, ldc: N, strideC: M * N, batch, bias,
   };
   backend().gemm(args);
 }
@@ -131,13 +131,12 @@ export function linear(x: Tensor, w: Tensor, bias?: Tensor | null, options: Line
     throw new EngineError('linear', `bias ${fmtShape(bias.shape)} does not match weight ${fmtShape(w.shape)} (expected [${outF}])`);
   }
   const rows = x.size / inF;
-  // Written whole: the bias broadcast first (then the GEMM adds with beta 1), or the GEMM alone with beta 0.
+  // Written whole by the GEMM, the bias included (added as C's starting value, tile by tile).
   const out = emptyOutput([...x.shape.slice(0, -1), outF]);
   const Y = out.storageF32('linear');
   const be = backend();
   const [wR, wC] = [w.shape[0]!, w.shape[1]!];
-  if (bias) be.copyStrided(bias.storageF32('linear'), 0, [0, 1], Y, 0, [outF, 1], [rows, outF]);
-  gemmInto(X, rows, inF, false, 0, W, wR, wC, !inOut, 0, Y, 1, bias ? 1 : 0);
+  gemmInto(X, rows, inF, false, 0, W, wR, wC, !inOut, 0, Y, 1, 0, bias ? bias.storageF32('linear') : null);
   const inputs = bias ? [x, w, bias] : [x, w];
   return record(out, 'linear', inputs, (g) => {
     const G = g.storageF32('linear');

@@ -6,12 +6,18 @@ import type { HostGemmArgs as GemmArgs } from '../host.ts';
  * common non-transposed B is read contiguously.
  */
 export function gemm(g: GemmArgs): void {
-  const { M, N, K, transA, transB, alpha, beta, a, b, c, lda, ldb, ldc } = g;
+  const { M, N, K, transA, transB, alpha, a, b, c, lda, ldb, ldc } = g;
+  const bias = g.bias ?? null;
+  if (bias && g.beta !== 0) throw new RangeError('gemm: a bias needs beta 0');
+  if (bias && bias.length < N) throw new RangeError(`gemm: bias has ${bias.length} values, N is ${N}`);
+  // A bias is C's starting value with beta 1 (the native GEMM's rounding).
+  const beta = bias ? 1 : g.beta;
   const acc = new Float64Array(N);
   for (let batch = 0; batch < g.batch; batch++) {
     const aOff = batch * g.strideA;
     const bOff = batch * g.strideB;
     const cOff = batch * g.strideC;
+    if (bias) for (let i = 0; i < M; i++) c.set(bias.subarray(0, N), cOff + i * ldc);
     for (let i = 0; i < M; i++) {
       acc.fill(0);
       for (let k = 0; k < K; k++) {
