@@ -6,9 +6,11 @@ import { basename, join } from 'node:path';
 import { RETAIN_OF, type ForgetSplit } from '../data/persons/index.ts';
 import { EvalCache } from '../eval/cache.ts';
 import { evaluateAgainstReference, type ComparisonInput, type ModelToEvaluate } from '../eval/compare.ts';
-import { loadEvalSets, type EvalSets } from '../eval/datasets.ts';
+import { fitSetsToContext, type FittedSets } from '../eval/context-fit.ts';
+import { loadEvalSets } from '../eval/datasets.ts';
 import type { EvaluateOptions } from '../eval/evaluate.ts';
 import { DEFAULT_RELEARN } from '../eval/relearn.ts';
+import { readConfig } from '../model/config.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
 import { finishUnlearning, prepareUnlearning, writeUnlearned } from '../unlearn/run.ts';
 import { DEFAULT_SANITIZE } from '../unlearn/sanitize.ts';
@@ -108,9 +110,9 @@ export function unlearnRuns(c: MainJobConfig, runs: readonly MainJobRun[]): Unle
 }
 
 /** The comparison's input, the same in every lane and in the final assembly, so that they share cache keys. */
-export function comparisonInput(c: MainJobConfig, evalOptions: Partial<EvaluateOptions>, parts: { sets: EvalSets; target: boolean; unlearned: readonly ModelToEvaluate[] }): ComparisonInput {
+export function comparisonInput(c: MainJobConfig, evalOptions: Partial<EvaluateOptions>, parts: { fitted: FittedSets; target: boolean; unlearned: readonly ModelToEvaluate[] }): ComparisonInput {
   return {
-    sets: parts.sets, tokenizer: Tokenizer.fromDir(c.target),
+    sets: parts.fitted.sets, fitted: parts.fitted, tokenizer: Tokenizer.fromDir(c.target),
     reference: { dir: c.reference, name: basename(c.reference) },
     // The attacks start from the target's own score, so its curves need only their first point.
     ...(parts.target ? { target: { dir: c.target, name: 'target', options: { relearn: { ...DEFAULT_RELEARN, steps: 0 } } } } : {}),
@@ -123,10 +125,17 @@ export function comparisonInput(c: MainJobConfig, evalOptions: Partial<EvaluateO
 }
 
 /**
+ * The main job's evaluation sets, fitted to the target's context once (tokenizing every item takes seconds): every
+ * lane and the final assembly take these.
+ */
+export function fittedSets(c: MainJobConfig): FittedSets {
+  return fitSetsToContext(loadEvalSets(c.data, c.split), Tokenizer.fromDir(c.target), readConfig(c.target).maxPositions);
+}
+
+/**
  * Evaluates the reference (read back from the cache when it is there), the target if asked, and the given
  * unlearned models, leaving every evaluation in the cache for the final assembly.
  */
-export function evaluateIntoCache(c: MainJobConfig, evalOptions: Partial<EvaluateOptions>, parts: { target: boolean; unlearned: readonly UnlearnedRun[] }): void {
-  const sets = loadEvalSets(c.data, c.split);
-  evaluateAgainstReference(comparisonInput(c, evalOptions, { sets, target: parts.target, unlearned: parts.unlearned }));
+export function evaluateIntoCache(c: MainJobConfig, evalOptions: Partial<EvaluateOptions>, parts: { fitted: FittedSets; target: boolean; unlearned: readonly UnlearnedRun[] }): void {
+  evaluateAgainstReference(comparisonInput(c, evalOptions, parts));
 }

@@ -4,14 +4,14 @@ import { RETAIN_OF } from '../data/persons/index.ts';
 import { backend } from '../engine/index.ts';
 import { setNativeThreads } from '../engine/backends/native.ts';
 import { evaluateAgainstReference } from '../eval/compare.ts';
-import { loadEvalSets } from '../eval/datasets.ts';
+import type { FittedSets } from '../eval/context-fit.ts';
 import type { EvaluateOptions } from '../eval/evaluate.ts';
 import type { EvalReport } from '../eval/report-types.ts';
 import { formatComparisonTable } from '../eval/report/table.ts';
 import { writeReport } from '../eval/report/write.ts';
 import { callInThread } from '../util/thread.ts';
 import { formatDuration } from '../util/progress.ts';
-import { comparisonInput, MAIN_JOB_RUNS, type MainJobConfig, type UnlearnedRun } from './main-job-lanes.ts';
+import { comparisonInput, fittedSets, MAIN_JOB_RUNS, type MainJobConfig, type UnlearnedRun } from './main-job-lanes.ts';
 import { runErasureStory, type ErasureStory } from './main-job-erasure.ts';
 
 export type { MainJobConfig } from './main-job-lanes.ts';
@@ -25,7 +25,7 @@ const log = (line: string): void => {
 const LANES = new URL('./main-job-lanes.ts', import.meta.url);
 const unlearnInThread = (c: MainJobConfig, names: string[]): Promise<UnlearnedRun[]> =>
   callInThread(LANES, 'unlearnRuns', [c, MAIN_JOB_RUNS.filter((r) => names.includes(r.name))]);
-const evaluateInThread = (c: MainJobConfig, o: Partial<EvaluateOptions>, parts: { target: boolean; unlearned: readonly UnlearnedRun[] }): Promise<void> =>
+const evaluateInThread = (c: MainJobConfig, o: Partial<EvaluateOptions>, parts: { fitted: FittedSets; target: boolean; unlearned: readonly UnlearnedRun[] }): Promise<void> =>
   callInThread(LANES, 'evaluateIntoCache', [c, o, parts]);
 
 /**
@@ -48,7 +48,6 @@ export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Parti
   }
   if (!Object.hasOwn(RETAIN_OF, c.split)) throw new RangeError(`split "${c.split}" is not a persons forget split (${Object.keys(RETAIN_OF).join(', ')})`);
   log(`Lethe main job: make ${c.target} forget the ${c.split} persons of ${c.data}, then check the evidence against ${c.reference}.`);
-  const sets = loadEvalSets(c.data, c.split);
 
   // One kernel thread per lane while both run (the pool is the process's; its size is part of the cache key, so
   // the assembly below runs at the same size).
@@ -56,21 +55,24 @@ export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Parti
   if (backend().name === 'native') setNativeThreads(1);
   let report: EvalReport;
   try {
-    const [npoRuns, rmuRuns] = await Promise.all([
+    // NPO needs no evaluation set: its lane starts while this thread fits the sets to the context, once for all.
+    const npoRuns = unlearnInThread(c, ['npo', 'npo+sage']);
+    const fitted = fittedSets(c);
+    const [npoEvaluated, rmuRuns] = await Promise.all([
       (async () => {
-        const runs = await unlearnInThread(c, ['npo', 'npo+sage']);
-        await evaluateInThread(c, evalOptions, { target: false, unlearned: runs });
+        const runs = await npoRuns;
+        await evaluateInThread(c, evalOptions, { fitted, target: false, unlearned: runs });
         return runs;
       })(),
       (async () => {
-        await evaluateInThread(c, evalOptions, { target: true, unlearned: [] });
+        await evaluateInThread(c, evalOptions, { fitted, target: true, unlearned: [] });
         const runs = await unlearnInThread(c, ['rmu']);
-        await evaluateInThread(c, evalOptions, { target: false, unlearned: runs });
+        await evaluateInThread(c, evalOptions, { fitted, target: false, unlearned: runs });
         return runs;
       })(),
     ]);
     // Every evaluation is in the cache now: this reads them back, and adds the verdicts and recovery steps.
-    report = evaluateAgainstReference(comparisonInput(c, evalOptions, { sets, target: true, unlearned: [...npoRuns, ...rmuRuns] }));
+    report = evaluateAgainstReference(comparisonInput(c, evalOptions, { fitted, target: true, unlearned: [...npoEvaluated, ...rmuRuns] }));
   } finally {
     if (backend().name === 'native') setNativeThreads(threads);
   }

@@ -41,6 +41,11 @@ export interface ComparisonInput {
   data?: Record<string, string>;
   /** Where evaluations are kept between runs (see cache.ts); none: everything is evaluated. */
   cache?: EvalCache;
+  /**
+   * The sets as fitSetsToContext already fitted them to these models' context, with the same tokenizer and
+   * tooLong (a caller running several comparisons of the same models, e.g. in threads); fitted here otherwise.
+   */
+  fitted?: FittedSets;
   log?: (line: string) => void;
 }
 
@@ -53,7 +58,7 @@ export function evaluateAgainstReference(input: ComparisonInput): EvalReport {
   const log = input.log ?? ((): void => {});
   const shared = input.options ?? {};
   // The sets as they fit the context of the first model loaded (the models of one comparison share a context).
-  const fit: { result: FittedSets | null } = { result: null };
+  const fit: { result: FittedSets | null } = { result: input.fitted ?? null };
   const load = (m: ModelToEvaluate): CausalLM => {
     const model = m.model ?? loadAnyModel(m.dir).model;
     if (!fit.result) {
