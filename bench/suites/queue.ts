@@ -17,19 +17,18 @@
  * PostgreSQL lines say why they were skipped. The store is a fresh schema, dropped at the end.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { enqueueJob } from '../../src/workflow/jobs/queue.ts';
 import { runWorker } from '../../src/workflow/jobs/worker.ts';
 import { createRequest } from '../../src/workflow/requests/service.ts';
 import { openStore, type Dialect, type Store } from '../../src/workflow/store/open-store.ts';
 import { makeLine } from '../lib/report.ts';
 import type { PeerOutcome, ResultLine, Suite } from '../lib/types.ts';
+import { freshPostgresSchema, type ScratchPostgres } from '../../tools/postgres-scratch.ts';
 
 const LANE = fileURLToPath(new URL('../workers/queue-lane.ts', import.meta.url));
 const POSTGRES_SH = fileURLToPath(new URL('../../.ci/postgres.sh', import.meta.url));
@@ -71,16 +70,6 @@ async function sqliteTarget(): Promise<Target> {
   };
 }
 
-async function admin(url: string, statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
 /** PostgreSQL from $LETHE_BENCH_PG or a throwaway cluster, in a fresh schema; or why there is none. */
 async function postgresTarget(): Promise<Target | { skipped: string }> {
   let base = process.env['LETHE_BENCH_PG'];
@@ -97,18 +86,16 @@ async function postgresTarget(): Promise<Target | { skipped: string }> {
       return { skipped: `the throwaway PostgreSQL cluster did not start (${(e as Error).message.split('\n')[0]})` };
     }
   }
-  const schema = `lethe_bench_${randomBytes(4).toString('hex')}`;
+  let scratch: ScratchPostgres;
   try {
-    await admin(base, `create schema ${schema}`);
+    scratch = await freshPostgresSchema(base, 'lethe_bench');
   } catch (e) {
     stopCluster();
     return { skipped: `cannot create a schema on the PostgreSQL server (${(e as Error).message})` };
   }
-  const u = new URL(base);
-  u.searchParams.set('options', `-c search_path=${schema}`);
-  const url = u.toString();
+  const url = scratch.url;
   const drop = async (): Promise<void> => {
-    await admin(base, `drop schema if exists ${schema} cascade`).catch(() => undefined);
+    await scratch.drop().catch(() => undefined);
     stopCluster();
   };
   let store: Store;

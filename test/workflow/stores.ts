@@ -2,13 +2,12 @@
 // Each PostgreSQL store is a fresh database on that server (its user needs CREATEDB), dropped when the store closes,
 // so test files running side by side, and worker processes started by a test, never see each other's rows. (Not a
 // schema each: Kysely's migrator looks at every schema of its database, and fails when one is dropped meanwhile.)
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { openStore, type Store } from '../../src/workflow/store/open-store.ts';
 import type { WorkflowEnv } from '../../src/workflow/requests/service.ts';
+import { freshPostgresDatabase } from '../../tools/postgres-scratch.ts';
 
 export interface TestStore {
   name: 'sqlite' | 'postgres';
@@ -18,41 +17,7 @@ export interface TestStore {
 /** The PostgreSQL database the tests may use, or undefined (the PostgreSQL suites are then skipped). */
 export const TEST_PG_URL: string | undefined = process.env['LETHE_TEST_PG'] || undefined;
 
-/** A database or schema made for a test: the URL that reaches it (from any process), and its removal. */
-export interface TestPostgres {
-  url: string;
-  drop(): Promise<void>;
-}
-
-async function admin(url: string, statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
-const freshName = (): string => `lethe_test_${randomBytes(6).toString('hex')}`;
-
-/** Creates an empty database on the server of `url`; `drop` removes it, ending sessions still connected (killed workers'). */
-export async function freshPostgresDatabase(url: string): Promise<TestPostgres> {
-  const name = freshName();
-  await admin(url, `create database ${name}`);
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return { url: u.toString(), drop: () => admin(url, `drop database if exists ${name} with (force)`) };
-}
-
-/** Creates an empty schema in the database of `url`; connections made from the returned URL use it (search path). */
-export async function freshPostgresSchema(url: string): Promise<TestPostgres> {
-  const name = freshName();
-  await admin(url, `create schema ${name}`);
-  const u = new URL(url);
-  u.searchParams.set('options', `-c search_path=${name}`);
-  return { url: u.toString(), drop: () => admin(url, `drop schema if exists ${name} cascade`) };
-}
+export { freshPostgresDatabase, freshPostgresSchema, type ScratchPostgres as TestPostgres } from '../../tools/postgres-scratch.ts';
 
 async function freshPostgres(url: string): Promise<Store> {
   const database = await freshPostgresDatabase(url);
