@@ -7,5 +7,5 @@ export { softmax, logSoftmax } from './softmax.ts';
 export { crossEntropy, type CrossEntropyOptions } from './loss.ts';
 export { embedding } from './embedding.ts';
 export { rope, ropeInvFreq } from './rope.ts';
-export { causalAttention, type AttentionOptions } from './attention.ts';
+export { causalAttention, causalAttentionPacked, type AttentionOptions } from './attention.ts';
 export { dropout, type DropoutOptions } from './dropout.ts';

@@ -1,5 +1,5 @@
 import {
-  add, causalAttention, embedding, EngineError, gelu, layerNorm, linear, permute, reshape, slice, Tensor,
+  add, causalAttention, causalAttentionPacked, embedding, EngineError, gelu, layerNorm, linear, permute, reshape, slice, Tensor,
 } from '../../engine/index.ts';
 import type { ModelConfig } from '../config.ts';
 import { ParameterStore, type ParamSpec } from '../params.ts';
@@ -60,6 +60,14 @@ export class GPT2 implements CausalLM {
     const positions = packing ? new Tensor(packing.packIds(positionArr), [packing.N]) : new Tensor(positionArr, [B, T]);
     let x = add(embedding(P('transformer.wte.weight'), tokens), embedding(P('transformer.wpe.weight'), positions));
     const hidden = new Map<number, Tensor>();
+    // Attention of layer l on heads [3, B, H, T, hd]: decoding appends k and v to the cache first; otherwise q, k
+    // and v stay one tensor, whose gradient the attention backward writes whole (see causalAttentionPacked).
+    const attention = (heads: Tensor, l: number): Tensor => {
+      if (!options.cache) return causalAttentionPacked(heads, { keyStart: options.keyStart });
+      const part = (i: number): Tensor => reshape(slice(heads, 0, i, i + 1), [B, H, T, hd]);
+      const [k, v] = options.cache.append(l, part(1), part(2));
+      return causalAttention(part(0), k, v, { keyStart: options.keyStart });
+    };
     const last = options.stopAfterLayer ?? c.numLayers - 1;
     for (let l = 0; l <= last; l++) {
       const p = `transformer.h.${l}`;
@@ -67,11 +75,7 @@ export class GPT2 implements CausalLM {
       const h = layerNorm(x, P(`${p}.ln_1.weight`), P(`${p}.ln_1.bias`), c.normEps);
       const qkv = linear(tap(`${p}.attn.c_attn`, h), P(`${p}.attn.c_attn.weight`), P(`${p}.attn.c_attn.bias`), CONV1D);
       const heads = permute(reshape(packing ? packing.unpack(qkv) : qkv, [B, T, 3, H, hd]), [2, 0, 3, 1, 4]);
-      const q = reshape(slice(heads, 0, 0, 1), [B, H, T, hd]);
-      let k = reshape(slice(heads, 0, 1, 2), [B, H, T, hd]);
-      let v = reshape(slice(heads, 0, 2, 3), [B, H, T, hd]);
-      if (options.cache) [k, v] = options.cache.append(l, k, v);
-      const attB = reshape(permute(causalAttention(q, k, v, { keyStart: options.keyStart }), [0, 2, 1, 3]), [B, T, D]);
+      const attB = reshape(permute(attention(heads, l), [0, 2, 1, 3]), [B, T, D]);
       const att = packing ? packing.pack(attB) : attB;
       x = add(x, linear(tap(`${p}.attn.c_proj`, att), P(`${p}.attn.c_proj.weight`), P(`${p}.attn.c_proj.bias`), CONV1D));
       // MLP with gelu_new.
