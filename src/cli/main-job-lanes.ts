@@ -54,7 +54,8 @@ export interface UnlearnedRun {
  * synchronous work holds up for minutes, so its lines would arrive in bursts, long after the fact.
  */
 const stderrNow: ProgressStream = { isTTY: false, write: (text: string) => writeSync(2, text) };
-const log = (line: string): void => {
+/** One line to stderr, at once (the main job's own lines use it too, so every line goes out the same way). */
+export const log = (line: string): void => {
   stderrNow.write(`${line}\n`);
 };
 

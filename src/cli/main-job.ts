@@ -11,16 +11,12 @@ import { formatComparisonTable } from '../eval/report/table.ts';
 import { writeReport } from '../eval/report/write.ts';
 import { callInThread } from '../util/thread.ts';
 import { formatDuration } from '../util/progress.ts';
-import { comparisonInput, fittedSets, MAIN_JOB_RUNS, type MainJobConfig, type UnlearnedRun } from './main-job-lanes.ts';
+import { comparisonInput, fittedSets, log, MAIN_JOB_RUNS, type MainJobConfig, type UnlearnedRun } from './main-job-lanes.ts';
 import { runErasureStory, type ErasureStory } from './main-job-erasure.ts';
 
 export type { MainJobConfig } from './main-job-lanes.ts';
 
 export const MAIN_JOB: MainJobConfig = { target: 'models/target', reference: 'models/retain90', data: 'data/persons', split: 'forget10', out: 'out/main-job', workflow: 'out/workflow' };
-
-const log = (line: string): void => {
-  process.stderr.write(`${line}\n`);
-};
 
 const LANES = new URL('./main-job-lanes.ts', import.meta.url);
 const unlearnInThread = (c: MainJobConfig, names: string[]): Promise<UnlearnedRun[]> =>
