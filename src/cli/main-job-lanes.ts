@@ -119,6 +119,8 @@ export function comparisonInput(c: MainJobConfig, evalOptions: Partial<EvaluateO
     ...(parts.target ? { target: { dir: c.target, name: 'target', options: { relearn: { ...DEFAULT_RELEARN, steps: 0 } } } } : {}),
     unlearned: parts.unlearned, options: evalOptions,
     title: `Lethe: forgetting the ${c.split} persons of the embedded model`,
+    // The seconds per method are wall times with the other lane computing beside it: say so where they are shown.
+    data: { timing: 'methods ran in two lanes side by side (NPO and NPO+SAGE in one, RMU in the other): each method\'s seconds include sharing the machine with the other lane' },
     // The target and the retain model are the same on every run: evaluated once, then read back.
     cache: new EvalCache(join(c.out, '..', 'cache', 'eval'), log),
     log,
