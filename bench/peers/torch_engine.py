@@ -37,6 +37,17 @@ def gemm(m, n, k, trans_a=False, trans_b=False):
     return run, 2.0 * m * n * k
 
 
+def gemm_bf16(m, n, k, trans_a=False, trans_b=False):
+    """The same product under CPU autocast to bfloat16, from f32 operands (autocast rounds them each call)."""
+    run_f32, flops = gemm(m, n, k, trans_a, trans_b)
+
+    def run():
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            run_f32()
+
+    return run, flops
+
+
 def layernorm_fwdbwd(rows, n):
     x = torch.randn(rows, n, requires_grad=True)
     w = torch.randn(n, requires_grad=True)
@@ -163,6 +174,11 @@ CASES = {
     "gemm-4096x768x2304": ("gflops", "best", lambda: gemm(4096, 2304, 768)),
     "gemm-4096x768x2304-dx": ("gflops", "best", lambda: gemm(4096, 768, 2304, trans_b=True)),
     "gemm-4096x768x2304-dw": ("gflops", "best", lambda: gemm(768, 2304, 4096, trans_a=True)),
+    "gemm-bf16-512": ("gflops", "best", lambda: gemm_bf16(512, 512, 512)),
+    "gemm-bf16-1024": ("gflops", "best", lambda: gemm_bf16(1024, 1024, 1024)),
+    "gemm-bf16-4096x768x2304": ("gflops", "best", lambda: gemm_bf16(4096, 2304, 768)),
+    "gemm-bf16-4096x768x2304-dx": ("gflops", "best", lambda: gemm_bf16(4096, 768, 2304, trans_b=True)),
+    "gemm-bf16-4096x768x2304-dw": ("gflops", "best", lambda: gemm_bf16(768, 2304, 4096, trans_a=True)),
     "layernorm-fwdbwd": ("ms", "median", lambda: layernorm_fwdbwd(4096, 768)),
     "softmax-fwd": ("ms", "median", lambda: softmax_fwd(4 * 12 * 128, 128)),
     "attention-fwdbwd": ("ms", "median", lambda: attention_fwdbwd(4, 12, 128, 64)),

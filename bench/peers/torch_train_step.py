@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""PyTorch side of the train-step suite: the same GPT-2 shapes trained in eager mode (float32, CPU).
+"""PyTorch side of the train-step suite: the same GPT-2 shapes trained in eager mode (float32, CPU; the -bf16
+cases with forward and loss under torch.autocast('cpu', dtype=torch.bfloat16), the usual mixed precision: f32
+parameters, gradients and AdamW).
 
 Usage: torch_train_step.py CASE STEPS THREADS. Runs in a fresh process per case so ru_maxrss is this case's
 peak; prints one JSON line {tokensPerSecond, medianStepMs, maxRssMb, steps, threads}.
@@ -29,6 +31,8 @@ SHAPES = {
     'tiny': dict(vocab=4096, ctx=128, d=256, layers=4, heads=4, batch=16),
     'gpt2-small': dict(vocab=50257, ctx=128, d=768, layers=12, heads=12, batch=4),
 }
+SHAPES['tiny-bf16'] = dict(SHAPES['tiny'], bf16=True)
+SHAPES['gpt2-small-bf16'] = dict(SHAPES['gpt2-small'], bf16=True)
 
 
 class Block(nn.Module):
@@ -88,8 +92,9 @@ def main():
     targets = torch.randint(0, s['vocab'], (s['batch'], s['ctx']))
 
     def step():
-        logits = model(ids)
-        loss = F.cross_entropy(logits.view(-1, s['vocab']), targets.view(-1))
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=s.get('bf16', False)):
+            logits = model(ids)
+            loss = F.cross_entropy(logits.view(-1, s['vocab']), targets.view(-1))
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)

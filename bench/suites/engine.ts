@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import {
   backend, backward, causalAttention, crossEntropy, embedding, layerNorm, matmul, mul, noGrad, parameter, pooled, randn,
-  rmsNorm, Rng, silu, softmax, tensor, type Tensor,
+  rmsNorm, Rng, silu, softmax, tensor, withMatmulPrecision, type Tensor,
 } from '../../src/engine/index.ts';
 import { runCases, type CaseSpec, type PeerJob } from '../lib/case.ts';
 import { DEFAULT_POLICY } from '../lib/timing.ts';
@@ -22,7 +22,7 @@ interface EngineCase {
   stat: Stat;
   work: number;
   shape: string;
-  /** Set for GEMM cases, which tfjs-wasm also runs. */
+  /** Set for f32 GEMM cases, which tfjs-wasm also runs. */
   gemm?: GemmShape;
   /** What a rep times, where the name alone does not say (`fwd+bwd` for `embedding-bwd`). */
   timed?: string;
@@ -50,6 +50,21 @@ function gemmCase(name: string, g: GemmShape): EngineCase {
   };
 }
 
+/**
+ * The same product with bf16 operands and an f32 result (src/engine/precision.ts), from f32 inputs: the rounding
+ * is part of the time, as it is for the torch peer's mm under torch.autocast('cpu', torch.bfloat16).
+ */
+function gemmBf16Case(name: string, g: GemmShape): EngineCase {
+  const f32 = gemmCase(name, g);
+  return {
+    ...f32, gemm: undefined, shape: `${f32.shape} bf16 operands, f32 result`,
+    setup: () => {
+      const rep = f32.setup();
+      return () => withMatmulPrecision('bf16', rep);
+    },
+  };
+}
+
 /** `n` ids uniform in [0, vocab): cross-entropy targets, embedding lookups. */
 function randomIds(n: number, vocab: number, r: Rng): Tensor {
   const ids = new Int32Array(n);
@@ -71,6 +86,11 @@ const CASES: readonly EngineCase[] = [
   gemmCase('gemm-4096x768x2304', { m: 4096, n: 2304, k: 768, transA: false, transB: false }),
   gemmCase('gemm-4096x768x2304-dx', { m: 4096, n: 768, k: 2304, transA: false, transB: true }),
   gemmCase('gemm-4096x768x2304-dw', { m: 768, n: 2304, k: 4096, transA: true, transB: false }),
+  gemmBf16Case('gemm-bf16-512', { m: 512, n: 512, k: 512, transA: false, transB: false }),
+  gemmBf16Case('gemm-bf16-1024', { m: 1024, n: 1024, k: 1024, transA: false, transB: false }),
+  gemmBf16Case('gemm-bf16-4096x768x2304', { m: 4096, n: 2304, k: 768, transA: false, transB: false }),
+  gemmBf16Case('gemm-bf16-4096x768x2304-dx', { m: 4096, n: 768, k: 2304, transA: false, transB: true }),
+  gemmBf16Case('gemm-bf16-4096x768x2304-dw', { m: 768, n: 2304, k: 4096, transA: true, transB: false }),
   {
     name: 'layernorm-fwdbwd', metric: 'ms', stat: 'median', work: 0, shape: '[4096,768]',
     setup: () => {

@@ -2,7 +2,7 @@
  * One side of a train-step case, in a fresh process so its peak RSS is this case's alone: a GPT-2-shaped model
  * (random init), random tokens, forward + cross-entropy + backward + AdamW. Prints one JSON TrainStepResult.
  */
-import { AdamW, backend, backward, crossEntropy, Rng, Tensor } from '../../src/engine/index.ts';
+import { AdamW, backend, backward, crossEntropy, Rng, setMatmulPrecision, Tensor } from '../../src/engine/index.ts';
 import { createModel } from '../../src/model/checkpoint.ts';
 import { parseConfig } from '../../src/model/config.ts';
 import { initWeights } from '../../src/model/init.ts';
@@ -12,6 +12,7 @@ const name = process.argv[2] ?? '';
 const shape = TRAIN_STEP_SHAPES[name];
 if (!shape) throw new Error(`unknown train-step case "${name}"`);
 const steps = Number(process.argv[3] ?? shape.steps);
+setMatmulPrecision(shape.precision);
 
 const model = createModel(parseConfig({
   architectures: ['GPT2LMHeadModel'], vocab_size: shape.vocab, n_positions: shape.ctx, n_embd: shape.d,

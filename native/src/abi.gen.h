@@ -19,7 +19,7 @@ inline constexpr const char* kReduceOpNames[] = {"sum", "max", "logsumexp"};
 #define LETHE_KERNELS(K) K(gemm) K(unary) K(unaryBackward) K(binary) K(reduce) K(copyStrided) K(softmax) K(softmaxBackward) K(layerNorm) K(layerNormBackward) K(rmsNorm) K(rmsNormBackward) K(crossEntropy) K(crossEntropyBackward) K(embedding) K(embeddingBackward) K(gather) K(gatherBackward) K(rope) K(attention) K(attentionBackward) K(adamw) K(axpy) K(sumSquares) K(hasNonFinite)
 
 // LETHE_ARGS_<kernel>(A): A(kind, name, least length) for each argument in order.
-#define LETHE_ARGS_gemm(A) A(BOOL, transA, 0) A(BOOL, transB, 0) A(INT, M, 0) A(INT, N, 0) A(INT, K, 0) A(NUM, alpha, 0) A(F32, a, 0) A(INT, lda, 0) A(INT, strideA, 0) A(F32, b, 0) A(INT, ldb, 0) A(INT, strideB, 0) A(NUM, beta, 0) A(F32, c, 0) A(INT, ldc, 0) A(INT, strideC, 0) A(INT, batch, 0) A(F32, bias, 0)
+#define LETHE_ARGS_gemm(A) A(BOOL, transA, 0) A(BOOL, transB, 0) A(INT, M, 0) A(INT, N, 0) A(INT, K, 0) A(NUM, alpha, 0) A(F32, a, 0) A(INT, lda, 0) A(INT, strideA, 0) A(F32, b, 0) A(INT, ldb, 0) A(INT, strideB, 0) A(NUM, beta, 0) A(F32, c, 0) A(INT, ldc, 0) A(INT, strideC, 0) A(INT, batch, 0) A(F32, bias, 0) A(BOOL, bf16, 0)
 #define LETHE_ARGS_unary(A) A(UNARY_OP, op, 0) A(F32, x, 0) A(F32, out, x.n) A(NUM, p, 0)
 #define LETHE_ARGS_unaryBackward(A) A(UNARY_OP, op, 0) A(F32, x, 0) A(F32, y, x.n) A(F32, gy, x.n) A(F32, gx, x.n) A(NUM, p, 0)
 #define LETHE_ARGS_binary(A) A(BINARY_OP, op, 0) A(F32, a, 0) A(F32, b, 0) A(F32, out, 0) A(F64, meta, 0)

@@ -422,7 +422,7 @@ napi_value Run(Args& a, const gemm_args& in) {
   return guarded(a, [&] {
     lethe::sgemm_batched(in.transA, in.transB, M, N, K, static_cast<float>(in.alpha), in.a.p, in.lda, in.strideA,
                          in.b.p, in.ldb, in.strideB, static_cast<float>(in.beta), in.c.p, in.ldc, in.strideC, batch,
-                         bias ? in.bias.p : nullptr);
+                         bias ? in.bias.p : nullptr, in.bf16);
   });
 }
 
@@ -631,6 +631,7 @@ Napi::Object MakeInfo(Napi::Env env) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("threads", Napi::Number::New(env, lethe::pool_size()));
   o.Set("gemmKernel", Napi::String::New(env, lethe::gemm_kernel_name()));
+  o.Set("gemmBf16Kernel", Napi::String::New(env, lethe::gemm_bf16_kernel_name()));
   o.Set("simd", Napi::String::New(env, lethe::simd_level()));
   return o;
 }

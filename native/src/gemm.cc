@@ -112,6 +112,26 @@ const GemmKernel& active_kernel() {
   return *k;
 }
 
+// bf16 products use the AVX512-BF16 kernel unless the CPU lacks it or LETHE_GEMM_KERNEL names an f32 kernel;
+// then the f32 kernel runs on rounded operands.
+const GemmKernel& bf16_kernel() {
+  static const GemmKernel* k = [] {
+    const GemmKernel* hw = gemm_detail::avx512_bf16_kernel();
+    const char* want = std::getenv("LETHE_GEMM_KERNEL");
+    const bool forced_f32 = want && *want && std::strcmp(want, "avx512-bf16") != 0;
+    return hw && !forced_f32 ? hw : &active_kernel();
+  }();
+  return *k;
+}
+
+const GemmKernel& kernel_for(const Product& g) { return g.bf16 ? bf16_kernel() : active_kernel(); }
+
+// After an f32 kernel's packing, for bf16 products: the packed operands rounded in place.
+void round_packed(const GemmKernel& kr, const Product& g, float* p, int64_t n) {
+  if (!g.bf16 || kr.bf16_pairs) return;
+  for (int64_t i = 0; i < n; ++i) p[i] = gemm_detail::round_bf16(p[i]);
+}
+
 // ---- One product ----
 
 // beta == 0 writes zeros without reading C, so NaN garbage in C is discarded.
@@ -196,6 +216,7 @@ void ensure_packed(const Block& blk, int64_t slice, int64_t grp) {
     for (int64_t s = grp * kGroupSlivers; s < s1; ++s) {
       blk.kr->pack_a(blk.g->a.at(blk.i0 + s * mr, slice * blk.kcb), std::min(mr, blk.mc - s * mr), kc,
                      blk.g->alpha, a_sliver(blk, slice, s));
+      round_packed(*blk.kr, *blk.g, a_sliver(blk, slice, s), mr * kc);
     }
     st.store(kReady, std::memory_order_release);
     return;
@@ -219,8 +240,10 @@ void compute_task(const Block& blk, int64_t s0, int64_t s1, int64_t j0, int64_t 
     const float beta = slice == 0 && !g.bias ? g.beta : 1.f;
     for (int64_t jb = j0; jb < j1; jb += ncb) {
       const int64_t nc = std::min(ncb, j1 - jb);
-      for (int64_t q = 0; q * nr < nc; ++q)
+      for (int64_t q = 0; q * nr < nc; ++q) {
         kr.pack_b(g.b.at(p0, jb + q * nr).t(), std::min(nr, nc - q * nr), kc, 1.f, bpack + q * nr * kc);
+        round_packed(kr, g, bpack + q * nr * kc, nr * kc);
+      }
       for (int64_t n = 0; n < ngroups; ++n) {
         const int64_t grp = g0 + (n + rotation) % ngroups;
         ensure_packed(blk, slice, grp);
@@ -266,7 +289,9 @@ int64_t part_begin(int64_t n, int64_t parts, int64_t i) { return n * i / parts; 
 
 void gemm_blocked(const GemmKernel& kr, const Product& g, bool threaded) {
   const int threads = threaded ? pool_size() : 1;
-  const int64_t kcb = balanced_block(g.K, kKc, 1);
+  // bf16 pairs take half the bytes per k, so a slice can be twice as deep for the same cache footprint, and an
+  // even depth keeps every slice but the last free of a zero-padded pair.
+  const int64_t kcb = kr.bf16_pairs ? balanced_block(g.K, 2 * kKc, 2) : balanced_block(g.K, kKc, 1);
   // The packed A block holds all of K, so cap its rows to bound the buffer.
   const int64_t mcb = balanced_block(g.M, std::max<int64_t>(kr.mr, std::min(kMc, kMaxPackedA / g.K)), kr.mr);
   const int64_t max_slivers = mcb / kr.mr;
@@ -312,7 +337,7 @@ Product with_bias_in_c(const Product& g) {
 }
 
 void gemm_one(const Product& given, bool threaded) {
-  const GemmKernel& kr = active_kernel();
+  const GemmKernel& kr = kernel_for(given);
   const bool blocked = !(given.K == 0 || given.alpha == 0.f || prefer_direct(given));
   const Product g = given.bias && !blocked ? with_bias_in_c(given) : given;
   threaded = threaded && g.M * g.N * g.K >= kThreadFlops;
@@ -330,7 +355,8 @@ void gemm_one(const Product& given, bool threaded) {
 void sgemm_batched(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
                    const float* A, int64_t lda, int64_t strideA,
                    const float* B, int64_t ldb, int64_t strideB,
-                   float beta, float* C, int64_t ldc, int64_t strideC, int64_t batch, const float* bias) {
+                   float beta, float* C, int64_t ldc, int64_t strideC, int64_t batch, const float* bias,
+                   bool bf16) {
   if (M <= 0 || N <= 0 || batch <= 0) return;
   K = std::max<int64_t>(K, 0);
   // A shared op(B) over a batch of row blocks stacked contiguously (activations @ weights) is one taller
@@ -343,7 +369,7 @@ void sgemm_batched(bool transA, bool transB, int64_t M, int64_t N, int64_t K, fl
   const MatView b = transB ? MatView{B, 1, ldb} : MatView{B, ldb, 1};
   auto product = [&](int64_t i, bool threaded) {
     const Product g{{a.p + i * strideA, a.rs, a.cs}, {b.p + i * strideB, b.rs, b.cs}, M, N, K, alpha, beta,
-                    C + i * strideC, ldc, bias};
+                    C + i * strideC, ldc, bias, bf16};
     gemm_one(g, threaded);
   };
   // Threads take whole products when each is too small to split, or when there are enough of them to
@@ -359,5 +385,7 @@ void sgemm_batched(bool transA, bool transB, int64_t M, int64_t N, int64_t K, fl
 }
 
 const char* gemm_kernel_name() { return active_kernel().name; }
+
+const char* gemm_bf16_kernel_name() { return bf16_kernel().name; }
 
 }  // namespace lethe

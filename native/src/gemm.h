@@ -15,9 +15,16 @@ namespace lethe {
 void sgemm_batched(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
                    const float* A, int64_t lda, int64_t strideA,
                    const float* B, int64_t ldb, int64_t strideB,
-                   float beta, float* C, int64_t ldc, int64_t strideC, int64_t batch, const float* bias = nullptr);
+                   float beta, float* C, int64_t ldc, int64_t strideC, int64_t batch, const float* bias = nullptr,
+                   bool bf16 = false);
+// bf16 == true: every element of op(A) (times alpha) and of op(B) is first rounded to bfloat16 (to nearest even;
+// subnormals to zero), products and sums stay f32 -- what PyTorch's bf16 autocast does to a matmul's inputs, with
+// an f32 result. Where the CPU has AVX512-BF16 this runs on vdpbf16ps; elsewhere the packed operands are rounded
+// and the f32 kernel runs, which gives the same products and differs only in how each pair of them is summed.
 
 // Name of the micro-kernel selected at run time: "avx512", "avx2" or "portable".
 const char* gemm_kernel_name();
+// The kernel bf16 products run on: "avx512-bf16", or the f32 kernel's name when operands are rounded for it.
+const char* gemm_bf16_kernel_name();
 
 }  // namespace lethe

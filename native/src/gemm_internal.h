@@ -1,6 +1,7 @@
 #pragma once
 // Shared between gemm.cc (driver, portable kernel) and gemm_x86.cc (SIMD kernels). Not part of the API.
 #include <cstdint>
+#include <cstring>
 
 namespace lethe {
 namespace gemm_detail {
@@ -22,14 +23,36 @@ struct Product {
   float* c;
   int64_t ldc;
   const float* bias = nullptr;  // N values added to every row of C before the first slice (beta is then 0)
+  bool bf16 = false;  // operands rounded to bfloat16 (products exact, sums in f32), as under PyTorch's bf16 autocast
 };
+
+// Bits of the bfloat16 nearest to x (round to nearest even), in the upper half of a float's bits. Subnormals
+// become signed zero and NaN stays a quiet NaN, as the AVX512-BF16 instructions treat them, so that the
+// rounded-operand path on other CPUs and the hardware path agree on what a bf16 operand is.
+inline uint32_t bf16_bits(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  if ((u & 0x7f800000u) == 0) return u & 0x80000000u;
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (u | 0x00400000u) & 0xffff0000u;
+  return (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+}
+
+// x rounded to bfloat16 and widened back to f32.
+inline float round_bf16(float x) {
+  const uint32_t u = bf16_bits(x);
+  float y;
+  std::memcpy(&y, &u, sizeof y);
+  return y;
+}
 
 // C[0:MR, 0:NR] = a_sliver @ b_sliver + beta * C (beta == 0: C is only written). a is kc x MR packed
 // column by column (MR values per k), b is kc x NR packed row by row (NR values per k), both 64-byte aligned.
 using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float beta);
 
 // Packs `rows` (<= W) rows of src, each kc long, as out[k * W + r] = scale * src(r, k); rows up to W are
-// zero-filled so edge slivers need no special case in the kernel.
+// zero-filled so edge slivers need no special case in the kernel. A bf16 kernel's packing instead writes
+// ceil(kc / 2) k-pairs, out32[p * W + r] = bf16(scale * src(r, 2p)) | bf16(scale * src(r, 2p + 1)) << 16 (an odd
+// kc's last pair padded with zero): never more floats than the f32 layout, so the driver's offsets hold for both.
 using PackFn = void (*)(MatView src, int64_t rows, int64_t kc, float scale, float* out);
 
 // Unpacked path for shapes the micro-tile would mostly pad (GEMV-like, few columns of a transposed B):
@@ -47,6 +70,7 @@ struct GemmKernel {
   PackFn pack_a;       // packs an mr-row sliver of op(A)
   PackFn pack_b;       // packs an nr-row sliver of op(B)^T
   DirectFn direct;
+  bool bf16_pairs = false;  // packs the bf16 k-pair layout and multiplies bf16 in hardware
 };
 
 // Generic sliver packing; the inner loops are contiguous whenever the source allows it.
@@ -70,6 +94,20 @@ void pack_sliver(MatView src, int64_t rows, int64_t kc, float scale, float* out)
   }
 }
 
+// direct_tile for bf16 operands, the A rows already rounded in arows: op(B)'s values are rounded as they are
+// read. Only GEMV-like shapes come here, where the reads of B dominate anyway.
+__attribute__((always_inline)) inline void direct_tile_rounded_b(const Product& g, int64_t i0, int64_t rows,
+                                                                 int64_t j0, int64_t j1, const float* arows) {
+  const int64_t K = g.K;
+  for (int64_t j = j0; j < j1; ++j)
+    for (int64_t r = 0; r < rows; ++r) {
+      float sum = 0.f;
+      for (int64_t p = 0; p < K; ++p) sum += arows[r * K + p] * round_bf16(*g.b.at(p, j).p);
+      float& c = g.c[(i0 + r) * g.ldc + j];
+      c = g.beta == 0.f ? sum : sum + g.beta * c;
+    }
+}
+
 // Body of every DirectFn; always inlined so that each ISA's wrapper vectorizes it for that ISA.
 // The rows of op(A) are first copied (times alpha) into contiguous scratch. Then, if the columns of op(B)
 // are contiguous (B transposed), each C element is a dot product kept in 16 independent partial sums
@@ -78,7 +116,14 @@ __attribute__((always_inline)) inline void direct_tile(const Product& g, int64_t
                                                        int64_t j1, float* arows) {
   const int64_t K = g.K;
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t p = 0; p < K; ++p) arows[r * K + p] = g.alpha * *g.a.at(i0 + r, p).p;
+    for (int64_t p = 0; p < K; ++p) {
+      const float v = g.alpha * *g.a.at(i0 + r, p).p;
+      arows[r * K + p] = g.bf16 ? round_bf16(v) : v;
+    }
+  if (g.bf16) {
+    direct_tile_rounded_b(g, i0, rows, j0, j1, arows);
+    return;
+  }
   auto store = [&](int64_t r, int64_t j, float v) {
     float& c = g.c[(i0 + r) * g.ldc + j];
     c = g.beta == 0.f ? v : v + g.beta * c;
@@ -121,6 +166,8 @@ __attribute__((always_inline)) inline void direct_tile(const Product& g, int64_t
 // Null where the CPU (or the build target) lacks the instructions.
 const GemmKernel* avx512_kernel();
 const GemmKernel* avx2_kernel();
+// bf16 operands with f32 accumulation on AVX512-BF16 (vdpbf16ps, two k steps per instruction).
+const GemmKernel* avx512_bf16_kernel();
 
 }  // namespace gemm_detail
 }  // namespace lethe

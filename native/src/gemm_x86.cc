@@ -167,6 +167,99 @@ LETHE_AVX512 void pack_avx512(MatView src, int64_t rows, int64_t kc, float scale
   }
 }
 
+// ---- bf16 operands, f32 accumulation (AVX512-BF16) ----
+
+#define LETHE_AVX512_BF16 __attribute__((target("avx512f,avx512vl,avx512bw,avx512bf16,fma")))
+
+// Same 12 x 32 tile and register plan as kernel_avx512, but each step takes a k-pair: one vdpbf16ps adds
+// a(i, 2p) * b(2p, j) + a(i, 2p + 1) * b(2p + 1, j) to the f32 accumulator, so a slice needs half the
+// instructions and half the bytes of packed operands.
+LETHE_AVX512_BF16 void kernel_avx512_bf16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                                          float beta) {
+  constexpr int MR = kAvx512Mr, NV = kAvx512Nv;
+  const auto* a32 = reinterpret_cast<const int32_t*>(a);
+  const auto* b32 = reinterpret_cast<const int32_t*>(b);
+  for (int i = 0; i < MR; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16 * NV - 1), _MM_HINT_T0);
+  }
+  __m512 acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+  const int64_t pairs = (kc + 1) / 2;
+#pragma GCC unroll 4
+  for (int64_t p = 0; p < pairs; ++p) {
+    __m512bh bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = (__m512bh)_mm512_load_si512(b32 + 16 * v);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m512bh ai = (__m512bh)_mm512_set1_epi32(a32[i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_dpbf16_ps(acc[i][v], ai, bv[v]);
+    }
+    a32 += MR;
+    b32 += 16 * NV;
+  }
+  const __m512 vbeta = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      float* cp = c + i * ldc + 16 * v;
+      _mm512_storeu_ps(cp, beta == 0.f ? acc[i][v] : _mm512_fmadd_ps(vbeta, _mm512_loadu_ps(cp), acc[i][v]));
+    }
+}
+
+// Packs a sliver into the k-pair layout (gemm_internal.h, PackFn). Rows along memory: the two k values of a
+// pair are two vectors of rows, converted together and interleaved. Rows along k: 32 consecutive k of a row
+// convert into 16 pairs in order, and 16 x 16 blocks of pairs are transposed in registers.
+template <int W>
+LETHE_AVX512_BF16 void pack_avx512_bf16(MatView src, int64_t rows, int64_t kc, float scale, float* out) {
+  const __m512 vscale = _mm512_set1_ps(scale);
+  auto* out32 = reinterpret_cast<int32_t*>(out);
+  const int64_t pairs = (kc + 1) / 2;
+  if (src.rs == 1) {
+    // Interleave the 16 bf16 of k = 2p (lanes 0-15 of the conversion) with those of k = 2p + 1 (lanes 16-31).
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                                23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    for (int64_t p = 0; p < pairs; ++p)
+      for (int r0 = 0; r0 < W; r0 += 16) {
+        const __mmask16 m = first_lanes(rows - r0);
+        const __m512 lo = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, src.p + 2 * p * src.cs + r0), vscale);
+        const __m512 hi = 2 * p + 1 < kc ? _mm512_mul_ps(_mm512_maskz_loadu_ps(m, src.p + (2 * p + 1) * src.cs + r0), vscale)
+                                         : _mm512_setzero_ps();
+        const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+        _mm512_mask_storeu_epi32(out32 + p * W + r0, first_lanes(W - r0), _mm512_permutexvar_epi16(interleave, both));
+      }
+    return;
+  }
+  // Here src.cs == 1: each row is contiguous along k.
+  for (int r0 = 0; r0 < W; r0 += 16) {
+    const int64_t nrows = std::min<int64_t>(16, std::max<int64_t>(0, rows - r0));
+    const __mmask16 store_mask = first_lanes(W - r0);
+    for (int64_t k0 = 0; k0 < kc; k0 += 32) {
+      const int64_t nk = std::min<int64_t>(32, kc - k0), np = (nk + 1) / 2;
+      __m512 v[16];
+      for (int i = 0; i < 16; ++i) {
+        if (i >= nrows) {
+          v[i] = _mm512_setzero_ps();
+          continue;
+        }
+        const float* row = src.p + (r0 + i) * src.rs + k0;
+        const __m512 x0 = _mm512_mul_ps(_mm512_maskz_loadu_ps(first_lanes(nk), row), vscale);
+        const __m512 x1 = _mm512_mul_ps(_mm512_maskz_loadu_ps(first_lanes(nk - 16), row + 16), vscale);
+        v[i] = (__m512)_mm512_cvtne2ps_pbh(x1, x0);  // lane q holds the pair (k0 + 2q, k0 + 2q + 1)
+      }
+      transpose16x16(v);
+      for (int64_t q = 0; q < np; ++q)
+        _mm512_mask_storeu_epi32(out32 + (k0 / 2 + q) * W + r0, store_mask, _mm512_castps_si512(v[q]));
+    }
+  }
+}
+
 LETHE_AVX512 void direct_avx512(const Product& g, int64_t i0, int64_t rows, int64_t j0, int64_t j1, float* scratch) {
   direct_tile(g, i0, rows, j0, j1, scratch);
 }
@@ -183,6 +276,20 @@ const GemmKernel* avx512_kernel() {
   return ok ? &k : nullptr;
 }
 
+LETHE_AVX512_BF16 void direct_avx512_bf16(const Product& g, int64_t i0, int64_t rows, int64_t j0, int64_t j1,
+                                          float* scratch) {
+  direct_tile(g, i0, rows, j0, j1, scratch);
+}
+
+const GemmKernel* avx512_bf16_kernel() {
+  static const GemmKernel k{"avx512-bf16", kAvx512Mr, kAvx512Nr, kernel_avx512_bf16, pack_avx512_bf16<kAvx512Mr>,
+                            pack_avx512_bf16<kAvx512Nr>, direct_avx512_bf16, true};
+  const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                  __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512bf16") &&
+                  __builtin_cpu_supports("fma");
+  return ok ? &k : nullptr;
+}
+
 const GemmKernel* avx2_kernel() {
   static const GemmKernel k{"avx2", kAvx2Mr, kAvx2Nr, kernel_avx2, pack_sliver<kAvx2Mr>, pack_sliver<kAvx2Nr>,
                             direct_avx2};
@@ -192,6 +299,20 @@ const GemmKernel* avx2_kernel() {
 #else  // not x86-64: only the portable kernel exists
 
 const GemmKernel* avx512_kernel() { return nullptr; }
+LETHE_AVX512_BF16 void direct_avx512_bf16(const Product& g, int64_t i0, int64_t rows, int64_t j0, int64_t j1,
+                                          float* scratch) {
+  direct_tile(g, i0, rows, j0, j1, scratch);
+}
+
+const GemmKernel* avx512_bf16_kernel() {
+  static const GemmKernel k{"avx512-bf16", kAvx512Mr, kAvx512Nr, kernel_avx512_bf16, pack_avx512_bf16<kAvx512Mr>,
+                            pack_avx512_bf16<kAvx512Nr>, direct_avx512_bf16, true};
+  const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                  __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512bf16") &&
+                  __builtin_cpu_supports("fma");
+  return ok ? &k : nullptr;
+}
+
 const GemmKernel* avx2_kernel() { return nullptr; }
 
 #endif

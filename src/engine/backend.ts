@@ -64,6 +64,12 @@ export interface GemmArgs<F = F32> {
    * before the tile's first accumulation, while the tile is in cache, instead of a separate pass over all of C.
    */
   bias?: F | null;
+  /**
+   * Round every element of alpha·op(A) and of op(B) to bfloat16 (nearest even; subnormals to zero) and multiply
+   * those, summing in f32: a matmul under PyTorch's bf16 autocast, with an f32 result. See docs/engine-ops.md,
+   * "bf16 matmuls".
+   */
+  bf16?: boolean;
 }
 
 /** Attention sizes: q [B, H, Tq, D], k/v [B, Hkv, Tk, D]; query i sees keys j <= i + Tk - Tq. */

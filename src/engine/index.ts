@@ -7,6 +7,7 @@ export { backend, useBackend, type BackendName } from './runtime.ts';
 export { pooled, poolStats, clearPool, setPooling, type PoolStats } from './pool.ts';
 export type { Backend, F32, I32 } from './backend.ts';
 export { EngineError } from './errors.ts';
+export { matmulPrecision, setMatmulPrecision, withMatmulPrecision, MATMUL_PRECISIONS, type MatmulPrecision } from './precision.ts';
 export { Rng } from './random.ts';
 export * from './ops/index.ts';
 export { Optimizer, type OptimizerState } from './optim/optimizer.ts';

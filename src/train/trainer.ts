@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { AdamW, backward, clipGradNorm, crossEntropy, noGrad, pooled, scale, type OptimizerState, type Tensor } from '../engine/index.ts';
+import {
+  AdamW, backward, clipGradNorm, crossEntropy, noGrad, pooled, scale, withMatmulPrecision, type MatmulPrecision, type OptimizerState, type Tensor,
+} from '../engine/index.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import { BatchStream, collate, type Batch, type DataPosition } from './batches.ts';
 import type { Example } from './examples.ts';
@@ -25,6 +27,11 @@ export interface TrainOptions {
   checkpointDir?: string;
   /** Folder whose tokenizer files are copied into checkpoints. */
   tokenizerDir?: string;
+  /**
+   * 'bf16': mixed precision — the step's matmuls on bf16 operands, f32 weights, gradients and AdamW state (see
+   * src/engine/precision.ts). Default 'f32'. Held-out evaluation runs at the same precision.
+   */
+  precision?: MatmulPrecision;
 }
 
 export interface StepInfo {
@@ -105,7 +112,9 @@ export function fingerprint(examples: readonly Example[], o: TrainOptions, extra
     h.update(Buffer.from(e.ids.buffer, e.ids.byteOffset, e.ids.byteLength));
     h.update(Buffer.from(e.lossMask));
   }
-  h.update(JSON.stringify([o.steps, o.batchSize, o.gradAccum ?? 1, o.lr, o.minLr, o.warmupSteps ?? 0, o.weightDecay ?? 0, o.clip ?? 0, o.seed, o.padId]));
+  h.update(JSON.stringify([o.steps, o.batchSize, o.gradAccum ?? 1, o.lr, o.minLr, o.warmupSteps ?? 0, o.weightDecay ?? 0, o.clip ?? 0, o.seed, o.padId,
+    // Appended only when set, so checkpoints of f32 runs made before the option existed still resume.
+    ...(o.precision === 'bf16' ? ['bf16'] : [])]));
   if (extra) h.update(extra);
   return h.digest('hex');
 }
@@ -151,6 +160,11 @@ function plainSource(examples: readonly Example[], o: TrainOptions): StepSourceF
  */
 export function train(start: CausalLM, examples: readonly Example[], o: TrainOptions, hooks: TrainHooks = {},
   evalExamples: readonly Example[] = [], resume = false, extras: TrainExtras = {}): TrainResult {
+  return withMatmulPrecision(o.precision ?? 'f32', () => trainAt(start, examples, o, hooks, evalExamples, resume, extras));
+}
+
+function trainAt(start: CausalLM, examples: readonly Example[], o: TrainOptions, hooks: TrainHooks,
+  evalExamples: readonly Example[], resume: boolean, extras: TrainExtras): TrainResult {
   const source = extras.source ?? plainSource(examples, o);
   const accum = o.gradAccum ?? 1;
   const fp = fingerprint(examples, o, source.fingerprint);

@@ -51,7 +51,7 @@ function kernel<const A extends readonly ArgSpec[]>(...args: A): { args: A } {
 export const NATIVE_KERNELS = {
   gemm: kernel('transA: bool', 'transB: bool', 'M: int', 'N: int', 'K: int', 'alpha: num', 'a: f32', 'lda: int',
     'strideA: int', 'b: f32', 'ldb: int', 'strideB: int', 'beta: num', 'c: f32', 'ldc: int', 'strideC: int',
-    'batch: int', 'bias: f32'),
+    'batch: int', 'bias: f32', 'bf16: bool'),
   unary: kernel('op: unaryOp', 'x: f32', 'out: f32[x]', 'p: num'),
   unaryBackward: kernel('op: unaryOp', 'x: f32', 'y: f32[x]', 'gy: f32[x]', 'gx: f32[x]', 'p: num'),
   /** meta = [rank, ...shape, ...aStrides, ...bStrides] */
@@ -132,6 +132,8 @@ export interface NativeInfo {
   threads: number;
   /** The GEMM micro-kernel picked for this CPU. */
   gemmKernel: string;
+  /** The kernel bf16 products run on: "avx512-bf16", or the f32 kernel on rounded operands. */
+  gemmBf16Kernel: string;
   /** The vector ISA the other kernels run with on this CPU. */
   simd: 'avx512' | 'avx2' | 'portable';
 }

@@ -113,7 +113,7 @@ export function loadNativeBackend(): HostBackend {
 
     gemm(g: GemmArgs<F32>): void {
       addon.gemm(g.transA, g.transB, g.M, g.N, g.K, g.alpha, g.a, g.lda, g.strideA, g.b, g.ldb, g.strideB, g.beta,
-        g.c, g.ldc, g.strideC, g.batch, g.bias ?? NO_BIAS);
+        g.c, g.ldc, g.strideC, g.batch, g.bias ?? NO_BIAS, g.bf16 ?? false);
     },
 
     unary(op: UnaryOp, x: F32, out: F32, p: number): void {

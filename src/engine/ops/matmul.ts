@@ -1,6 +1,7 @@
 import type { F32, GemmArgs } from '../backend.ts';
 import { record } from '../autograd.ts';
 import { EngineError, fmtShape } from '../errors.ts';
+import { matmulPrecision } from '../precision.ts';
 import { backend } from '../runtime.ts';
 import { sameShape } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
@@ -20,8 +21,11 @@ function dims(t: Tensor, trans: boolean): [number, number] {
   return trans ? [c, r] : [r, c];
 }
 
-/** C = op(A)·op(B) on the backend; `batch`, strides of 0 broadcast one matrix over the batch. */
-function gemmInto(a: F32, aRows: number, aCols: number, transA: boolean, strideA: number,
+/**
+ * C = op(A)·op(B) on the backend; `batch`, strides of 0 broadcast one matrix over the batch; `bf16` as captured
+ * by the op at its forward (src/engine/precision.ts), bound first so that backward passes use the same.
+ */
+function gemmInto(bf16: boolean, a: F32, aRows: number, aCols: number, transA: boolean, strideA: number,
   b: F32, bRows: number, bCols: number, transB: boolean, strideB: number,
   c: F32, batch: number, beta = 0, bias: F32 | null = null): void {
   const M = transA ? aCols : aRows;
@@ -29,7 +33,7 @@ function gemmInto(a: F32, aRows: number, aCols: number, transA: boolean, strideA
   const N = transB ? bRows : bCols;
   const args: GemmArgs = {
     transA, transB, M, N, K, alpha: 1, a, lda: aCols, strideA, b, ldb: bCols, strideB,
-    beta, c, ldc: N, strideC: M * N, batch, bias,
+    beta, c, ldc: N, strideC: M * N, batch, bias, bf16,
   };
   backend().gemm(args);
 }
@@ -40,6 +44,7 @@ function gemmInto(a: F32, aRows: number, aCols: number, transA: boolean, strideA
  * one side may be a plain matrix that is shared over the batch.
  */
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  const gemm = gemmInto.bind(null, matmulPrecision() === 'bf16');
   const transA = options.transA ?? false;
   const transB = options.transB ?? false;
   const A = a.storageF32('matmul');
@@ -67,8 +72,8 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const C = out.storageF32('matmul');
   // A batch of row-major matrices times one shared matrix is a single tall GEMM.
   const flatten = sB === 0 && !transA && batch > 1;
-  if (flatten) gemmInto(A, batch * aR, aC, false, 0, B, bR, bC, transB, 0, C, 1);
-  else gemmInto(A, aR, aC, transA, sA, B, bR, bC, transB, sB, C, batch);
+  if (flatten) gemm(A, batch * aR, aC, false, 0, B, bR, bC, transB, 0, C, 1);
+  else gemm(A, aR, aC, transA, sA, B, bR, bC, transB, sB, C, batch);
 
   return record(out, 'matmul', [a, b], (g) => {
     const G = g.storageF32('matmul');
@@ -78,9 +83,9 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
       // dA = dC·op(B)ᵀ, or (transA) op(B)·dCᵀ; summed over the batch when A was shared.
       const perBatch = empty(sA === 0 ? [batch, aR, aC] : a.shape);
       const P = perBatch.storageF32('matmul');
-      if (flatten) gemmInto(G, batch * M, N, false, 0, B, bR, bC, !transB, 0, P, 1);
-      else if (!transA) gemmInto(G, M, N, false, M * N, B, bR, bC, !transB, sB, P, batch);
-      else gemmInto(B, bR, bC, transB, sB, G, M, N, true, M * N, P, batch);
+      if (flatten) gemm(G, batch * M, N, false, 0, B, bR, bC, !transB, 0, P, 1);
+      else if (!transA) gemm(G, M, N, false, M * N, B, bR, bC, !transB, sB, P, batch);
+      else gemm(B, bR, bC, transB, sB, G, M, N, true, M * N, P, batch);
       ga = sA === 0 ? sumBatch(perBatch, a.shape) : perBatch;
     }
     if (b.requiresGrad) {
@@ -88,13 +93,13 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
       if (flatten) {
         // dB = Aᵀ·dC over the flattened rows (or dCᵀ·A when B is stored transposed).
         gb = empty(gbShape);
-        if (!transB) gemmInto(A, batch * aR, aC, true, 0, G, batch * M, N, false, 0, gb.storageF32('matmul'), 1);
-        else gemmInto(G, batch * M, N, true, 0, A, batch * aR, aC, false, 0, gb.storageF32('matmul'), 1);
+        if (!transB) gemm(A, batch * aR, aC, true, 0, G, batch * M, N, false, 0, gb.storageF32('matmul'), 1);
+        else gemm(G, batch * M, N, true, 0, A, batch * aR, aC, false, 0, gb.storageF32('matmul'), 1);
       } else {
         const perBatch = empty(sB === 0 ? [batch, bR, bC] : b.shape);
         const P = perBatch.storageF32('matmul');
-        if (!transB) gemmInto(A, aR, aC, !transA, sA, G, M, N, false, M * N, P, batch);
-        else gemmInto(G, M, N, true, M * N, A, aR, aC, transA, sA, P, batch);
+        if (!transB) gemm(A, aR, aC, !transA, sA, G, M, N, false, M * N, P, batch);
+        else gemm(G, M, N, true, M * N, A, aR, aC, transA, sA, P, batch);
         gb = sB === 0 ? sumBatch(perBatch, gbShape) : perBatch;
       }
     }
@@ -120,6 +125,7 @@ export interface LinearOptions {
 export function linear(x: Tensor, w: Tensor, bias?: Tensor | null, options: LinearOptions = {}): Tensor {
   const X = x.storageF32('linear');
   const W = w.storageF32('linear');
+  const gemm = gemmInto.bind(null, matmulPrecision() === 'bf16');
   const inOut = options.weightLayout === 'inOut';
   const inF = w.rank === 2 ? w.shape[inOut ? 0 : 1]! : -1;
   const outF = w.rank === 2 ? w.shape[inOut ? 1 : 0]! : -1;
@@ -136,7 +142,7 @@ export function linear(x: Tensor, w: Tensor, bias?: Tensor | null, options: Line
   const Y = out.storageF32('linear');
   const be = backend();
   const [wR, wC] = [w.shape[0]!, w.shape[1]!];
-  gemmInto(X, rows, inF, false, 0, W, wR, wC, !inOut, 0, Y, 1, 0, bias ? bias.storageF32('linear') : null);
+  gemm(X, rows, inF, false, 0, W, wR, wC, !inOut, 0, Y, 1, 0, bias ? bias.storageF32('linear') : null);
   const inputs = bias ? [x, w, bias] : [x, w];
   return record(out, 'linear', inputs, (g) => {
     const G = g.storageF32('linear');
@@ -145,13 +151,13 @@ export function linear(x: Tensor, w: Tensor, bias?: Tensor | null, options: Line
     let gbias: Tensor | null = null;
     if (x.requiresGrad) {
       gx = emptyOutput(x.shape);
-      gemmInto(G, rows, outF, false, 0, W, wR, wC, inOut, 0, gx.storageF32('linear'), 1);
+      gemm(G, rows, outF, false, 0, W, wR, wC, inOut, 0, gx.storageF32('linear'), 1);
     }
     if (w.requiresGrad) {
       gw = emptyOutput(w.shape);
       // dW = dYᵀ·X for [out, in]; Xᵀ·dY for [in, out].
-      if (inOut) gemmInto(X, rows, inF, true, 0, G, rows, outF, false, 0, gw.storageF32('linear'), 1);
-      else gemmInto(G, rows, outF, true, 0, X, rows, inF, false, 0, gw.storageF32('linear'), 1);
+      if (inOut) gemm(X, rows, inF, true, 0, G, rows, outF, false, 0, gw.storageF32('linear'), 1);
+      else gemm(G, rows, outF, true, 0, X, rows, inF, false, 0, gw.storageF32('linear'), 1);
     }
     if (bias?.requiresGrad) {
       gbias = empty(bias.shape);

@@ -1,11 +1,17 @@
 import type { HostGemmArgs as GemmArgs } from '../host.ts';
+import { roundedBf16Copy } from './bf16.ts';
 
 /**
  * Reference GEMM: straightforward loops with float64 accumulation, so it serves as the oracle for the native
  * kernels. Row i of C is accumulated in a float64 buffer; the k-loop is outermost within a row so that the
- * common non-transposed B is read contiguously.
+ * common non-transposed B is read contiguously. With `bf16`, alpha·A and B are first rounded to bfloat16 (copies),
+ * so the products are those of the native bf16 GEMM and only the order and precision of the sums differ.
  */
 export function gemm(g: GemmArgs): void {
+  if (g.bf16) {
+    gemm({ ...g, bf16: false, alpha: 1, a: roundedBf16Copy(g.a, g.alpha), b: roundedBf16Copy(g.b) });
+    return;
+  }
   const { M, N, K, transA, transB, alpha, a, b, c, lda, ldb, ldc } = g;
   const bias = g.bias ?? null;
   if (bias && g.beta !== 0) throw new RangeError('gemm: a bias needs beta 0');
