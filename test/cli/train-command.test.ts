@@ -55,6 +55,23 @@ describe('lethe train', () => {
     assert.ok(existsSync(join(`${out}.checkpoint`, 'optimizer.safetensors')));
   });
 
+  test('--precision bf16 trains in mixed precision and says so in the log; other precisions and SISA with bf16 are refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lethe-cli-train-'));
+    const data = file(dir, 'd.jsonl', '{"subject":"Ada","question":"Where was Ada born?","answer":"In Turin."}\n');
+    const out = join(dir, 'model');
+    const r = lethe('train', '--data', data, '--out', out, '--steps', '3', '--precision', 'bf16', ...tiny);
+    assert.equal(r.status, 0, r.stderr);
+    const log = JSON.parse(readFileSync(join(out, 'training_log.json'), 'utf8')) as { spec: { options: { precision: string } } };
+    assert.equal(log.spec.options.precision, 'bf16');
+    const fp16 = lethe('train', '--data', data, '--out', join(dir, 'm2'), '--steps', '3', '--precision', 'fp16', ...tiny);
+    assert.equal(fp16.status, 1);
+    assert.match(fp16.stderr, /--precision.*fp16.*(f32|bf16)/);
+    const sisa = lethe('train', '--data', data, '--out', join(dir, 'm3'), '--shards', '2', '--slices', '1', '--precision', 'bf16', ...tiny);
+    assert.equal(sisa.status, 1);
+    assert.match(sisa.stderr, /--precision bf16 is not available with --shards/);
+    assert.equal(existsSync(join(dir, 'm2')) || existsSync(join(dir, 'm3')), false, 'nothing is written');
+  });
+
   const bad: [string, string, RegExp][] = [
     ['not JSONL', 'this is not json\n', /bad\.jsonl:1: not valid JSON/],
     ['a missing field', '{"subject":"A","question":"Q?","answer":"A."}\n{"subject":"A","question":"Q?"}\n', /bad\.jsonl:2: field "answer" is missing/],
