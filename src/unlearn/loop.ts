@@ -1,17 +1,27 @@
-import { AdamW, backward, clipGradNorm, pooled, scale, add, type Tensor } from '../engine/index.ts';
+import { AdamW, backward, clipGradNorm, pooled, scale, add, sub, type Tensor } from '../engine/index.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import { learningRate } from '../train/schedule.ts';
 import { ItemStream, type UnlearnBatch } from './batches.ts';
 import { allFinite, damageBreach, GuardSample } from './checks.ts';
 import type { UnlearnItem } from './data.ts';
 import { answerNll, klToReference } from './losses.ts';
-import { resolveSchedule, type LoopOptions } from './options.ts';
+import { OptionError, resolveSchedule, type LoopOptions } from './options.ts';
 import { loadLoopCheckpoint, loopFingerprint, saveLoopCheckpoint } from './loop-checkpoint.ts';
 
-/** The loop's options; methods without a retain term (gradient ascent) leave alpha and retainLoss out. */
-export type LoopOptionsIn = Omit<LoopOptions, 'alpha' | 'retainLoss'> & Partial<Pick<LoopOptions, 'alpha' | 'retainLoss'>>;
+/** The retain term's options, which methods without one (gradient ascent) leave out. */
+type RetainOptionKey = 'alpha' | 'retainLoss' | 'primalDual' | 'retainEps' | 'dualStep';
+/** The loop's options; methods without a retain term (gradient ascent) leave the retain term's options out. */
+export type LoopOptionsIn = Omit<LoopOptions, RetainOptionKey> & Partial<Pick<LoopOptions, RetainOptionKey>>;
 import { frozenModel } from './reference.ts';
 import type { CheckEvent, StepEvent, StopReason, UnlearnContext, UnlearnHooks, UnlearnOutcome } from './types.ts';
+
+/**
+ * One dual-ascent step of the primal–dual retain constraint retain ≤ ε (PDU): λ ← max(0, λ + η·(retain − ε)). λ grows
+ * while the constraint is violated and shrinks back to 0 once it holds with room to spare.
+ */
+export function dualAscent(lambda: number, retain: number, eps: number, step: number): number {
+  return Math.max(0, lambda + step * (retain - eps));
+}
 
 /** What a loss-based method gives the shared loop: its forget term, and optionally its own retain term. */
 export interface LossSpec {
@@ -42,9 +52,10 @@ export interface LoopRun {
 
 /**
  * The optimisation loop every loss-based method shares: paired forget/retain batches, AdamW with warmup, the
- * retain term, progress events, and the guards. Guards: early stop at the forget target; stop and roll back to
- * the last good check when the retain loss rises past its bound; on a non-finite loss or gradient, stop without
- * applying it and roll back, so a NaN model is never the result.
+ * retain term (weighted by α, or with primalDual by a λ learnt by dual ascent), progress events, and the guards.
+ * Guards: early stop at the forget target; stop and roll back to the last good check when the retain loss rises past
+ * its bound; on a non-finite loss or gradient, stop without applying it and roll back, so a NaN model is never the
+ * result.
  */
 export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpec, hooks: UnlearnHooks, run: LoopRun = {}): UnlearnOutcome {
   const model = ctx.model;
@@ -55,7 +66,10 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
   const forgetItems = run.forget ?? ctx.forget;
   const { steps, lr: peakLr, checkEvery } = resolveSchedule(o, model.config.hiddenSize, forgetItems.length);
   const alpha = o.alpha ?? 0;
-  const useRetain = ctx.retain.length > 0 && alpha > 0;
+  // PDU: λ (from α) weighs retain − ε and follows dual ascent; ε, when not given, is the first step's retain term.
+  const dual = o.primalDual ? { lambda: alpha, eps: o.retainEps ?? null, step: o.dualStep ?? 1 } : null;
+  if (dual && ctx.retain.length === 0) throw new OptionError('primalDual needs a retain set: the constraint bounds the retain term');
+  const useRetain = ctx.retain.length > 0 && (alpha > 0 || dual !== null);
   const retainTerm = spec.retain ?? (o.retainLoss === 'kl'
     ? (b: UnlearnBatch) => klToReference(model, tools.reference(), b)
     : (b: UnlearnBatch) => answerNll(model, b));
@@ -100,6 +114,12 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
     curve.push(...resumed.state.curve);
     checks.push(...resumed.state.checks);
     warnedMemorising = resumed.state.warnedMemorising;
+    const last = resumed.state.curve.at(-1);
+    if (dual && last) {
+      // λ and ε are functions of the logged curve: the step after the last one logged resumes them exactly.
+      dual.eps ??= resumed.state.curve[0]!.parts['retain']!;
+      dual.lambda = dualAscent(last.parts['lambda']!, last.parts['retain']!, dual.eps, dual.step);
+    }
     lastGood = model.params.snapshot();
     lastGoodStep = step;
     // The batch order is a function of the seed: replay it to where the run stopped.
@@ -124,7 +144,13 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
         if (retainStream) {
           const lr = retainTerm(retainStream.next(), tools);
           parts['retain'] = lr.item();
-          loss = add(loss, scale(lr, alpha));
+          if (dual) {
+            dual.eps ??= parts['retain'];
+            parts['lambda'] = dual.lambda;
+            loss = add(loss, scale(sub(lr, dual.eps), dual.lambda));
+          } else {
+            loss = add(loss, scale(lr, alpha));
+          }
         }
         const value = loss.item();
         if (Number.isFinite(value)) backward(loss);
@@ -144,6 +170,7 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
       optimizer.lr = lr;
       optimizer.update();
       optimizer.zeroGrad();
+      if (dual) dual.lambda = dualAscent(dual.lambda, parts['retain']!, dual.eps!, dual.step);
       step++;
       const event: StepEvent = { phase, step, totalSteps: steps, loss: value, parts, lr, gradNorm };
       curve.push(event);
@@ -193,5 +220,8 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
     for (const p of frozen) p.requiresGrad = true;
     model.params.zeroGrad();
   }
-  return { stopReason, steps: step, curve, checks, details: rolledBackTo === null ? {} : { weightsFromStep: rolledBackTo } };
+  const details: Record<string, unknown> = rolledBackTo === null ? {} : { weightsFromStep: rolledBackTo };
+  // The constraint as run: ε (given or measured), η, and λ at the start and after the last step.
+  if (dual) details['primalDual'] = { retainEps: dual.eps, dualStep: dual.step, lambdaStart: alpha, lambdaEnd: dual.lambda };
+  return { stopReason, steps: step, curve, checks, details };
 }

@@ -1,7 +1,7 @@
 import {
-  add, div, exp, log, logSoftmax, mul, neg, noGrad, relu, scale, sub, sum, Tensor,
+  add, crossEntropy, div, exp, log, logSoftmax, mul, neg, noGrad, relu, scale, softmax, sub, sum, Tensor,
 } from '../engine/index.ts';
-import { answerTokenNll, batchAnswerNll, packAnswers, sequenceLogProbs } from '../model/logprobs.ts';
+import { answerLogits, answerTargets, answerTokenNll, batchAnswerNll, packAnswers, sequenceLogProbs, type AnswerBatch } from '../model/logprobs.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import type { UnlearnBatch } from './batches.ts';
 
@@ -68,4 +68,51 @@ export function klToReference(model: CausalLM, reference: CausalLM, batch: Unlea
   const logp = logSoftmax(model.forward(ids, at).logits!, -1);
   const perPosition = sum(mul(exp(refLogp), sub(refLogp, logp)), -1);
   return scale(sum(perPosition), 1 / batch.realTokens);
+}
+
+/**
+ * −mean over the batch's answer tokens of w_t·NLL_t, with w_t = weight(NLL_t) a constant: read off the forward pass
+ * and detached, so the gradient is Σ w_t·∇NLL_t / K and no gradient flows through the weights (WGA, SatImp).
+ * Also returns the mean weight, for the log.
+ */
+export function weightedAnswerAscent(model: CausalLM, batch: UnlearnBatch, weight: (nll: number) => number): { loss: Tensor; meanWeight: number } {
+  const nll = crossEntropy(answerLogits(model, batch.answers), answerTargets(batch.answers), { reduction: 'none' });
+  const w = Float32Array.from(nll.f32('weightedAnswerAscent'), (v) => weight(v));
+  const K = w.length;
+  return { loss: scale(sum(mul(nll, new Tensor(w, [K]))), -1 / K), meanWeight: w.reduce((a, b) => a + b, 0) / K };
+}
+
+/**
+ * Mean over rows of the cross-entropy −Σ_v q_v·log softmax(logits)_v between logits [K, V] and soft targets q [K, V]
+ * (a constant: no gradient flows into it). CE-U and UNDIAL's distillation loss.
+ */
+export function softTargetCrossEntropy(logits: Tensor, target: Tensor): Tensor {
+  return scale(sum(mul(target, logSoftmax(logits, -1))), -1 / logits.shape[0]!);
+}
+
+/**
+ * softmax(logits + shift·onehot(targets)) per row, without a graph: the soft targets built by moving each row's true
+ * token's logit by `shift` (−β for UNDIAL; −∞ for CE-U, given as −Infinity and applied as a logit far below any other,
+ * so that token's probability is exactly 0 and no Inf enters a tensor).
+ */
+export function shiftedTargetSoftmax(logits: Tensor, targets: Tensor, shift: number): Tensor {
+  const [K, V] = logits.shape as [number, number];
+  const t = targets.i32('shiftedTargetSoftmax');
+  const x = Float32Array.from(logits.f32('shiftedTargetSoftmax'));
+  for (let k = 0; k < K; k++) {
+    const i = k * V + t[k]!;
+    x[i] = shift === -Infinity ? -3e38 : x[i]! + shift;
+  }
+  return noGrad(() => softmax(new Tensor(x, [K, V]), -1));
+}
+
+/** The batch's answers with the first `n` answer tokens of each row left out of `answerPositions` (CE-U's trick). */
+export function skipFirstAnswerTokens(batch: UnlearnBatch, n: number): AnswerBatch {
+  if (n === 0) return batch.answers;
+  const L = batch.answers.ids.shape[1]!;
+  const kept: number[] = [];
+  batch.items.forEach((it, b) => {
+    for (let j = n; j < it.answer.length; j++) kept.push(b * L + it.prompt.length + j - 1);
+  });
+  return { ...batch.answers, answerPositions: Int32Array.from(kept) };
 }

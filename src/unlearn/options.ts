@@ -38,6 +38,10 @@ export function loopOptionShape(d: LoopDefaults) {
     gamma: z.number().min(0).default(d.gamma ?? 1).describe('weight γ of the forget term'),
     alpha: z.number().min(0).default(d.alpha ?? 1).describe('weight α of the retain term (ignored without a retain set)'),
     retainLoss: z.enum(['nll', 'kl']).default(d.retainLoss ?? 'nll').describe('retain term: NLL of retain answers, or KL(p_ref ‖ p_θ) over all retain positions'),
+    // PDU (Entesari et al. 2025, open-unlearning's PDU trainer: dual_step_size 1, retain_loss_eps required there).
+    primalDual: z.boolean().default(false).describe('PDU: the retain term becomes a constraint retain ≤ retainEps, its weight λ (starting at α) learnt by dual ascent λ ← max(0, λ + dualStep·(retain − retainEps)) each step; the loss is γ·forget + λ·(retain − retainEps)'),
+    retainEps: z.number().min(0).optional().describe('bound ε of the primal–dual retain constraint, in the retain term\'s units (default: the retain term on the first step, i.e. no worse than θ)'),
+    dualStep: z.number().min(0).default(1).describe('dual step size η of the primal–dual update of λ'),
     checkEvery: z.number().int().positive().optional().describe('steps between guard checks (default: min(10, ⌈steps / 4⌉), so a short run is checked several times)'),
     checkSamples: z.number().int().positive().default(64).describe('forget and retain items scored at each guard check'),
     targetForgetProb: z.number().min(0).max(1).default(0).describe('stop early once the forget probability at a check is at or below this (0 = run all steps)'),

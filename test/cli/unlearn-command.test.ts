@@ -113,7 +113,7 @@ describe('lethe unlearn refuses what it must not write (issue 11)', () => {
 test('lethe methods lists every method with its options', () => {
   const r = lethe('methods');
   assert.equal(r.status, 0, r.stderr);
-  for (const name of ['grad-ascent', 'grad-diff', 'npo', 'simnpo', 'idk-ft', 'dpo-idk', 'task-vector']) assert.match(r.stdout, new RegExp(`^${name} — `, 'm'));
+  for (const name of ['grad-ascent', 'grad-diff', 'npo', 'simnpo', 'wga', 'satimp', 'ce-u', 'undial', 'idk-ft', 'dpo-idk', 'task-vector', 'rmu', 'localized-ablation']) assert.match(r.stdout, new RegExp(`^${name} — `, 'm'));
   assert.match(r.stdout, /^ {4}beta=0\.1 +number +inverse temperature/m);
   assert.match(r.stdout, /--sanitize hard\|soft/);
 });

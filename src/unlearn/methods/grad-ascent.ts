@@ -5,7 +5,7 @@ import { answerNll } from '../losses.ts';
 import { loopOptionShape } from '../options.ts';
 import { defineMethod } from '../types.ts';
 
-const { alpha: _a, retainLoss: _r, ...shape } = loopOptionShape({ epochs: 1.2, lr: 1e-4 });
+const { alpha: _a, retainLoss: _r, primalDual: _p, retainEps: _e, dualStep: _d, ...shape } = loopOptionShape({ epochs: 1.2, lr: 1e-4 });
 
 /** GradAscent: L = −NLL(forget). No retain term (a retain set, if given, only feeds the damage guard). */
 export const gradAscent = defineMethod({

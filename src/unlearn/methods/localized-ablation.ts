@@ -149,7 +149,7 @@ export function ablateUnits(model: CausalLM, units: readonly Unit[], action: 'ze
 }
 
 // Repair is retain-only training: its steps and lr are the repair options, the forget term is off.
-const { steps: _s, epochs: _e, lr: _l, baseLr: _b, gamma: _g, alpha: _a, targetForgetProb: _t, ...repairShape } = loopOptionShape({ epochs: 1, lr: 1e-4 });
+const { steps: _s, epochs: _e, lr: _l, baseLr: _b, gamma: _g, alpha: _a, targetForgetProb: _t, primalDual: _p, retainEps: _re, dualStep: _d, ...repairShape } = loopOptionShape({ epochs: 1, lr: 1e-4 });
 
 export const LocalizedAblationOptions = z.object({
   topK: z.number().int().positive().default(512).describe('units to ablate (the highest-scoring ones with a positive score)'),

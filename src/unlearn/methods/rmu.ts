@@ -124,6 +124,6 @@ export const rmu = defineMethod({
     hooks.onMessage?.(`rmu: steering layer ${layer} (mean ‖h‖ on forget data ${norm.toFixed(2)}) to a control vector of norm ${coefficient.toFixed(2)}`
       + `${o.coefficient === undefined ? ` (${o.coefficientScale} × ‖h‖)` : ' (coefficient)'}; training ${trainable.length} tensors (${o.modules})`);
     const outcome = runLossLoop(ctx, o, rmuSpec(layer, control, trainable), hooks);
-    return { ...outcome, details: { layer, coefficient, coefficientScale: o.coefficient === undefined ? o.coefficientScale : null, forgetActivationNorm: norm, modules: o.modules, trained: trainable } };
+    return { ...outcome, details: { ...outcome.details, layer, coefficient, coefficientScale: o.coefficient === undefined ? o.coefficientScale : null, forgetActivationNorm: norm, modules: o.modules, trained: trainable } };
   },
 });

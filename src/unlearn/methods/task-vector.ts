@@ -5,7 +5,7 @@ import { loopOptionShape } from '../options.ts';
 import { allFinite, damageBreach, GuardSample } from '../checks.ts';
 import { defineMethod } from '../types.ts';
 
-const { alpha: _a, retainLoss: _r, gamma: _g, targetForgetProb: _t, ...shape } = loopOptionShape({ epochs: 1.2, lr: 1e-4 });
+const { alpha: _a, retainLoss: _r, primalDual: _p, retainEps: _e, dualStep: _d, gamma: _g, targetForgetProb: _t, ...shape } = loopOptionShape({ epochs: 1.2, lr: 1e-4 });
 
 /** θ' = θ − λ(θ_ft − θ) in place over the flat buffer holding θ_ft; returns ‖τ‖. */
 export function negateTaskVector(flat: Float32Array, original: Float32Array, lambda: number): number {

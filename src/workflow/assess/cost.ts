@@ -38,10 +38,10 @@ export function measureStepSeconds(modelDir: string, records: readonly TrainingR
 /**
  * The estimated cost of each method on `forgetRecords` records: its schedule's steps (derived from the forget set's
  * size and the model's width, as a run would) × the pass time × (1 + retain batch / forget batch, for the retain
- * term) × 4/3 for methods that also run the frozen reference model forward (NPO, SimNPO, DPO, RMU).
+ * term) × 4/3 for methods that also run the frozen reference model forward (NPO, SimNPO, DPO, RMU, UNDIAL).
  */
 export function estimateCosts(methods: readonly string[], width: number, forgetRecords: number, stepSeconds: number): MethodCost[] {
-  const WITH_REFERENCE = new Set(['npo', 'simnpo', 'dpo-idk', 'rmu']);
+  const WITH_REFERENCE = new Set(['npo', 'simnpo', 'dpo-idk', 'rmu', 'undial']);
   return methods.map((name) => {
     const m = getMethod(name);
     const o = parseOptions(m.options, [], m.name) as Partial<LoopOptions>;
