@@ -139,10 +139,14 @@ export function poolStats(): PoolStats {
   return { enabled, ...stats };
 }
 
-/** Drops the free lists (memory goes back to the garbage collector); tests and benches start from here. */
+/**
+ * Drops the free lists (memory goes back to the garbage collector) and restarts the peak from what is in use now;
+ * tests and benches start from here.
+ */
 export function clearPool(): void {
   free.clear();
   stats.cachedBytes = 0;
+  stats.peakInUseBytes = stats.inUseBytes;
 }
 
 /**

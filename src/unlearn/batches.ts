@@ -28,6 +28,22 @@ export function makeBatch(items: readonly UnlearnItem[], padId: number): Unlearn
 }
 
 /**
+ * A batch cut into consecutive chunks of at most `size` items, each with its share of what a mean-reduced term of
+ * the whole batch averages over (`count`: its answer tokens, its real tokens, …). For such a term,
+ * term(batch) = Σ share · term(chunk), so passes over the chunks give the batch's gradient with a chunk's memory.
+ */
+export function chunkBatch(batch: UnlearnBatch, size: number, padId: number, count: (b: UnlearnBatch) => number): { batch: UnlearnBatch; share: number }[] {
+  if (size <= 0 || batch.items.length <= size) return [{ batch, share: 1 }];
+  const total = count(batch);
+  const chunks: { batch: UnlearnBatch; share: number }[] = [];
+  for (let i = 0; i < batch.items.length; i += size) {
+    const chunk = makeBatch(batch.items.slice(i, i + size), padId);
+    chunks.push({ batch: chunk, share: count(chunk) / total });
+  }
+  return chunks;
+}
+
+/**
  * Endless shuffled batches over a set of items, epoch after epoch (a pure function of the seed). Forget and
  * retain streams run side by side with different seeds, so each forget batch is paired with a retain batch.
  */

@@ -1,7 +1,7 @@
-import { AdamW, backward, clipGradNorm, pooled, scale, add, sub, type Tensor } from '../engine/index.ts';
+import { AdamW, backward, clipGradNorm, pooled, scale, withMatmulPrecision, type Tensor } from '../engine/index.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import { learningRate } from '../train/schedule.ts';
-import { ItemStream, type UnlearnBatch } from './batches.ts';
+import { chunkBatch, ItemStream, type UnlearnBatch } from './batches.ts';
 import { allFinite, damageBreach, GuardSample } from './checks.ts';
 import type { UnlearnItem } from './data.ts';
 import { answerNll, klToReference } from './losses.ts';
@@ -29,6 +29,11 @@ export interface LossSpec {
   forget(batch: UnlearnBatch, tools: LossTools): Tensor;
   /** Replaces the shared retain term (NLL or KL), e.g. RMU's activation-matching term. */
   retain?(batch: UnlearnBatch, tools: LossTools): Tensor;
+  /**
+   * What the custom retain term is a mean over, counted in a batch (RMU: its real tokens), so that the term of a
+   * batch is the weighted sum of its chunks' terms (retainChunk). Without it a custom retain term is never chunked.
+   */
+  retainCount?(batch: UnlearnBatch): number;
   /** Names of the parameters to train; all of them when absent. The rest stay bit-for-bit unchanged. */
   trainable?: readonly string[];
   /** Named values to log beside the loss (e.g. NPO's mean log-ratio), read after each forget() call. */
@@ -73,6 +78,14 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
   const retainTerm = spec.retain ?? (o.retainLoss === 'kl'
     ? (b: UnlearnBatch) => klToReference(model, tools.reference(), b)
     : (b: UnlearnBatch) => answerNll(model, b));
+  // What the retain term averages over: the KL every real token, the NLL every answer token.
+  const retainCount = spec.retain ? spec.retainCount : o.retainLoss === 'kl'
+    ? (b: UnlearnBatch) => b.realTokens
+    : (b: UnlearnBatch) => b.answers.answerPositions.length;
+  const retainChunk = retainCount ? o.retainChunk ?? 0 : 0;
+  // A step's forward and backward passes: in a pooled scope each (activations and gradients reuse the last step's
+  // memory; what outlives it is read out or copied into the model's gradient storage), at the run's precision.
+  const pass = <T>(fn: () => T): T => pooled(() => withMatmulPrecision(o.precision ?? 'f32', fn));
 
   const all = model.params.list();
   const trainable = spec.trainable ? new Set(spec.trainable) : null;
@@ -134,28 +147,42 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
 
   try {
     while (step < steps) {
-      // Forward and backward in one pooled scope: the step's activations and gradients reuse the last step's
-      // memory; what outlives it is read out here (loss values) or copied (gradients into the model's storage).
-      const { value, parts } = pooled(() => {
-        const fb = forgetStream.next();
-        const lf = spec.forget(fb, tools);
-        const parts: Record<string, number> = { forget: lf.item(), ...(spec.parts?.() ?? {}) };
-        let loss = scale(lf, o.gamma);
-        if (retainStream) {
-          const lr = retainTerm(retainStream.next(), tools);
-          parts['retain'] = lr.item();
-          if (dual) {
-            dual.eps ??= parts['retain'];
-            parts['lambda'] = dual.lambda;
-            loss = add(loss, scale(sub(lr, dual.eps), dual.lambda));
-          } else {
-            loss = add(loss, scale(lr, alpha));
-          }
-        }
-        const value = loss.item();
-        if (Number.isFinite(value)) backward(loss);
-        return { value, parts };
+      // The forget term and the retain term (in chunks, with retainChunk) each go forward and backward in a scope of
+      // their own, so a step holds the activations of one pass at a time, not of both batches. Their gradients add
+      // up in the model's storage: the gradient of γ·forget + α·retain (λ·(retain − ε) under PDU).
+      const forget = pass(() => {
+        const lf = spec.forget(forgetStream.next(), tools);
+        const v = lf.item();
+        const parts: Record<string, number> = { forget: v, ...(spec.parts?.() ?? {}) };
+        // A constant forget term (retain-only phases, such as localized ablation's repair) has no gradient to give.
+        if (Number.isFinite(v) && lf.requiresGrad) backward(scale(lf, o.gamma));
+        return { v, parts };
       });
+      const parts = forget.parts;
+      let value = o.gamma * forget.v;
+      if (retainStream && Number.isFinite(value)) {
+        const weight = dual ? dual.lambda : alpha;
+        const rb = retainStream.next();
+        const chunks = retainChunk > 0 ? chunkBatch(rb, retainChunk, ctx.padId, retainCount!) : [{ batch: rb, share: 1 }];
+        let retain = 0;
+        for (const { batch, share } of chunks) {
+          retain += share * pass(() => {
+            const lr = retainTerm(batch, tools);
+            const v = lr.item();
+            if (Number.isFinite(v) && lr.requiresGrad) backward(scale(lr, weight * share));
+            return v;
+          });
+        }
+        parts['retain'] = retain;
+        if (dual) {
+          dual.eps ??= retain;
+          parts['lambda'] = dual.lambda;
+          value += dual.lambda * (retain - dual.eps);
+        } else {
+          value += alpha * retain;
+        }
+      }
+      if (!Number.isFinite(value)) optimizer.zeroGrad();
       if (!Number.isFinite(value)) {
         stopReason = 'non-finite';
         break;

@@ -97,6 +97,7 @@ export function rmuSpec(layer: number, control: Tensor, trainable?: readonly str
       const frozen = noGrad(() => hiddenAt(t.reference(), b, layer));
       return activationMse(hiddenAt(t.model, b, layer), frozen, b);
     },
+    retainCount: (b) => b.realTokens,
     trainable,
   };
 }
