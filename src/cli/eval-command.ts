@@ -5,6 +5,7 @@ import { EvalCache } from '../eval/cache.ts';
 import { evaluateAgainstReference } from '../eval/compare.ts';
 import type { TooLong } from '../eval/context-fit.ts';
 import { detectEvalFormat, loadEvalSets } from '../eval/datasets.ts';
+import { parseAttackNames } from '../eval/attacks/index.ts';
 import { DEFAULT_EVALUATE } from '../eval/evaluate.ts';
 import { evaluateMuseAgainstReference } from '../eval/muse-compare.ts';
 import { loadMuseSets } from '../eval/muse-data.ts';
@@ -21,6 +22,8 @@ export interface EvalCliOptions {
   out: string;
   relearn: boolean;
   probe: boolean;
+  /** `--attacks`: comma-separated attack names, `all` (the default) or `none`. */
+  attacks?: string;
   retainSample: number;
   tooLong: TooLong;
   /** `--field lethe_name=file_name,…` (repeatable). */
@@ -38,6 +41,7 @@ export interface EvalCliOptions {
 export async function evalCommand(o: EvalCliOptions): Promise<string> {
   if (o.model.length === 0 && !o.reference && !o.target) throw new RangeError('nothing to evaluate: give --model, --target or --reference');
   const fields = parseFieldMap(o.field ?? []);
+  const attacks = o.attacks === undefined ? DEFAULT_EVALUATE.attacks : parseAttackNames(o.attacks);
   const format = detectEvalFormat(o.data, o.split);
   const tokenizer = Tokenizer.fromDir((o.model[0] ?? o.reference ?? o.target)!);
   const models = {
@@ -60,6 +64,7 @@ export async function evalCommand(o: EvalCliOptions): Promise<string> {
       retainSample: o.retainSample,
       relearnModes: o.relearn ? DEFAULT_EVALUATE.relearnModes : [],
       probe: o.probe ? DEFAULT_EVALUATE.probe : null,
+      attacks,
     },
     tooLong: o.tooLong,
     title: `Lethe evaluation: ${o.split} of ${basename(resolve(o.data))}`,

@@ -250,6 +250,7 @@ program
   .requiredOption('--out <dir>', 'where metrics.json and report.html are written')
   .option('--no-relearn', 'skip the relearning attacks')
   .option('--no-probe', 'skip the hidden-state probe')
+  .option('--attacks <names>', 'the attack suite: in-context, paraphrase, few-shot, probe-sweep, logit-lens, sampling (comma-separated), all, or none', 'all')
   .option('--retain-sample <n>', 'retain items scored', number('int', 1), 400)
   .option('--cache <dir>', 'keep each model\'s evaluation here and reuse it when the same weights are evaluated on the same data with the same options and Lethe code again')
   .addOption(new Option('--too-long <what>', 'items longer than the model\'s context: refuse (naming the item), skip (left out and counted in the report) or truncate-left (keep the answer, drop prompt tokens from the left after the BOS; counted)').choices([...TOO_LONG]).default('refuse'))

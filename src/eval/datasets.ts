@@ -6,6 +6,8 @@ import type { FieldMap } from '../data/fields.ts';
 import { readUtf8File } from '../util/text-file.ts';
 import { QaRecordSchema } from '../data/schema.ts';
 import { isMuseFolder } from '../data/muse.ts';
+import { TEMPLATES } from '../data/persons/templates.ts';
+import type { Person } from '../data/persons/types.ts';
 
 /** A QA item as the metrics need it: the answer, and for the truth ratio a paraphrased and perturbed answers. */
 export interface EvalQa {
@@ -14,6 +16,8 @@ export interface EvalQa {
   /** The correct answer reworded (TR's denominator); the answer itself where a set has none (TOFU's world facts). */
   paraphrasedAnswer: string | null;
   perturbedAnswers: string[];
+  /** The question reworded (persons corpus, TOFU), for the paraphrase attack; absent where the data has none. */
+  paraphrasedQuestion?: string;
   subject: string | null;
   attribute: string | null;
 }
@@ -60,6 +64,18 @@ function personAttributes(dir: string): Map<string, Map<string, string>> {
       if (!out.has(k)) out.set(k, new Map());
       out.get(k)!.set(name, v);
     }
+    // Every value a QA template asks about, under its attribute's name (nested ones too: event_year, work1_title, …).
+    for (const t of TEMPLATES) {
+      let v: unknown;
+      try {
+        v = t.value(p as unknown as Person);
+      } catch {
+        continue;
+      }
+      if (typeof v !== 'string' || v.length === 0) continue;
+      if (!out.has(t.attribute)) out.set(t.attribute, new Map());
+      if (!out.get(t.attribute)!.has(name)) out.get(t.attribute)!.set(name, v);
+    }
   }
   return out;
 }
@@ -67,7 +83,7 @@ function personAttributes(dir: string): Map<string, Map<string, string>> {
 function fromQa(r: z.infer<typeof QaRecordSchema>): EvalQa {
   return {
     question: r.question, answer: r.answer, paraphrasedAnswer: r.paraphrased_answer ?? null, perturbedAnswers: r.perturbed_answers ?? [],
-    subject: r.subject, attribute: r.attribute ?? null,
+    subject: r.subject, attribute: r.attribute ?? null, ...(r.paraphrased_question ? { paraphrasedQuestion: r.paraphrased_question } : {}),
   };
 }
 
@@ -103,6 +119,7 @@ const TofuItem = z.looseObject({
   question: z.string().min(1),
   answer: z.string().min(1),
   paraphrased_answer: z.string().min(1).optional(),
+  paraphrased_question: z.string().min(1).optional(),
   perturbed_answer: z.array(z.string().min(1)).min(1).optional(),
   perturbed_answers: z.array(z.string().min(1)).min(1).optional(),
 });
@@ -117,6 +134,7 @@ export function readTofuItems(path: string, options: EvalReadOptions = {}): Eval
   return readRecords(path, TofuItem, { fields: options.fields }).map((r) => ({
     question: r.question, answer: r.answer, paraphrasedAnswer: r.paraphrased_answer ?? null,
     perturbedAnswers: r.perturbed_answer ?? r.perturbed_answers ?? [], subject: null, attribute: null,
+    ...(r.paraphrased_question ? { paraphrasedQuestion: r.paraphrased_question } : {}),
   }));
 }
 

@@ -15,6 +15,7 @@ import { rougeL } from './rouge.ts';
 import { forgetTruthRatio, retainTruthRatio, truthRatios } from './truth-ratio.ts';
 import { modelUtility, optionNormalisedProbability } from './utility.ts';
 import { memorisationFrom } from './extraction.ts';
+import { ATTACK_NAMES as SUITE, runAttacks, type AttackName, type AttackOptions } from './attacks/index.ts';
 
 export interface EvaluateOptions {
   /** Retain items scored (an even sample; the retain set can be large). */
@@ -30,13 +31,17 @@ export interface EvaluateOptions {
   relatedItems: number;
   /** Hidden-state probe of one attribute (needs sets with subjects and attributes, as the persons corpus has). */
   probe: { attribute: string; layer: number | null } | null;
+  /** The attack suite (src/eval/attacks; none: []). An attack the data or model does not support reports why. */
+  attacks: AttackName[];
+  /** Its options over DEFAULT_ATTACK_OPTIONS; the seed and batch size are this evaluation's, the probed attribute the probe's. */
+  attackOptions: Partial<AttackOptions>;
   batchSize: number;
   seed: number;
 }
 
 export const DEFAULT_EVALUATE: EvaluateOptions = {
   retainSample: 400, worldSample: 200, minK: 0.4, relearnModes: ['forget-part', 'related'], relearn: DEFAULT_RELEARN,
-  relatedItems: 200, probe: { attribute: 'country', layer: null }, batchSize: 32, seed: 0,
+  relatedItems: 200, probe: { attribute: 'country', layer: null }, attacks: [...SUITE], attackOptions: {}, batchSize: 32, seed: 0,
 };
 
 /** What every evaluation is compared with: the reference (retain) model's forget truth ratios and Min-K% AUC. */
@@ -102,7 +107,8 @@ function probeExamples(tokenizer: Tokenizer, items: readonly EvalQa[], attribute
 /**
  * Evaluates one model on the sets: forget/retain/world probability, ROUGE-L and truth ratio; model utility; forget
  * quality against the reference; extraction strength and exact memorisation on the forget set; every
- * membership-inference attack (forget vs holdout) and PrivLeak; the relearning attacks; the hidden-state probe.
+ * membership-inference attack (forget vs holdout) and PrivLeak; the relearning attacks; the hidden-state probe; the
+ * attack suite (in-context relearning, paraphrases, few-shot, probe and logit lens at every layer, sampling).
  */
 export function evaluateModel(input: EvaluateInput): ModelEvaluation {
   const o = { ...DEFAULT_EVALUATE, ...(input.options ?? {}) };
@@ -146,7 +152,7 @@ export function evaluateModel(input: EvaluateInput): ModelEvaluation {
       const data = mode === 'forget-part' ? attack : evenSample(sets.retain, o.relatedItems);
       const curve = relearnCurve(model, tokenizer, data.map((q) => ({ kind: 'qa' as const, question: q.question, answer: q.answer })), heldOutPairs, o.relearn);
       // Recovery is measured against the target's held-out score once it is known (withRecovery).
-      relearn.push({ mode, steps: curve.steps, score: curve.score, steps50: null, steps90: null });
+      relearn.push({ mode, steps: curve.steps, score: curve.score, steps50: null, steps90: null, items: heldOutPairs.length });
     }
   }
 
@@ -171,11 +177,16 @@ export function evaluateModel(input: EvaluateInput): ModelEvaluation {
     }
   }
 
+  if (o.attacks.length > 0) log(`  ${input.name}: attacks (${o.attacks.join(', ')})`);
+  const attacks = runAttacks(model, tokenizer, sets, o.attacks, {
+    seed: o.seed, batchSize: o.batchSize, ...(o.probe ? { probeAttribute: o.probe.attribute } : {}), ...o.attackOptions,
+  }, log);
+
   return {
     name: input.name, role: input.role, dir: input.dir, forget, retain, world, modelUtility: utility, forgetQuality: fq,
     extractionStrength: memo.meanExtractionStrength, exactMemorisation: memo.meanExactMemorisation, mia,
     privLeak: input.reference ? privLeak(minKAuc, input.reference.minKAuc) : null,
-    relearn, probe, ...(probeSkipped ? { probeSkipped } : {}),
+    relearn, probe, ...(probeSkipped ? { probeSkipped } : {}), attacks,
     samples: { forgetTruthRatios: Array.from(forgetTrs), lossForget: Array.from(f.loss!), lossHoldout: Array.from(h.loss!) },
     verdict: null, seconds: null,
   };

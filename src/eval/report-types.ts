@@ -2,6 +2,9 @@
  * The shape of an evaluation: what `lethe eval` writes to metrics.json and what the HTML report and the printed
  * table read. Every number means what DESIGN.md §6 (and TOFU / MUSE / open-unlearning) says it means.
  */
+import type { AttackResult } from './attacks/types.ts';
+
+export type { AttackMeasure, AttackName, AttackResult, LayerCurve } from './attacks/types.ts';
 
 /** Scores on one QA set (forget, retain or world). */
 export interface SetMetrics {
@@ -28,6 +31,8 @@ export interface RelearnSummary {
   score: number[];
   steps50: number | null;
   steps90: number | null;
+  /** Held-out forget items the score is a mean over. */
+  items?: number;
 }
 
 export interface ProbeSummary {
@@ -61,6 +66,8 @@ export interface ModelEvaluation {
   probe: ProbeSummary | null;
   /** Why the probe did not run, when it did not (shown instead of a bare dash). */
   probeSkipped?: string;
+  /** The attack suite (src/eval/attacks): one result per attack run, in the suite's order ([]: none was requested). */
+  attacks?: AttackResult[];
   /** Per-item scores kept for the charts: forget truth ratios and the LOSS attack's scores on forget and holdout. */
   samples: { forgetTruthRatios: number[]; lossForget: number[]; lossHoldout: number[] };
   /** One line: does it forget like the reference, and what did it cost? (set by the caller that knows the bars). */

@@ -2,6 +2,7 @@
  * Number and cell formatting shared by the HTML report and the printed table, so both show the same digits.
  * Missing values (null, a model without a relearning run, without a probe, without an attack) are "—".
  */
+import { judgeAttacks, type AttackSummary } from '../attacks/bar.ts';
 import type { EvalReport, MiaResult, ModelEvaluation, RelearnSummary } from '../report-types.ts';
 
 export const DASH = '—';
@@ -77,3 +78,23 @@ export const MODE_LABEL: Record<RelearnSummary['mode'], string> = {
   'forget-part': 'part of the forget set',
   related: 'related data only',
 };
+
+/** Whether any model in the report ran the attack suite (then the tables get an attacks column). */
+export function hasAttacks(report: EvalReport): boolean {
+  return report.models.some((m) => (m.attacks ?? []).length > 0);
+}
+
+/** A model's attacks judged against the report's retain model (and target); null without a retain model, or for it. */
+export function attackSummaryOf(report: EvalReport, m: ModelEvaluation): AttackSummary | null {
+  const reference = report.models.find((x) => x.role === 'reference');
+  if (!reference || m === reference || m.attacks === undefined) return null;
+  return judgeAttacks(m, report.models.find((x) => x.role === 'target') ?? null, reference);
+}
+
+/** "failed/judged" attacks in one cell ("1/7"), "—" where nothing was judged. */
+export function fmtAttacks(report: EvalReport, m: ModelEvaluation): string {
+  const a = attackSummaryOf(report, m);
+  if (!a) return DASH;
+  const judged = a.judged.filter((j) => j.status !== 'not measured');
+  return judged.length === 0 ? DASH : `${judged.filter((j) => j.status === 'failed').length}/${judged.length}`;
+}

@@ -3,10 +3,12 @@
  * no scripts (the only <script> is a JSON data block carrying the raw metrics), no fonts, no images, no URLs.
  * A Content-Security-Policy meta tag forbids the page from loading anything even if a value slipped through.
  */
+import type { AttackJudgement } from '../attacks/bar.ts';
+import { ATTACK_LABEL as SUITE_LABEL } from '../attacks/types.ts';
 import type { EvalReport, MiaResult, ModelEvaluation, SetMetrics } from '../report-types.ts';
 import { buildCharts, renderSvg, type ReportChart } from './charts.ts';
 import {
-  DASH, fmtNum, fmtP, fmtProbe, fmtRelearnPair, fmtRelearnSteps, fmtSigned, MODE_LABEL, miaAuc, relearnModes, relearnOf,
+  attackSummaryOf, DASH, fmtAttacks, fmtNum, fmtP, fmtProbe, fmtRelearnPair, fmtRelearnSteps, fmtSigned, hasAttacks, MODE_LABEL, miaAuc, relearnModes, relearnOf,
 } from './format.ts';
 
 /** Escapes text for HTML element content and quoted attribute values. */
@@ -35,6 +37,7 @@ main { max-width: 1280px; margin: 0 auto; padding: 24px 28px 48px; }
 h1 { font-size: 1.6rem; margin: 0 0 4px; }
 h2 { font-size: 1.2rem; margin: 32px 0 10px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 h3 { font-size: 1rem; margin: 18px 0 6px; }
+h4 { font-size: 0.92rem; margin: 14px 0 4px; }
 .meta { color: #555; margin: 0 0 8px; }
 .scroll { overflow-x: auto; background: #fff; border: 1px solid #ddd; border-radius: 6px; }
 table { border-collapse: collapse; font-size: 0.86rem; }
@@ -88,10 +91,11 @@ function qualityClass(p: number | null): string {
 
 function summaryTable(report: EvalReport): string {
   const modes = relearnModes(report);
+  const attacks = hasAttacks(report);
   const relearnHeads = modes.map((mode) => `<th title="Relearning attack on ${escapeHtml(MODE_LABEL[mode])}: steps to recover 50% / 90% of the target's held-out forget score">Relearn 50/90<br><span class="muted">${escapeHtml(MODE_LABEL[mode])}</span></th>`);
   const head = [
     '<thead>',
-    `<tr class="group"><th colspan="2"></th><th colspan="4">Forget set</th><th colspan="2">Retain &amp; utility</th><th colspan="3">Privacy</th><th colspan="${2 + modes.length}">Robustness</th><th></th></tr>`,
+    `<tr class="group"><th colspan="2"></th><th colspan="4">Forget set</th><th colspan="2">Retain &amp; utility</th><th colspan="3">Privacy</th><th colspan="${2 + modes.length + (attacks ? 1 : 0)}">Robustness</th><th></th></tr>`,
     '<tr>',
     '<th>Model</th><th>Role</th>',
     '<th>Probability</th><th>ROUGE-L</th><th>Truth ratio</th><th>Forget quality</th>',
@@ -100,6 +104,7 @@ function summaryTable(report: EvalReport): string {
     '<th>Extraction strength</th>',
     ...relearnHeads,
     '<th>Probe / output acc.</th>',
+    ...(attacks ? ['<th title="Attacks (relearning included) that recover clearly more than from the retain model, of those judged against it">Attacks above bar</th>'] : []),
     '<th>Verdict</th>',
     '</tr>',
     '</thead>',
@@ -123,6 +128,7 @@ function summaryTable(report: EvalReport): string {
       numTd(m.extractionStrength, fmtNum(m.extractionStrength)),
       ...modes.map((mode) => td(fmtRelearnPair(relearnOf(m, mode)))),
       td(fmtProbe(m), 'num', probeTitle),
+      ...(attacks ? [td(fmtAttacks(report, m))] : []),
       td(m.verdict ?? DASH, 'verdict'),
     ];
     return `<tr class="role-${escapeHtml(m.role)}">${cells.join('')}</tr>`;
@@ -191,7 +197,66 @@ function detailTables(report: EvalReport): string {
     probe = `<h3>Hidden-state probe</h3><div class="scroll"><table><thead><tr><th>Model</th><th>Attribute</th><th>Layer</th><th>Probe accuracy</th><th>Output accuracy</th><th>Chance</th></tr></thead>`
       + `<tbody>${rows.join('\n')}</tbody></table></div>`;
   }
-  return `<h3>Per-set scores</h3>${perSet}<h3>Membership inference (AUC, forget vs holdout)</h3>${miaTable}${relearn}${probe}`;
+  return `<h3>Per-set scores</h3>${perSet}<h3>Membership inference (AUC, forget vs holdout)</h3>${miaTable}${relearn}${probe}${attackTables(report)}`;
+}
+
+const STATUS_TEXT: Record<AttackJudgement['status'], string> = {
+  passed: 'at the retain model\'s level', failed: 'ABOVE the bar', uninformative: 'at the bar, uninformative (the target is not above it either)', 'not measured': 'not measured',
+};
+
+/** A layer curve as "0.20 · 0.15 · 0.30" (layer 0 first). */
+function curveText(m: ModelEvaluation, attack: string, key: string | undefined): string {
+  const c = key === undefined ? undefined : m.attacks?.find((a) => a.attack === attack)?.layers?.find((l) => l.key === key);
+  return c ? c.values.map((v) => fmtNum(v, 2)).join(' · ') : '';
+}
+
+/** Which layer curve a max-over-layers measure is the maximum of. */
+const CURVE_OF: Record<string, string> = { 'max-accuracy': 'accuracy', 'max-top1': 'top1', 'max-probability': 'probability' };
+
+/**
+ * One table per model: each attack's numbers, the target's (what the attack finds before unlearning), the retain
+ * model's (the bar), how far above the bar still counts as "at its level", and the result. The retain model's own
+ * numbers are the bars, so it gets no table.
+ */
+function attackTables(report: EvalReport): string {
+  if (!hasAttacks(report)) return '';
+  const reference = report.models.find((m) => m.role === 'reference');
+  const target = report.models.find((m) => m.role === 'target');
+  const tables = report.models.filter((m) => m !== reference && (m.attacks ?? []).length + m.relearn.length > 0).map((m) => {
+    const summary = attackSummaryOf(report, m);
+    let rows: string[];
+    if (!summary) {
+      // No retain model: the numbers only, nothing judged.
+      rows = (m.attacks ?? []).flatMap((a) => {
+        const label = SUITE_LABEL[a.attack];
+        if (a.notApplicable) return [`<tr>${td(label, '')}<td colspan="6" class="muted">${escapeHtml(`not applicable: ${a.notApplicable}`)}</td></tr>`];
+        return a.measures.map((x) => {
+          const t = m === target ? undefined : target?.attacks?.find((r) => r.attack === a.attack)?.measures.find((r) => r.key === x.key)?.value;
+          return `<tr>${[td(label, ''), td(x.label + (x.layer !== undefined ? ` (layer ${x.layer})` : ''), ''), numTd(x.value, fmtNum(x.value)), numTd(t, fmtNum(t)),
+            td(DASH), td(DASH), td('not judged: no retain model', 'muted')].join('')}</tr>`;
+        });
+      });
+    } else {
+      rows = summary.judged.flatMap((j) => {
+        const cls = j.status === 'failed' ? 'fail' : j.status === 'passed' ? 'pass' : 'muted';
+        if (j.status === 'not measured') return [`<tr>${td(j.label, '')}<td colspan="6" class="muted">${escapeHtml(`not measured: ${j.why ?? ''}`)}</td></tr>`];
+        const measureRows = j.measures.map((x) => {
+          const curve = curveText(m, j.attack, CURVE_OF[x.key]);
+          return `<tr>${[td(j.label, ''), td(`${x.label}${x.layer !== undefined ? ` (layer ${x.layer})` : ''}`, '', curve ? `per layer: ${curve}` : undefined),
+            numTd(x.value, fmtNum(x.value)), numTd(x.target, fmtNum(x.target)), numTd(x.bar, fmtNum(x.bar)), numTd(x.allowed, `+${fmtNum(x.allowed)}`),
+            td(x.passed ? STATUS_TEXT[j.status === 'uninformative' ? 'uninformative' : 'passed'] : 'ABOVE the bar', x.passed ? cls : 'fail')].join('')}</tr>`;
+        });
+        const speed = j.speed ? [`<tr>${[td(j.label, ''), td('steps to 50% of the target\'s score', ''), td(j.speed.steps50 === null ? `>${j.speed.lastStep ?? '?'}` : String(j.speed.steps50)), td(DASH),
+          td(j.speed.barSteps50 === null ? `>${j.speed.lastStep ?? '?'}` : String(j.speed.barSteps50)), td('not fewer'), td(j.speed.passed ? 'not faster than the retain model' : 'FASTER than the retain model', j.speed.passed ? 'pass' : 'fail')].join('')}</tr>`] : [];
+        return [...measureRows, ...speed];
+      });
+      if (summary.worst) rows.push(`<tr><td colspan="7" class="muted">${escapeHtml(`worst: ${summary.worst.label}, ${summary.worst.measure.label} ${fmtNum(summary.worst.measure.value)} vs ${fmtNum(summary.worst.measure.bar)} (allowed +${fmtNum(summary.worst.measure.allowed)})`)}</td></tr>`);
+    }
+    return `<h4>${escapeHtml(m.name)} <span class="role">${escapeHtml(ROLE_TEXT[m.role] ?? String(m.role))}</span></h4><div class="scroll"><table><thead><tr><th>Attack</th><th>Number</th><th>This model</th><th>Target</th><th>Retain model (bar)</th><th>Allowed above bar</th><th>Result</th></tr></thead>`
+      + `<tbody>${rows.join('\n')}</tbody></table></div>`;
+  });
+  return `<h3>Attacks (the retain model's value is the bar)</h3>${tables.join('\n')}`
+    + '<p class="note">Each number is a mean over items of a score in [0, 1]; higher means more of the forget set came back. An attack fails when it recovers more than the allowance above the retain model\'s value: max(0.05, two standard errors of the difference). "Uninformative": the target itself is not above the bar, so passing shows nothing. Hover a probe or logit-lens number for its value at every layer.</p>';
 }
 
 const DEFINITIONS: readonly [string, string][] = [
@@ -204,6 +269,7 @@ const DEFINITIONS: readonly [string, string][] = [
   ['PrivLeak', '(AUC of this model − AUC of the reference) / AUC of the reference × 100, on the LOSS attack. Near 0 is good; large positive = forget items still look like members; large negative = over-unlearned (they look less familiar than never-seen data, which is itself detectable).'],
   ['Extraction strength', '1 − k/|y|, where k is the shortest answer prefix after which greedy decoding reproduces the rest of the answer; 0 = not extractable. Exact memorisation is the teacher-forced argmax accuracy of the answer tokens.'],
   ['Relearning attack', 'Fine-tune the model on part of the forget set (and, separately, on loosely related data only) and evaluate the held-out part every few steps. Steps to 50% / 90%: first step at which the held-out forget probability recovers that fraction of the target\'s. A model that truly forgot should need about as many steps as the reference, which never learned the data.'],
+  ['Attack suite', 'After Lynch et al. 2024: the forget questions with some of the subject\'s other facts in the prompt (in-context relearning), reworded or as plain-text completions (paraphrase), after QA pairs about other persons (few-shot), the hidden-state probe at every layer, the logit lens (the model\'s read-out applied to every layer), and sampling 8 answers per question instead of one (any sample containing the answer is a hit). Each number is compared with the retain model\'s on the same items; docs/verification.md says what each measures.'],
   ['Hidden-state probe', 'A linear probe trained on layer activations of retain persons, tested on forget persons, tries to recover the forgotten attribute. High probe accuracy with low output accuracy means the knowledge is suppressed, not forgotten.'],
 ];
 

@@ -3,7 +3,7 @@
  * numbers right-aligned, text left-aligned, the verdict last and unpadded.
  */
 import type { EvalReport, ModelEvaluation } from '../report-types.ts';
-import { DASH, fmtNum, fmtP, fmtProbe, fmtRelearnPair, fmtSigned, miaAuc, relearnModes, relearnOf } from './format.ts';
+import { DASH, fmtAttacks, fmtNum, fmtP, fmtProbe, fmtRelearnPair, fmtSigned, hasAttacks, miaAuc, relearnModes, relearnOf } from './format.ts';
 
 interface Column {
   head: string;
@@ -35,6 +35,8 @@ function columns(report: EvalReport): Column[] {
       cell: (m) => fmtRelearnPair(relearnOf(m, mode)),
     })),
     { head: 'probe/out', align: 'right', cell: (m) => fmtProbe(m) },
+    // Attacks (relearning included) recovering clearly more than from the retain model, of those judged.
+    ...(hasAttacks(report) ? [{ head: 'attacks>bar', align: 'right', cell: (m) => fmtAttacks(report, m) } satisfies Column] : []),
     { head: 'verdict', align: 'left', cell: (m) => m.verdict ?? DASH },
   ];
 }
