@@ -29,14 +29,14 @@ function context(name: string, perturb = 0): UnlearnContext {
 }
 
 /** The masked mean of ‖h − target‖²/d in float64, read off a full forward pass with keepHidden. */
-function expectedMse(model: CausalLM, batchItems: readonly UnlearnItem[], layer: number, target: (b: number, t: number, k: number) => number): number {
+function expectedMse(model: CausalLM, batchItems: readonly UnlearnItem[], layer: number, target: (b: number, t: number, k: number) => number, answerOnly = false): number {
   const batch = makeBatch(batchItems, PAD);
   const h = noGrad(() => model.forward(batch.answers.ids, { keepHidden: [layer] }).hidden.get(layer)!);
   const [, T, D] = h.shape as [number, number, number];
   let total = 0;
   let tokens = 0;
   batchItems.forEach((it, b) => {
-    for (let t = 0; t < it.prompt.length + it.answer.length; t++) {
+    for (let t = answerOnly ? it.prompt.length : 0; t < it.prompt.length + it.answer.length; t++) {
       for (let k = 0; k < D; k++) total += (h.data[(b * T + t) * D + k]! - target(b, t, k)) ** 2;
       tokens++;
     }
@@ -70,9 +70,16 @@ for (const backendName of backendsUnderTest()) {
         for (const layer of [0, 1]) {
           const control = controlVector(D, 4, 9);
           const spec = rmuSpec(layer, control);
-          const forget = spec.forget(makeBatch(ctx.forget, PAD), tools).item();
-          const wantForget = expectedMse(ctx.model, ctx.forget, layer, (_b, _t, k) => control.data[k]!);
-          assert.ok(Math.abs(forget - wantForget) <= 1e-5 * wantForget, `layer ${layer} forget ${forget} vs ${wantForget}`);
+          // The forget term steers the answer tokens by default, every real token with forgetTokens=all.
+          for (const answerOnly of [true, false]) {
+            const s = answerOnly ? spec : rmuSpec(layer, control, undefined, 'all');
+            const forget = s.forget(makeBatch(ctx.forget, PAD), tools).item();
+            const wantForget = expectedMse(ctx.model, ctx.forget, layer, (_b, _t, k) => control.data[k]!, answerOnly);
+            assert.ok(Math.abs(forget - wantForget) <= 1e-5 * wantForget, `layer ${layer} answerOnly ${answerOnly}: forget ${forget} vs ${wantForget}`);
+          }
+          const all = expectedMse(ctx.model, ctx.forget, layer, (_b, _t, k) => control.data[k]!, false);
+          const answers = expectedMse(ctx.model, ctx.forget, layer, (_b, _t, k) => control.data[k]!, true);
+          assert.notEqual(all, answers, 'the fixture\'s prompts must add tokens for this test to tell the two apart');
 
           const refBatch = makeBatch(ctx.retain, PAD);
           const frozen = noGrad(() => tools.reference().forward(refBatch.answers.ids, { keepHidden: [layer] }).hidden.get(layer)!);

@@ -11,7 +11,8 @@ import { defineMethod } from '../types.ts';
 
 // RMU's retain term is its own activation-matching term, so the shared NLL/KL choice does not apply.
 // Defaults tuned on the embedded persons model (docs/unlearning.md); WMDP's α = 1200, c = 6.5 were for a 7B model.
-const { retainLoss: _r, ...shared } = loopOptionShape({ epochs: 8, lr: 3e-3, alpha: 2, retainBatchSize: 48 });
+// α 4 since the forget term steers answer tokens only (α 2 when it steered every token: retain p 0.879 → 0.903).
+const { retainLoss: _r, ...shared } = loopOptionShape({ epochs: 8, lr: 3e-3, alpha: 4, retainBatchSize: 48 });
 
 export const RmuOptions = z.object({
   ...shared,
@@ -22,6 +23,8 @@ export const RmuOptions = z.object({
   trainedLayers: z.number().int().positive().default(3).describe('how many layers up to ℓ are trained (ℓ−n+1..ℓ, clipped at 0)'),
   modules: z.enum(['mlp-out', 'mlp', 'block']).default('mlp-out')
     .describe('what is trained in those layers: the MLP down-projection, every MLP projection, or every block parameter'),
+  forgetTokens: z.enum(['answer', 'all']).default('answer')
+    .describe('tokens the forget term steers: the answer\'s own tokens (QA records), or every real token as WMDP does on documents; a text record is all answer'),
 });
 export type RmuOptions = z.infer<typeof RmuOptions>;
 
@@ -59,14 +62,32 @@ export function controlVector(d: number, coefficient: number, seed: number): Ten
 }
 
 /**
- * mean over real tokens of ‖h − target‖²/d. This is torch's mse_loss (mean over every element, as the WMDP code
- * uses) except that padding positions are left out, so the loss does not depend on how a batch was padded.
- * target is [d] (the control vector, broadcast) or [B, T, d] (frozen activations).
+ * mean over the batch's real tokens (or, with `answerOnly`, its answer tokens) of ‖h − target‖²/d. This is torch's
+ * mse_loss (mean over every element, as the WMDP code uses) except that padding positions — and, answerOnly, the
+ * prompt's — are left out, so the loss does not depend on how a batch was padded. target is [d] (the control vector,
+ * broadcast) or [B, T, d] (frozen activations).
  */
-export function activationMse(h: Tensor, target: Tensor, batch: UnlearnBatch): Tensor {
+export function activationMse(h: Tensor, target: Tensor, batch: UnlearnBatch, answerOnly = false): Tensor {
   const d = sub(h, target);
   const perToken = sum(mul(d, d), -1);
-  return scale(sum(mul(perToken, batch.tokenMask)), 1 / (batch.realTokens * h.shape[2]!));
+  const { mask, count } = answerOnly ? answerTokenMask(batch) : { mask: batch.tokenMask, count: batch.realTokens };
+  return scale(sum(mul(perToken, mask)), 1 / (count * h.shape[2]!));
+}
+
+/**
+ * f32 [B, L]: 1 at the answer's own tokens. Forget and retain QA items share their prompts' wording (the template,
+ * often the name's form), so steering every token pulled the same activations toward noise on forget data and back
+ * on retain data; the answer tokens carry what is to be forgotten.
+ */
+export function answerTokenMask(batch: UnlearnBatch): { mask: Tensor; count: number } {
+  const [B, L] = batch.tokenMask.shape as [number, number];
+  const mask = new Float32Array(B * L);
+  let count = 0;
+  batch.items.forEach((it, b) => {
+    mask.fill(1, b * L + it.prompt.length, b * L + it.prompt.length + it.answer.length);
+    count += it.answer.length;
+  });
+  return { mask: new Tensor(mask, [B, L]), count };
 }
 
 /** The residual stream after layer ℓ, with no layer above it or head computed. */
@@ -90,9 +111,9 @@ function meanTokenNorm(model: CausalLM, batch: UnlearnBatch, layer: number): num
 }
 
 /** RMU's two terms for the shared loop: forget pushes h_ℓ(x_f) to the control vector, retain holds h_ℓ(x_r) at θ's. */
-export function rmuSpec(layer: number, control: Tensor, trainable?: readonly string[]): LossSpec {
+export function rmuSpec(layer: number, control: Tensor, trainable?: readonly string[], forgetTokens: RmuOptions['forgetTokens'] = 'answer'): LossSpec {
   return {
-    forget: (b, t) => activationMse(hiddenAt(t.model, b, layer), control, b),
+    forget: (b, t) => activationMse(hiddenAt(t.model, b, layer), control, b, forgetTokens === 'answer'),
     retain: (b, t) => {
       const frozen = noGrad(() => hiddenAt(t.reference(), b, layer));
       return activationMse(hiddenAt(t.model, b, layer), frozen, b);
@@ -124,7 +145,7 @@ export const rmu = defineMethod({
     const control = controlVector(ctx.model.config.hiddenSize, coefficient, o.seed ^ 0x5eed_0c0);
     hooks.onMessage?.(`rmu: steering layer ${layer} (mean ‖h‖ on forget data ${norm.toFixed(2)}) to a control vector of norm ${coefficient.toFixed(2)}`
       + `${o.coefficient === undefined ? ` (${o.coefficientScale} × ‖h‖)` : ' (coefficient)'}; training ${trainable.length} tensors (${o.modules})`);
-    const outcome = runLossLoop(ctx, o, rmuSpec(layer, control, trainable), hooks);
+    const outcome = runLossLoop(ctx, o, rmuSpec(layer, control, trainable, o.forgetTokens), hooks);
     return { ...outcome, details: { ...outcome.details, layer, coefficient, coefficientScale: o.coefficient === undefined ? o.coefficientScale : null, forgetActivationNorm: norm, modules: o.modules, trained: trainable } };
   },
 });
