@@ -1,4 +1,4 @@
-import { AdamW, backward, clipGradNorm, pooled, scale, withMatmulPrecision, type Tensor } from '../engine/index.ts';
+import { AdamW, add, backward, clipGradNorm, pooled, scale, sub, withMatmulPrecision, type Tensor } from '../engine/index.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import { learningRate } from '../train/schedule.ts';
 import { chunkBatch, ItemStream, type UnlearnBatch } from './batches.ts';
@@ -145,43 +145,58 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
     start = guards ? check() : null;
   }
 
+  // The retain term of a step with its weight: α, or under PDU λ on retain − ε (ε measured on the first step).
+  const withRetain = (parts: Record<string, number>, retain: number): number => {
+    parts['retain'] = retain;
+    if (!dual) return alpha * retain;
+    dual.eps ??= retain;
+    parts['lambda'] = dual.lambda;
+    return dual.lambda * (retain - dual.eps);
+  };
+  // A step as one graph: forget and retain forward, one backward of γ·forget + α·retain (λ·(retain − ε) under PDU).
+  const wholeStep = (): { value: number; parts: Record<string, number> } => pass(() => {
+    const lf = spec.forget(forgetStream.next(), tools);
+    const parts: Record<string, number> = { forget: lf.item(), ...(spec.parts?.() ?? {}) };
+    let loss = scale(lf, o.gamma);
+    if (retainStream) {
+      const lr = retainTerm(retainStream.next(), tools);
+      withRetain(parts, lr.item());
+      loss = add(loss, dual ? scale(sub(lr, dual.eps!), dual.lambda) : scale(lr, alpha));
+    }
+    const value = loss.item();
+    if (Number.isFinite(value)) backward(loss);
+    return { value, parts };
+  });
+  // retainChunk: the forget term, then the retain batch in chunks, each forward and backward in a scope of its own,
+  // so a step holds one pass's activations at a time, not both batches'. The chunks' terms weighted by their share of
+  // what the term averages over sum to the batch's term, so the gradients add up to the same step's, to rounding.
+  const chunkedStep = (retainStream: ItemStream): { value: number; parts: Record<string, number> } => {
+    const forget = pass(() => {
+      const lf = spec.forget(forgetStream.next(), tools);
+      const v = lf.item();
+      const parts: Record<string, number> = { forget: v, ...(spec.parts?.() ?? {}) };
+      // A constant forget term (retain-only phases, such as localized ablation's repair) has no gradient to give.
+      if (Number.isFinite(v) && lf.requiresGrad) backward(scale(lf, o.gamma));
+      return { v, parts };
+    });
+    const parts = forget.parts;
+    if (!Number.isFinite(forget.v)) return { value: forget.v, parts };
+    const weight = dual ? dual.lambda : alpha;
+    let retain = 0;
+    for (const { batch, share } of chunkBatch(retainStream.next(), retainChunk, ctx.padId, retainCount!)) {
+      retain += share * pass(() => {
+        const lr = retainTerm(batch, tools);
+        const v = lr.item();
+        if (Number.isFinite(v) && lr.requiresGrad) backward(scale(lr, weight * share));
+        return v;
+      });
+    }
+    return { value: o.gamma * forget.v + withRetain(parts, retain), parts };
+  };
+
   try {
     while (step < steps) {
-      // The forget term and the retain term (in chunks, with retainChunk) each go forward and backward in a scope of
-      // their own, so a step holds the activations of one pass at a time, not of both batches. Their gradients add
-      // up in the model's storage: the gradient of γ·forget + α·retain (λ·(retain − ε) under PDU).
-      const forget = pass(() => {
-        const lf = spec.forget(forgetStream.next(), tools);
-        const v = lf.item();
-        const parts: Record<string, number> = { forget: v, ...(spec.parts?.() ?? {}) };
-        // A constant forget term (retain-only phases, such as localized ablation's repair) has no gradient to give.
-        if (Number.isFinite(v) && lf.requiresGrad) backward(scale(lf, o.gamma));
-        return { v, parts };
-      });
-      const parts = forget.parts;
-      let value = o.gamma * forget.v;
-      if (retainStream && Number.isFinite(value)) {
-        const weight = dual ? dual.lambda : alpha;
-        const rb = retainStream.next();
-        const chunks = retainChunk > 0 ? chunkBatch(rb, retainChunk, ctx.padId, retainCount!) : [{ batch: rb, share: 1 }];
-        let retain = 0;
-        for (const { batch, share } of chunks) {
-          retain += share * pass(() => {
-            const lr = retainTerm(batch, tools);
-            const v = lr.item();
-            if (Number.isFinite(v) && lr.requiresGrad) backward(scale(lr, weight * share));
-            return v;
-          });
-        }
-        parts['retain'] = retain;
-        if (dual) {
-          dual.eps ??= retain;
-          parts['lambda'] = dual.lambda;
-          value += dual.lambda * (retain - dual.eps);
-        } else {
-          value += alpha * retain;
-        }
-      }
+      const { value, parts } = retainChunk > 0 && retainStream ? chunkedStep(retainStream) : wholeStep();
       if (!Number.isFinite(value)) optimizer.zeroGrad();
       if (!Number.isFinite(value)) {
         stopReason = 'non-finite';

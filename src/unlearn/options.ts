@@ -42,7 +42,7 @@ export function loopOptionShape(d: LoopDefaults) {
     primalDual: z.boolean().default(false).describe('PDU: the retain term becomes a constraint retain ≤ retainEps, its weight λ (starting at α) learnt by dual ascent λ ← max(0, λ + dualStep·(retain − retainEps)) each step; the loss is γ·forget + λ·(retain − retainEps)'),
     retainEps: z.number().min(0).optional().describe('bound ε of the primal–dual retain constraint, in the retain term\'s units (default: the retain term on the first step, i.e. no worse than θ)'),
     dualStep: z.number().min(0).default(1).describe('dual step size η of the primal–dual update of λ'),
-    retainChunk: z.number().int().min(0).default(0).describe('retain items per forward/backward pass (0 = the whole retain batch in one): smaller chunks bound a step\'s activation memory, the gradient is the same sum up to float rounding'),
+    retainChunk: z.number().int().min(0).default(0).describe('0: a step is one graph, forget and retain terms together; N: the forget term, then the retain batch in chunks of N items, each forward and backward on its own, which bounds a step\'s activation memory by one pass\'s (the same gradient up to float rounding)'),
     precision: z.enum(['f32', 'bf16']).default('f32').describe('matmul precision of the optimisation steps: bf16 is mixed precision (bf16 matmul operands; f32 weights, gradients and AdamW state), about twice the GEMM speed on CPUs with AVX512-BF16; guard checks stay f32'),
     checkEvery: z.number().int().positive().optional().describe('steps between guard checks (default: min(10, ⌈steps / 4⌉), so a short run is checked several times)'),
     checkSamples: z.number().int().positive().default(64).describe('forget and retain items scored at each guard check'),
