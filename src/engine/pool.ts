@@ -48,6 +48,8 @@ let depth = 0;
 let handed = new Map<ArrayBufferLike, Float32Array>();
 /** Free backing arrays by class size (in elements, see classOf). */
 const free = new Map<number, Float32Array[]>();
+/** Class sizes the current outermost scope has drawn: the last to be evicted when it ends. */
+let drawn = new Set<number>();
 const stats = { fresh: 0, reused: 0, inUseBytes: 0, peakInUseBytes: 0, cachedBytes: 0 };
 
 /** Power-of-two size classes: shapes that vary from step to step (padded lengths vary by ±15% on the persons data)
@@ -97,10 +99,14 @@ function release(): void {
   handed = new Map();
   stats.inUseBytes = 0;
   // Keep at most one peak scope's worth: shapes vary between steps (padded lengths), and classes that stopped
-  // recurring would otherwise pile up. The largest classes go first. (Dropping every buffer a scope did not use was
-  // tried: the evaluation's batches, one scope each, then evicted a step's buffers and the main job ran slower.)
+  // recurring would otherwise pile up. Classes this scope did not draw go first, the largest first, then the rest
+  // largest first: evicting by size alone dropped the very buffer a scope had just used whenever it was the largest
+  // (a 64 MiB GEMM output came fresh every rep, at a quarter of the speed). (Dropping every buffer a scope did not
+  // use was tried: the evaluation's batches, one scope each, then evicted a step's buffers and the main job ran slower.)
+  const order = [...free.keys()].sort((a, b) => Number(drawn.has(a)) - Number(drawn.has(b)) || b - a);
+  drawn = new Set();
   if (stats.cachedBytes > stats.peakInUseBytes) {
-    for (const size of [...free.keys()].sort((a, b) => b - a)) {
+    for (const size of order) {
       const list = free.get(size)!;
       while (list.length > 0 && stats.cachedBytes > stats.peakInUseBytes) stats.cachedBytes -= list.pop()!.byteLength;
       if (list.length === 0) free.delete(size);
@@ -117,6 +123,7 @@ export function allocF32(n: number, zero = true): Float32Array {
   if (depth === 0 || n < MIN_POOLED) return new Float32Array(n);
   const size = classOf(n);
   if (stats.inUseBytes + size * 4 > budgetBytes) return new Float32Array(n);
+  drawn.add(size);
   const list = free.get(size);
   const reused = list?.pop();
   const buf = reused ?? new Float32Array(size);
@@ -145,6 +152,7 @@ export function poolStats(): PoolStats {
  */
 export function clearPool(): void {
   free.clear();
+  drawn = new Set();
   stats.cachedBytes = 0;
   stats.peakInUseBytes = stats.inUseBytes;
 }

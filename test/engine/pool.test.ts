@@ -40,6 +40,19 @@ describe('buffer pool', () => {
     assert.notEqual((backend().alloc(5000) as unknown as Float32Array).buffer, first.buffer);
   });
 
+  test('what a scope drew is kept over what it did not: a largest class used every scope is reused, not evicted', () => {
+    useBackend('native');
+    setPooling(true, { check: false });
+    // An earlier, smaller scope's class is cached; then scopes that each draw one class four times its size.
+    pooled(() => backend().alloc(50_000));
+    const big = pooled(() => backend().alloc(200_000) as unknown as Float32Array);
+    const before = poolStats();
+    const again = pooled(() => backend().alloc(200_000) as unknown as Float32Array);
+    assert.equal(poolStats().reused, before.reused + 1, 'the big class came from the pool');
+    assert.equal(again.buffer, big.buffer, 'same memory');
+    assert.ok(poolStats().cachedBytes <= poolStats().peakInUseBytes, 'still at most one peak scope cached');
+  });
+
   test('past the budget a scope gets plain buffers; a gradient goes back as soon as backward has passed it on', () => {
     setPooling(true, { check: true, budgetMb: 1 });
     const [inPool, outside] = pooled(() => [backend().alloc(200_000), backend().alloc(100_000)] as unknown as Float32Array[]);
