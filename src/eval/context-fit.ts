@@ -2,7 +2,7 @@ import { qaTokens } from '../model/qa-format.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import type { EvalQa, EvalSets } from './datasets.ts';
 
-const SETS = ['forget', 'retain', 'holdout', 'world'] as const;
+const SETS = ['forget', 'retain', 'holdout', 'world', 'realAuthors'] as const;
 type SetName = (typeof SETS)[number];
 
 /** What to do with an evaluation item longer than the model's context (`--too-long`). */
@@ -66,12 +66,14 @@ function truncateQuestion(tokenizer: Tokenizer, q: EvalQa, answers: readonly str
  * prompt template stay) until the item fits, and counts them, so the report can say how many.
  */
 export function fitSetsToContext(sets: EvalSets, tokenizer: Tokenizer, maxPositions: number, mode: TooLong = 'refuse'): FittedSets {
-  const skipped = { forget: 0, retain: 0, holdout: 0, world: 0 };
-  const truncated = { forget: 0, retain: 0, holdout: 0, world: 0 };
+  const skipped = { forget: 0, retain: 0, holdout: 0, world: 0, realAuthors: 0 };
+  const truncated = { forget: 0, retain: 0, holdout: 0, world: 0, realAuthors: 0 };
   const fitted = { ...sets };
   for (const name of SETS) {
+    const items = sets[name];
+    if (!items) continue;
     const where = (i: number, q: EvalQa): string => `${sets.sources[name] ?? name}: ${name} item ${i + 1} ("${itemLabel(q.question)}")`;
-    fitted[name] = sets[name].flatMap((q: EvalQa, i): EvalQa[] => {
+    fitted[name] = items.flatMap((q: EvalQa, i): EvalQa[] => {
       const answers = [q.answer, ...(q.paraphrasedAnswer === null ? [] : [q.paraphrasedAnswer]), ...q.perturbedAnswers];
       const longest = positionsNeeded(tokenizer, q.question, answers);
       if (longest <= maxPositions) return [q];

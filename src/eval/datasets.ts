@@ -30,6 +30,8 @@ export interface EvalSets {
   holdout: EvalQa[];
   /** General knowledge standing for model utility. */
   world: EvalQa[];
+  /** TOFU's real-authors set (real_authors_perturbed.json), the third set of its model utility, where the folder has it. */
+  realAuthors?: EvalQa[];
   /** Which files each set came from. */
   sources: Record<string, string>;
   format: 'persons' | 'tofu';
@@ -144,7 +146,12 @@ export function loadTofuSets(dir: string, split: string, options: EvalReadOption
   if (!m) throw new RangeError(`TOFU split "${split}" must be forget01, forget05 or forget10`);
   const files = { forget: `${split}_perturbed.json`, retain: 'retain_perturbed.json', holdout: `holdout${m[1]}.json`, world: 'world_facts_perturbed.json' };
   const sets = Object.fromEntries(Object.entries(files).map(([k, f]) => [k, readTofuItems(join(dir, f), options)])) as Record<keyof typeof files, EvalQa[]>;
-  return { ...sets, sources: { ...Object.fromEntries(Object.entries(files).map(([k, f]) => [k, join(dir, f)])), split }, format: 'tofu' };
+  const sources: Record<string, string> = { ...Object.fromEntries(Object.entries(files).map(([k, f]) => [k, join(dir, f)])), split };
+  // Real authors: TOFU's model utility has 9 numbers, 3 of them from this set; a folder without the file has 6.
+  const realAuthorsFile = join(dir, 'real_authors_perturbed.json');
+  const realAuthors = existsSync(realAuthorsFile) ? readTofuItems(realAuthorsFile, options) : null;
+  if (realAuthors) sources['realAuthors'] = realAuthorsFile;
+  return { ...sets, ...(realAuthors ? { realAuthors } : {}), sources, format: 'tofu' };
 }
 
 /** The layout of an evaluation data folder: Lethe's persons corpus, TOFU's files, or a MUSE corpus. */

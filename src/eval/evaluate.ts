@@ -39,6 +39,9 @@ export interface EvaluateOptions {
   seed: number;
 }
 
+/** open-unlearning's generation length for TOFU (configs/generation/default.yaml: max_new_tokens 200). */
+export const TOFU_MAX_NEW_TOKENS = 200;
+
 export const DEFAULT_EVALUATE: EvaluateOptions = {
   retainSample: 400, worldSample: 200, minK: 0.4, relearnModes: ['forget-part', 'related'], relearn: DEFAULT_RELEARN,
   relatedItems: 200, probe: { attribute: 'country', layer: null }, attacks: [...SUITE], attackOptions: {}, batchSize: 32, seed: 0,
@@ -70,11 +73,11 @@ const mean = (xs: ArrayLike<number>): number => {
 };
 
 /** Teacher-forced and greedy scores of one QA set: probability, ROUGE-L recall (stemmed) and truth ratio. */
-function setMetrics(model: CausalLM, tokenizer: Tokenizer, items: readonly EvalQa[], scores: QaScores, role: 'forget' | 'other'): SetMetrics {
+function setMetrics(model: CausalLM, tokenizer: Tokenizer, items: readonly EvalQa[], scores: QaScores, role: 'forget' | 'other', maxNewTokens?: number): SetMetrics {
   const withOptions = items.every((q) => q.paraphrasedAnswer === null && q.perturbedAnswers.length > 0);
   // Sets of short facts with wrong options and no paraphrase (TOFU's world facts) report the option-normalised probability.
   const probability = withOptions ? optionNormalisedProbability(scores.answer, scores.perturbed) : mean(Array.from(scores.answer, Math.exp));
-  const greedy = answerQuality(model, tokenizer, items).answers;
+  const greedy = answerQuality(model, tokenizer, items, maxNewTokens === undefined ? {} : { maxNewTokens }).answers;
   const rougeRecall = mean(items.map((q, i) => rougeL(q.answer, greedy[i]!, { stem: true }).recall));
   const hasTr = items.every((q) => q.perturbedAnswers.length > 0);
   const trs = hasTr ? truthRatios(scores.paraphrased, scores.perturbed) : null;
@@ -121,12 +124,19 @@ export function evaluateModel(input: EvaluateInput): ModelEvaluation {
   log(`  ${input.name}: answer probabilities, truth ratios, greedy answers`);
   // The forget answers' membership statistics and argmax come from the same pass (read below).
   const forgetScores = scoreQaSet(model, tokenizer, sets.forget, padId, o.batchSize, { moments: true, argmax: true });
-  const forget = setMetrics(model, tokenizer, sets.forget, forgetScores, 'forget');
-  const retain = setMetrics(model, tokenizer, retainItems, scoreQaSet(model, tokenizer, retainItems, padId, o.batchSize), 'other');
-  const world = worldItems.length > 0 ? setMetrics(model, tokenizer, worldItems, scoreQaSet(model, tokenizer, worldItems, padId, o.batchSize), 'other') : null;
+  // TOFU's answers run to paragraphs: greedy answers get open-unlearning's 200 new tokens (the context permitting),
+  // so ROUGE is not cut short; the persons corpus's one-sentence answers keep the shorter default.
+  const cap = sets.format === 'tofu' ? TOFU_MAX_NEW_TOKENS : undefined;
+  const forget = setMetrics(model, tokenizer, sets.forget, forgetScores, 'forget', cap);
+  const retain = setMetrics(model, tokenizer, retainItems, scoreQaSet(model, tokenizer, retainItems, padId, o.batchSize), 'other', cap);
+  const world = worldItems.length > 0 ? setMetrics(model, tokenizer, worldItems, scoreQaSet(model, tokenizer, worldItems, padId, o.batchSize), 'other', cap) : null;
+  const authorItems = evenSample(sets.realAuthors ?? [], o.worldSample);
+  const realAuthors = authorItems.length > 0 ? setMetrics(model, tokenizer, authorItems, scoreQaSet(model, tokenizer, authorItems, padId, o.batchSize), 'other', cap) : null;
+  const scoresOf = (m: SetMetrics) => ({ probability: m.probability, rougeL: m.rougeRecall, truthRatio: m.truthRatio ?? 0 });
   const utility = modelUtility({
-    retain: { probability: retain.probability, rougeL: retain.rougeRecall, truthRatio: retain.truthRatio ?? 0 },
-    worldFacts: world ? { probability: world.probability, rougeL: world.rougeRecall, truthRatio: world.truthRatio ?? 0 } : { probability: retain.probability, rougeL: retain.rougeRecall, truthRatio: retain.truthRatio ?? 0 },
+    retain: scoresOf(retain),
+    worldFacts: scoresOf(world ?? retain),
+    ...(realAuthors ? { realAuthors: scoresOf(realAuthors) } : {}),
   }).value;
   const forgetTrs = truthRatios(forgetScores.paraphrased, forgetScores.perturbed);
   const fq = input.reference && input.role !== 'reference' ? forgetQuality(forgetTrs, input.reference.forgetTruthRatios).pValue : null;
@@ -183,7 +193,7 @@ export function evaluateModel(input: EvaluateInput): ModelEvaluation {
   }, log);
 
   return {
-    name: input.name, role: input.role, dir: input.dir, forget, retain, world, modelUtility: utility, forgetQuality: fq,
+    name: input.name, role: input.role, dir: input.dir, forget, retain, world, ...(realAuthors ? { realAuthors } : {}), modelUtility: utility, forgetQuality: fq,
     extractionStrength: memo.meanExtractionStrength, exactMemorisation: memo.meanExactMemorisation, mia,
     privLeak: input.reference ? privLeak(minKAuc, input.reference.minKAuc) : null,
     relearn, probe, ...(probeSkipped ? { probeSkipped } : {}), attacks,

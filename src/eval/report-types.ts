@@ -53,6 +53,8 @@ export interface ModelEvaluation {
   forget: SetMetrics;
   retain: SetMetrics;
   world: SetMetrics | null;
+  /** TOFU's real-authors set (the third of its model utility), where the data has it. */
+  realAuthors?: SetMetrics;
   /** Harmonic mean of retain (and world) probability, ROUGE-L and truth ratio; 0 if any is 0. */
   modelUtility: number;
   /** KS p-value between this model's and the reference's per-item forget truth ratios (null for the reference itself or without one). */

@@ -38,8 +38,8 @@ test('truncate-left cuts the question from the left until the item fits, keeps e
   assert.ok(positions(long) > CONTEXT, 'the item really is too long');
   const short = qa('Where does Ann live?');
   const fitted = fitSetsToContext(sets([short, long]), tokenizer, CONTEXT, 'truncate-left');
-  assert.deepEqual(fitted.truncated, { forget: 1, retain: 0, holdout: 0, world: 0 });
-  assert.deepEqual(fitted.skipped, { forget: 0, retain: 0, holdout: 0, world: 0 });
+  assert.deepEqual(fitted.truncated, { forget: 1, retain: 0, holdout: 0, world: 0, realAuthors: 0 });
+  assert.deepEqual(fitted.skipped, { forget: 0, retain: 0, holdout: 0, world: 0, realAuthors: 0 });
   const [a, b] = fitted.sets.forget;
   assert.deepEqual(a, short, 'an item that fits is untouched');
   assert.deepEqual({ ...b, question: '' }, { ...long, question: '' }, 'answers, paraphrase and perturbed answers are whole');

@@ -136,3 +136,29 @@ test('lethe eval writes metrics.json and report.html and prints the table', () =
   assert.equal(bad.status, 1);
   assert.match(bad.stderr.trim(), /^lethe: \/no\/such\/folder: neither a persons data folder/);
 });
+
+test('TOFU with real authors: their set is scored and model utility is the harmonic mean of all 9 numbers, as TOFU computes it', async () => {
+  const { writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { harmonicMean } = await import('../../src/eval/utility.ts');
+  const dir = tofuMiniFolder();
+  writeFileSync(join(dir, 'real_authors_perturbed.json'), JSON.stringify([
+    { question: 'Who wrote the play Arven?', answer: 'Ida Lorne', perturbed_answer: ['Tom Vale', 'Una Reed'] },
+    { question: 'Who wrote Pellam Nights?', answer: 'Oskar Brand', perturbed_answer: ['Ida Lorne', 'Tom Vale'] },
+  ]));
+  const sets = loadEvalSets(dir, 'forget01');
+  assert.equal(sets.realAuthors?.length, 2);
+  assert.equal(sets.sources['realAuthors'], join(dir, 'real_authors_perturbed.json'));
+  const { model } = loadModel(TINY);
+  const tokenizer = Tokenizer.fromDir(TINY);
+  const options = { relearnModes: [], probe: null, attacks: [] };
+  const e = evaluateModel({ name: 'tiny', role: 'unlearned', dir: TINY, model, tokenizer, sets, reference: null, options });
+  assert.equal(e.realAuthors?.items, 2);
+  const nine = [e.retain, e.realAuthors!, e.world!].flatMap((m) => [m.probability, m.rougeRecall, m.truthRatio!]);
+  assert.ok(Math.abs(e.modelUtility - harmonicMean(nine)) < 1e-12, `${e.modelUtility} vs ${harmonicMean(nine)}`);
+  // Without the file: no real-authors set, and the 6 numbers of the other two sets.
+  const without = evaluateModel({ name: 'tiny', role: 'unlearned', dir: TINY, model, tokenizer, sets: loadEvalSets(tofuMiniFolder(), 'forget01'), reference: null, options });
+  assert.equal(without.realAuthors, undefined);
+  const six = [without.retain, without.world!].flatMap((m) => [m.probability, m.rougeRecall, m.truthRatio!]);
+  assert.ok(Math.abs(without.modelUtility - harmonicMean(six)) < 1e-12);
+});
