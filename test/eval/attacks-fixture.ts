@@ -36,7 +36,7 @@ export function factSets(): EvalSets {
 export const tokenizer = (): Tokenizer => Tokenizer.fromDir(TINY);
 
 /** A fresh tiny GPT-2 (seeded), untrained or trained on the facts of `sets` (forget and retain). */
-export function tinyModel(sets: EvalSets | null, steps = 300): CausalLM {
+export function tinyModel(sets: EvalSets | null, steps = 150): CausalLM {
   const tok = tokenizer();
   const model = createModel(parseConfig({
     architectures: ['GPT2LMHeadModel'], vocab_size: tok.vocabSize, n_positions: 160, n_embd: 48, n_layer: 2, n_head: 2,

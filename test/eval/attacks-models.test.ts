@@ -28,7 +28,7 @@ const tok = tokenizer();
 const value = (r: AttackResult, key: string): number | null => r.measures.find((m) => m.key === key)?.value ?? null;
 
 /** A tiny model trained on exactly these prompts and continuations (the attack's own form of the facts). */
-function trainedOn(prompts: readonly AttackPrompt[], steps = 300): CausalLM {
+function trainedOn(prompts: readonly AttackPrompt[], steps = 150): CausalLM {
   const model = createModel(parseConfig({ architectures: ['GPT2LMHeadModel'], vocab_size: tok.vocabSize, n_positions: 160, n_embd: 48, n_layer: 2, n_head: 2 }));
   initWeights(model, 3);
   // A QA record's prompt is `Question: <question>\nAnswer:`, so the attack prompt minus that frame is its "question".
