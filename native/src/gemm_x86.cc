@@ -299,21 +299,8 @@ const GemmKernel* avx2_kernel() {
 #else  // not x86-64: only the portable kernel exists
 
 const GemmKernel* avx512_kernel() { return nullptr; }
-LETHE_AVX512_BF16 void direct_avx512_bf16(const Product& g, int64_t i0, int64_t rows, int64_t j0, int64_t j1,
-                                          float* scratch) {
-  direct_tile(g, i0, rows, j0, j1, scratch);
-}
-
-const GemmKernel* avx512_bf16_kernel() {
-  static const GemmKernel k{"avx512-bf16", kAvx512Mr, kAvx512Nr, kernel_avx512_bf16, pack_avx512_bf16<kAvx512Mr>,
-                            pack_avx512_bf16<kAvx512Nr>, direct_avx512_bf16, true};
-  const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                  __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512bf16") &&
-                  __builtin_cpu_supports("fma");
-  return ok ? &k : nullptr;
-}
-
 const GemmKernel* avx2_kernel() { return nullptr; }
+const GemmKernel* avx512_bf16_kernel() { return nullptr; }
 
 #endif
 
