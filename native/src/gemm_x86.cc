@@ -28,18 +28,37 @@ namespace gemm_detail {
 constexpr int kAvx512Mr = 12, kAvx512Nv = 2, kAvx512Nr = 16 * kAvx512Nv;
 static_assert(kAvx512Mr * kAvx512Nr <= kMaxTile, "edge tile buffer too small");
 
-LETHE_AVX512 void kernel_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float beta) {
-  constexpr int MR = kAvx512Mr, NV = kAvx512Nv;
-  // Pull the C tile towards L1 now; it is read (or owned for writing) only after the kc loop.
+// The parts of an AVX-512 micro-kernel around its k loop, shared by the f32 and bf16 kernels (always inlined, so the
+// accumulators stay in registers). Before: pull the C tile towards L1 (it is read, or owned for writing, only after
+// the loop) and zero the accumulators. After: one pass over C.
+template <int MR, int NV>
+LETHE_AVX512 __attribute__((always_inline)) inline void tile_begin(const float* c, int64_t ldc, __m512 (&acc)[MR][NV]) {
   for (int i = 0; i < MR; ++i) {
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16 * NV - 1), _MM_HINT_T0);
   }
-  __m512 acc[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+}
+
+template <int MR, int NV>
+LETHE_AVX512 __attribute__((always_inline)) inline void tile_end(float* c, int64_t ldc, float beta, const __m512 (&acc)[MR][NV]) {
+  const __m512 vbeta = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      float* cp = c + i * ldc + 16 * v;
+      _mm512_storeu_ps(cp, beta == 0.f ? acc[i][v] : _mm512_fmadd_ps(vbeta, _mm512_loadu_ps(cp), acc[i][v]));
+    }
+}
+
+LETHE_AVX512 void kernel_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float beta) {
+  constexpr int MR = kAvx512Mr, NV = kAvx512Nv;
+  __m512 acc[MR][NV];
+  tile_begin<MR, NV>(c, ldc, acc);
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
     __m512 bv[NV];
@@ -54,14 +73,7 @@ LETHE_AVX512 void kernel_avx512(int64_t kc, const float* a, const float* b, floa
     a += MR;
     b += 16 * NV;
   }
-  const __m512 vbeta = _mm512_set1_ps(beta);
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) {
-      float* cp = c + i * ldc + 16 * v;
-      _mm512_storeu_ps(cp, beta == 0.f ? acc[i][v] : _mm512_fmadd_ps(vbeta, _mm512_loadu_ps(cp), acc[i][v]));
-    }
+  tile_end<MR, NV>(c, ldc, beta, acc);
 }
 
 // 6 x 16 with 12 ymm accumulators: the classic Haswell shape, leaving 4 of the 16 ymm registers for B and
@@ -179,15 +191,8 @@ LETHE_AVX512_BF16 void kernel_avx512_bf16(int64_t kc, const float* a, const floa
   constexpr int MR = kAvx512Mr, NV = kAvx512Nv;
   const auto* a32 = reinterpret_cast<const int32_t*>(a);
   const auto* b32 = reinterpret_cast<const int32_t*>(b);
-  for (int i = 0; i < MR; ++i) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16 * NV - 1), _MM_HINT_T0);
-  }
   __m512 acc[MR][NV];
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+  tile_begin<MR, NV>(c, ldc, acc);
   const int64_t pairs = (kc + 1) / 2;
 #pragma GCC unroll 4
   for (int64_t p = 0; p < pairs; ++p) {
@@ -203,14 +208,7 @@ LETHE_AVX512_BF16 void kernel_avx512_bf16(int64_t kc, const float* a, const floa
     a32 += MR;
     b32 += 16 * NV;
   }
-  const __m512 vbeta = _mm512_set1_ps(beta);
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) {
-      float* cp = c + i * ldc + 16 * v;
-      _mm512_storeu_ps(cp, beta == 0.f ? acc[i][v] : _mm512_fmadd_ps(vbeta, _mm512_loadu_ps(cp), acc[i][v]));
-    }
+  tile_end<MR, NV>(c, ldc, beta, acc);
 }
 
 // Packs a sliver into the k-pair layout (gemm_internal.h, PackFn). Rows along memory: the two k values of a
