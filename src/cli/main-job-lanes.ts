@@ -26,6 +26,8 @@ export interface MainJobConfig {
   out: string;
   /** The embedded workflow store the erasure request runs in (replaced on every run). */
   workflow: string;
+  /** The source digest the evaluation cache keys by, taken once by the main thread for every lane (see EvalCache). */
+  codeDigest?: string;
 }
 
 /** One run of the comparison: a method, or SAGE-style sanitisation of another run's update. */
@@ -134,7 +136,7 @@ export function comparisonInput(c: MainJobConfig, evalOptions: Partial<EvaluateO
       steps: `every method ran with ${MAIN_JOB_OPTIONS.join(', ')}: bf16 matmuls in its optimisation steps (f32 weights), the retain batch in chunks; every figure here is measured in f32`,
     },
     // The target and the retain model are the same on every run: evaluated once, then read back.
-    cache: new EvalCache(join(c.out, '..', 'cache', 'eval'), log),
+    cache: new EvalCache(join(c.out, '..', 'cache', 'eval'), log, c.codeDigest),
     log,
   };
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { RETAIN_OF } from '../data/persons/index.ts';
 import { backend } from '../engine/index.ts';
 import { setNativeThreads } from '../engine/backends/native.ts';
+import { lethesCode } from '../eval/cache.ts';
 import { evaluateAgainstReference } from '../eval/compare.ts';
 import type { FittedSets } from '../eval/context-fit.ts';
 import type { EvaluateOptions } from '../eval/evaluate.ts';
@@ -50,6 +51,8 @@ const evaluateInThread = (c: MainJobConfig, o: Partial<EvaluateOptions>, parts: 
  */
 export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Partial<EvaluateOptions> = MAIN_JOB_EVALUATION): Promise<{ report: EvalReport; table: string; reportPath: string; erasure: ErasureStory }> {
   const started = performance.now();
+  // One source digest for every lane's evaluation cache, so that they find each other's entries (see EvalCache).
+  c = { ...c, codeDigest: c.codeDigest ?? lethesCode() };
   for (const dir of [c.target, c.reference]) {
     if (!existsSync(join(dir, 'config.json'))) throw new RangeError(`${dir}: the embedded model is missing (run from the repository root)`);
   }

@@ -25,7 +25,7 @@ const FORMAT = 1;
 let codeDigest: string | null = null;
 
 /** SHA-256 over Lethe's source files (paths and contents), computed once per process. */
-function lethesCode(): string {
+export function lethesCode(): string {
   if (codeDigest) return codeDigest;
   const root = fileURLToPath(new URL('../', import.meta.url));
   const h = createHash('sha256');
@@ -76,11 +76,15 @@ export interface CachedEvaluation {
 }
 
 export class EvalCache {
-  constructor(readonly dir: string, private readonly log: (line: string) => void = () => {}) {}
+  /**
+   * `code`: the digest of Lethe's source to key by (default: this process's lethesCode()). Threads that share one
+   * cache pass the digest their parent took, so that a source file edited while they run cannot split their keys.
+   */
+  constructor(readonly dir: string, private readonly log: (line: string) => void = () => {}, private readonly code: string = lethesCode()) {}
 
   key(k: EvalCacheKey): string {
     const h = createHash('sha256');
-    h.update(`lethe-eval-cache ${FORMAT}\0${lethesCode()}\0${backend().name} ${backend().threads}\0`);
+    h.update(`lethe-eval-cache ${FORMAT}\0${this.code}\0${backend().name} ${backend().threads}\0`);
     // An ensemble is its members' weights and how they are combined.
     const members = k.model instanceof EnsembleLM ? k.model.members : [k.model];
     if (k.model instanceof EnsembleLM) h.update(`ensemble ${k.model.aggregation} ${members.length}\0`);

@@ -6,11 +6,11 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { EvalCache } from '../../src/eval/cache.ts';
+import { EvalCache, lethesCode } from '../../src/eval/cache.ts';
 import { evaluateAgainstReference, type ComparisonInput } from '../../src/eval/compare.ts';
 import { loadEvalSets } from '../../src/eval/datasets.ts';
 import { tofuMiniFolder } from './tofu-mini.ts';
-import { evaluateReference, referenceBaseline } from '../../src/eval/evaluate.ts';
+import { DEFAULT_EVALUATE, evaluateReference, referenceBaseline } from '../../src/eval/evaluate.ts';
 import type { EvalReport } from '../../src/eval/report-types.ts';
 import { loadModel } from '../../src/model/checkpoint.ts';
 import { Tokenizer } from '../../src/model/tokenizer.ts';
@@ -75,4 +75,14 @@ test('a second comparison reads every evaluation back and reports the same figur
   lines.length = 0;
   assert.deepEqual(figures(evaluateAgainstReference(input({ options: { ...options, relatedItems: 2 } }))), figures(again));
   assert.equal(lines.filter((l) => l.includes('read from')).length, 3);
+});
+
+test('the source digest is part of the key: caches given the same digest share entries, another digest misses', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eval-cache-code-'));
+  const { model } = loadModel(TINY);
+  const k = { model, tokenizer, sets, options: { ...DEFAULT_EVALUATE, ...options }, role: 'reference' as const, baseline: null };
+  const a = new EvalCache(dir, () => {}, 'digest-a');
+  assert.equal(a.key(k), new EvalCache(dir, () => {}, 'digest-a').key(k), 'two threads handed one digest agree');
+  assert.notEqual(a.key(k), new EvalCache(dir, () => {}, 'digest-b').key(k));
+  assert.equal(new EvalCache(dir).key(k), new EvalCache(dir, () => {}, lethesCode()).key(k), 'the default is this process\'s digest');
 });
