@@ -5,10 +5,10 @@
  * `forget-prob` (how likely a model still finds the answers it was asked to forget) are lower-is-better. `steps`
  * (fine-tuning steps an attacker needs to bring a removed domain back) is higher-is-better.
  */
-export type Metric = 'gflops' | 'gb/s' | 'tokens/s' | 'steps/s' | 'req/s' | 'jobs/s' | 'ms' | 'mb' | 'forget-prob' | 'steps';
+export type Metric = 'gflops' | 'gb/s' | 'tokens/s' | 'steps/s' | 'req/s' | 'jobs/s' | 'ms' | 'mb' | 'forget-prob' | 'recovered' | 'steps';
 
 export function higherIsBetter(metric: Metric): boolean {
-  return metric !== 'ms' && metric !== 'mb' && metric !== 'forget-prob';
+  return metric !== 'ms' && metric !== 'mb' && metric !== 'forget-prob' && metric !== 'recovered';
 }
 
 /** Which statistic of the per-rep times a case reports (both sides of a comparison use the same one). */

@@ -5,7 +5,16 @@
  * model's (the exact-unlearning gold standard, trained without the forget persons) as the peer, so ratio = peer /
  * ours and ratio ≥ 0.5 means "at most 2× the retain model's"; then the retain-answer probability (bar: ≥ 0.9× the
  * target's), world-text perplexity, the same numbers for the retain model and the target, wall time and steps.
+ * Then one line per attack measure (src/eval/attacks, on 50 forget items with 4 samples, as the main job runs them):
+ * the unlearned model's value with the retain model's as the peer, the allowance above it, the target's value, and
+ * whether the attack recovers clearly more than from the retain model.
  */
+import { runAttacks, type AttackName, type AttackResult } from '../../src/eval/attacks/index.ts';
+import { allowance } from '../../src/eval/attacks/bar.ts';
+import { fitSetsToContext } from '../../src/eval/context-fit.ts';
+import { loadEvalSets } from '../../src/eval/datasets.ts';
+import type { CausalLM } from '../../src/model/arch/types.ts';
+import { loadModel } from '../../src/model/checkpoint.ts';
 import { getMethod } from '../../src/unlearn/registry.ts';
 import { parseOptions } from '../../src/unlearn/options.ts';
 import { openContext, sanitizeContext } from '../../src/unlearn/run.ts';
@@ -40,6 +49,19 @@ const CASES: Record<string, UnlearnCase> = {
   'localized-ablation': { method: 'localized-ablation', options: [], sanitize: false },
 };
 
+/** The attacks and their sizes: the main job's (src/cli/main-job.ts), which few-shot prompting is left out of. */
+const ATTACKS: AttackName[] = ['in-context', 'paraphrase', 'probe-sweep', 'logit-lens', 'sampling'];
+const ATTACK_OPTIONS = { items: 50, samples: 4 };
+
+/** Every attack measure with a value, by "attack/key". */
+function attackValues(results: readonly AttackResult[]): Map<string, { value: number; n: number; label: string }> {
+  const out = new Map<string, { value: number; n: number; label: string }>();
+  for (const r of results) {
+    for (const m of r.measures) if (m.value !== null) out.set(`${r.attack}/${m.key}`, { value: m.value, n: m.n, label: m.label });
+  }
+  return out;
+}
+
 /** The architectures to run: LETHE_BENCH_ARCH (a comma-separated list), else all. */
 function architectures(): (typeof EMBEDDED)[number][] {
   const wanted = process.env['LETHE_BENCH_ARCH']?.split(',').map((a) => a.trim()).filter((a) => a.length > 0);
@@ -61,6 +83,11 @@ export const unlearnSuite: Suite = {
       const target = measure(ctx.model, sets);
       const reference = measureFolder(embedded.retain90, sets);
       const peer = embedded.retain90.replace(/^models\//, '');
+      const evalSets = fitSetsToContext(loadEvalSets('data/persons', 'forget10'), ctx.tokenizer, ctx.model.config.maxPositions).sets;
+      const attacksOf = (model: CausalLM): ReturnType<typeof attackValues> => attackValues(runAttacks(model, ctx.tokenizer, evalSets, ATTACKS, ATTACK_OPTIONS));
+      const referenceAttacks = attacksOf(loadModel(embedded.retain90).model);
+      ctx.model.params.restore(ctx.original);
+      const targetAttacks = attacksOf(ctx.model);
       for (const name of names) {
         const c = CASES[name]!;
         const method = getMethod(c.method);
@@ -84,6 +111,19 @@ export const unlearnSuite: Suite = {
             options: [...c.options, ...(c.sanitize ? ['sanitize=hard'] : [])].join(' '),
           },
         }));
+        for (const [key, a] of attacksOf(ctx.model)) {
+          const bar = referenceAttacks.get(key);
+          const margin = bar ? allowance(a.value, a.n, bar.value, bar.n) : null;
+          emit(makeLine({
+            suite: 'unlearn', caseName: `${name}/attack:${key}`, metric: 'recovered', value: a.value, peer,
+            outcome: bar ? { ok: true, value: bar.value, reps: 1, threads: null } : { ok: false, note: 'the retain model has no value for this measure' },
+            extras: {
+              arch: embedded.arch, label: a.label, items: a.n, allowance: margin === null ? null : round(margin),
+              target_value: targetAttacks.has(key) ? round(targetAttacks.get(key)!.value) : null,
+              clearly_more_than_retain_model: bar && margin !== null ? a.value - bar.value > margin : null,
+            },
+          }));
+        }
       }
     }
   },
