@@ -197,8 +197,9 @@ export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpe
   try {
     while (step < steps) {
       const { value, parts } = retainChunk > 0 && retainStream ? chunkedStep(retainStream) : wholeStep();
-      if (!Number.isFinite(value)) optimizer.zeroGrad();
       if (!Number.isFinite(value)) {
+        // Passes before the one that went non-finite may have left gradients: never apply them.
+        optimizer.zeroGrad();
         stopReason = 'non-finite';
         break;
       }

@@ -4,6 +4,7 @@ import {
 import { answerLogits, answerTargets, answerTokenNll, batchAnswerNll, packAnswers, sequenceLogProbs, type AnswerBatch } from '../model/logprobs.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import type { UnlearnBatch } from './batches.ts';
+import type { LossSpec } from './loop.ts';
 
 /** Mean NLL over the batch's answer tokens (every answer token weighs the same, as Hugging Face's loss does). */
 export function answerNll(model: CausalLM, batch: UnlearnBatch): Tensor {
@@ -80,6 +81,19 @@ export function weightedAnswerAscent(model: CausalLM, batch: UnlearnBatch, weigh
   const w = Float32Array.from(nll.f32('weightedAnswerAscent'), (v) => weight(v));
   const K = w.length;
   return { loss: scale(sum(mul(nll, new Tensor(w, [K]))), -1 / K), meanWeight: w.reduce((a, b) => a + b, 0) / K };
+}
+
+/** The loop's spec for a token-weighted ascent (WGA, SatImp): its loss as the forget term, its mean weight logged. */
+export function weightedAscentSpec(loss: (model: CausalLM, batch: UnlearnBatch) => { loss: Tensor; meanWeight: number }): LossSpec {
+  let weight = 0;
+  return {
+    forget: (b, t) => {
+      const r = loss(t.model, b);
+      weight = r.meanWeight;
+      return r.loss;
+    },
+    parts: () => ({ weight }),
+  };
 }
 
 /**

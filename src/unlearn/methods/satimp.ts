@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { runLossLoop } from '../loop.ts';
-import { weightedAnswerAscent } from '../losses.ts';
+import { weightedAnswerAscent, weightedAscentSpec } from '../losses.ts';
 import { loopOptionShape } from '../options.ts';
 import { defineMethod } from '../types.ts';
 import type { CausalLM } from '../../model/arch/types.ts';
@@ -28,15 +28,5 @@ export const satImp = defineMethod({
     beta1: z.number().min(0).default(5).describe('exponent β1 of the saturation weight p^β1'),
     beta2: z.number().min(0).default(1).describe('exponent β2 of the importance weight (1 − p)^β2'),
   }),
-  run: (ctx, o, hooks) => {
-    let weight = 0;
-    return runLossLoop(ctx, o, {
-      forget: (b, t) => {
-        const r = satImpLoss(t.model, b, o.beta1, o.beta2);
-        weight = r.meanWeight;
-        return r.loss;
-      },
-      parts: () => ({ weight }),
-    }, hooks);
-  },
+  run: (ctx, o, hooks) => runLossLoop(ctx, o, weightedAscentSpec((model, batch) => satImpLoss(model, batch, o.beta1, o.beta2)), hooks),
 });

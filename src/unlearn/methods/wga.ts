@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { runLossLoop } from '../loop.ts';
-import { weightedAnswerAscent } from '../losses.ts';
+import { weightedAnswerAscent, weightedAscentSpec } from '../losses.ts';
 import { loopOptionShape } from '../options.ts';
 import { defineMethod } from '../types.ts';
 import type { CausalLM } from '../../model/arch/types.ts';
@@ -27,15 +27,5 @@ export const wga = defineMethod({
     ...loopOptionShape({ epochs: 5, lr: 3e-4, gamma: 1, alpha: 1 }),
     beta: z.number().min(0).default(1).describe('exponent β of the token weight p(y_t)^β (0 = plain gradient ascent)'),
   }),
-  run: (ctx, o, hooks) => {
-    let weight = 0;
-    return runLossLoop(ctx, o, {
-      forget: (b, t) => {
-        const r = wgaLoss(t.model, b, o.beta);
-        weight = r.meanWeight;
-        return r.loss;
-      },
-      parts: () => ({ weight }),
-    }, hooks);
-  },
+  run: (ctx, o, hooks) => runLossLoop(ctx, o, weightedAscentSpec((model, batch) => wgaLoss(model, batch, o.beta)), hooks),
 });
