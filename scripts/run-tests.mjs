@@ -2,8 +2,10 @@
 // Runs the type checker, then every *.test.ts under test/ with Node's test runner (Node 20 does not expand
 // globs itself). Extra arguments are passed through, e.g. `npm test -- --test-name-pattern=matmul`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 function findTests(dir) {
   const out = [];
@@ -36,9 +38,12 @@ const LONG_FIRST = [
   'test/cli/workflow-commands.test.ts', 'test/cli/model-commands.test.ts', 'test/workflow/sisa-parallel.test.ts', 'test/cli/serve.test.ts',
 ];
 const rank = (f) => (LONG_FIRST.includes(f) ? LONG_FIRST.indexOf(f) : LONG_FIRST.length);
-const files = only.length > 0 ? only : findTests('test').sort((a, b) => rank(a) - rank(b));
+// Files that must have a process of their own: they set engine switches at import time, before the file before
+// them in a group has run its tests.
+const OWN_PROCESS = ['test/engine/pool.test.ts'];
+const all = only.length > 0 ? only : findTests('test');
 // Without a database the PostgreSQL suites are left out; say so once, not once per test file.
-if (!process.env.LETHE_TEST_PG && files.some((f) => existsSync(f) && /\bLETHE_TEST_PG\b|stores\.ts/.test(readFileSync(f, 'utf8')))) {
+if (!process.env.LETHE_TEST_PG && all.some((f) => existsSync(f) && /\bLETHE_TEST_PG\b|stores\.ts/.test(readFileSync(f, 'utf8')))) {
   console.log('PostgreSQL suites skipped: LETHE_TEST_PG is not set (run them with LETHE_TEST_PG=postgres://… npm test, a server where that user may create databases, or with .ci/run, which starts a throwaway cluster)');
 }
 // Two test files at a time (Node 20's default is one less than the cores: one file on a 2-core machine): most
@@ -48,5 +53,30 @@ const concurrency = flags.some((f) => f.startsWith('--test-concurrency')) ? [] :
 // parallelism, and a second kernel thread per file only spins against the other file's work (the suite ran in
 // 296 s with two threads each, 266 s with one, on a 2-core machine). Tests of the thread pool set their own counts.
 const env = { ...process.env, LETHE_THREADS: process.env.LETHE_THREADS ?? '1' };
+// The whole suite: the long files one process each, first; every other file in one of GROUPS processes that import
+// several test files in turn, with a check between them (test/helpers/file-boundary.ts). A Node process with tsx
+// costs about 1.3 s of CPU before a test runs; one per file was a third of the suite's CPU on a 2-core machine.
+// Files named on the command line run one process each, as before.
+const GROUPS = 12;
+let groupDir = null;
+let files = all;
+if (only.length === 0) {
+  const alone = all.filter((f) => LONG_FIRST.includes(f) || OWN_PROCESS.includes(f)).sort((a, b) => rank(a) - rank(b));
+  const rest = all.filter((f) => !alone.includes(f));
+  groupDir = mkdtempSync(join(tmpdir(), 'lethe-test-groups-'));
+  const boundary = pathToFileURL(resolve('test/helpers/file-boundary.ts')).href;
+  const groups = Array.from({ length: Math.min(GROUPS, rest.length) }, (_, g) => rest.filter((_, i) => i % GROUPS === g));
+  files = [...alone, ...groups.map((group, g) => {
+    const path = join(groupDir, `group-${String(g + 1).padStart(2, '0')}.test.mjs`);
+    const lines = [`import { test } from 'node:test';`, `import { fileBoundary } from ${JSON.stringify(boundary)};`];
+    for (const f of group) {
+      lines.push(`await import(${JSON.stringify(pathToFileURL(resolve(f)).href)});`);
+      lines.push(`test(${JSON.stringify(`file boundary after ${f}: no scope left open; engine switches reset`)}, () => fileBoundary(${JSON.stringify(f)}));`);
+    }
+    writeFileSync(path, lines.join('\n') + '\n');
+    return path;
+  })];
+}
 const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...concurrency, ...flags, ...files], { stdio: 'inherit', env });
+if (groupDir) rmSync(groupDir, { recursive: true, force: true });
 process.exit(run.status ?? 1);

@@ -8,6 +8,7 @@ import { evaluateAgainstReference } from '../eval/compare.ts';
 import type { FittedSets } from '../eval/context-fit.ts';
 import type { EvaluateOptions } from '../eval/evaluate.ts';
 import type { EvalReport } from '../eval/report-types.ts';
+import { bestMethod } from '../eval/goals.ts';
 import { formatComparisonTable } from '../eval/report/table.ts';
 import { writeReport } from '../eval/report/write.ts';
 import { callInThread } from '../util/thread.ts';
@@ -49,7 +50,7 @@ const evaluateInThread = (c: MainJobConfig, o: Partial<EvaluateOptions>, parts: 
  * work (JavaScript, small ops) that a second kernel thread does not speed up. The evaluations meet in the
  * evaluation cache, from which this thread assembles the report — the same report one lane would write.
  */
-export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Partial<EvaluateOptions> = MAIN_JOB_EVALUATION): Promise<{ report: EvalReport; table: string; reportPath: string; erasure: ErasureStory }> {
+export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Partial<EvaluateOptions> = MAIN_JOB_EVALUATION): Promise<{ report: EvalReport; table: string; best: string | null; reportPath: string; erasure: ErasureStory }> {
   const started = performance.now();
   // One source digest for every lane's evaluation cache, so that they find each other's entries (see EvalCache).
   c = { ...c, codeDigest: c.codeDigest ?? lethesCode() };
@@ -92,5 +93,5 @@ export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Parti
   // The same erasure as a data-protection officer would request it: one person, through the workflow, to a certificate.
   const erasure = await runErasureStory({ model: c.target, data: c.data, dataDir: c.workflow, log });
   log(`done in ${formatDuration((performance.now() - started) / 1000)}`);
-  return { report, table: formatComparisonTable(report), reportPath: join(reportDir, 'report.html'), erasure };
+  return { report, table: formatComparisonTable(report), best: bestMethod(report.models)?.line ?? null, reportPath: join(reportDir, 'report.html'), erasure };
 }

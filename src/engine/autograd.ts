@@ -3,6 +3,7 @@ import { releaseEarly } from './pool.ts';
 import { backend } from './runtime.ts';
 import { sameShape } from './shape.ts';
 import { Tensor, type GradNode } from './tensor.ts';
+import type { F32 } from './backend.ts';
 
 let gradEnabled = true;
 const checkNaN = process.env['LETHE_CHECK_NAN'] === '1';
@@ -176,6 +177,21 @@ function accumulateInto(grads: GradMap, t: Tensor, g: Tensor): void {
   be.binary('add', existing.storageF32('backward'), [1], g.storageF32('backward'), [1], sum, [n]);
   grads.set(t, Tensor.fromStorage(sum, t.shape));
   if (!grads.holds(existing)) releaseEarly(existing.data);
+}
+
+/**
+ * The memory an op's backward may add a leaf's gradient into directly, instead of returning it: the leaf's gradient
+ * storage, zeroed (a fresh array when it has none) and installed as its `.grad`. Only for a leaf that takes a
+ * gradient and has none yet — adding into an existing gradient would change the order of the float sums, and
+ * so the bits, from the returned-gradient path — and not under LETHE_CHECK_NAN (which checks each returned
+ * gradient). A scatter-add (embedding backward) then skips a [vocab, d] temporary and its copy.
+ */
+export function leafGradTarget(input: Tensor): F32 | null {
+  if (input.node || !input.requiresGrad || input.grad || checkNaN) return null;
+  const storage = input.gradStorage ?? new Float32Array(input.size);
+  if (input.gradStorage) storage.fill(0);
+  input.grad = new Tensor(storage, input.shape);
+  return input.grad.storageF32('backward');
 }
 
 function accumulateLeaf(leaf: Tensor, g: Tensor): void {

@@ -2,12 +2,40 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  add, backward, EngineError, isGradEnabled, mul, noGrad, parameter, reshape, slice, sum, tensor, Tensor,
+  add, backward, embedding, EngineError, isGradEnabled, matmul, mul, noGrad, parameter, reshape, slice, sum, tensor, Tensor, transpose,
 } from '../../src/engine/index.ts';
+import { backendsUnderTest, withBackend } from '../helpers/backends.ts';
 
 const p = (values: number[], shape?: number[]): Tensor => parameter(tensor(values, shape));
 
 describe('autograd', () => {
+  // An embedding table that takes no other gradient is scatter-added into its .grad directly (leafGradTarget); one
+  // that already has a gradient (tied to a head, or a second backward) takes the returned-gradient path. Both
+  // must give Σ over positions of the output gradient, recomputed here in float64.
+  for (const name of backendsUnderTest()) {
+    test(`embedding gradient, directly into .grad and through the returned path (${name})`, () => withBackend(name, () => {
+      const [vocab, d] = [5, 3];
+      const w = parameter(tensor(Array.from({ length: vocab * d }, (_, i) => Math.sin(i)), [vocab, d]));
+      const idList = [3, 0, 3, 4, 3];
+      const ids = new Tensor(Int32Array.from(idList), [idList.length]);
+      const g = tensor(Array.from({ length: idList.length * d }, (_, i) => Math.cos(i) / 3), [idList.length, d]);
+      const want = new Float64Array(vocab * d);
+      idList.forEach((id, i) => { for (let j = 0; j < d; j++) want[id * d + j]! += g.toArray()[i * d + j]!; });
+      const close = (got: number[], ref: ArrayLike<number>, what: string) => got.forEach((v, i) => assert.ok(Math.abs(v - ref[i]!) < 1e-6, `${what} [${i}]: ${v} vs ${ref[i]}`));
+      backward(embedding(w, ids), g);
+      close(w.grad!.toArray(), want, 'direct');
+      backward(embedding(w, ids), g);
+      close(w.grad!.toArray(), want.map((v) => 2 * v), 'accumulated into the existing gradient');
+      // Tied: the head's gradient arrives first (it is later in the graph), then the lookup's.
+      w.zeroGrad();
+      const h = tensor([0.5, -1, 2], [1, d]);
+      const head = matmul(h, transpose(w, 0, 1)); // [1, vocab]
+      backward(add(sum(mul(embedding(w, ids), g)), sum(head)));
+      const tied = Float64Array.from(want, (v, i) => v + h.toArray()[i % d]!);
+      close(w.grad!.toArray(), tied, 'tied head + lookup');
+    }));
+  }
+
   test('a tensor used twice receives both gradient contributions', () => {
     const x = p([1, 2, 3]);
     backward(sum(mul(x, x))); // d/dx Σx² = 2x

@@ -1,4 +1,4 @@
-import { record } from '../autograd.ts';
+import { leafGradTarget, record } from '../autograd.ts';
 import { EngineError, fmtShape } from '../errors.ts';
 import { backend } from '../runtime.ts';
 import { Tensor } from '../tensor.ts';
@@ -19,6 +19,13 @@ export function embedding(weight: Tensor, ids: Tensor): Tensor {
   const ids32 = ids.storageI32('embedding');
   backend().embedding(W, ids32, out.storageF32('embedding'), d);
   return record(out, 'embedding', [weight], (g) => {
+    // A parameter's gradient takes the scatter-add directly: a temporary as large as the table, zeroed and then
+    // copied, cost more than the scatter itself (the bench's embedding-bwd case).
+    const direct = leafGradTarget(weight);
+    if (direct) {
+      backend().embeddingBackward(ids32, g.storageF32('embedding'), direct, d);
+      return [null];
+    }
     const gw = empty(weight.shape);
     backend().embeddingBackward(ids32, g.storageF32('embedding'), gw.storageF32('embedding'), d);
     return [gw];
