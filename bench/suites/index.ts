@@ -14,4 +14,6 @@ export const SUITES: Readonly<Record<string, () => Promise<Suite>>> = {
   relearn: async () => (await import('./relearn.ts')).relearnSuite,
   sisa: async () => (await import('./sisa.ts')).sisaSuite,
   queue: async () => (await import('./queue.ts')).queueSuite,
+  'source-free': async () => (await import('./source-free.ts')).sourceFreeSuite,
+  update: async () => (await import('./update.ts')).updateSuite,
 };

@@ -12,6 +12,9 @@ import { reportCommand } from './report-commands.ts';
 import { serveCommand, tokenCommand } from './service-commands.ts';
 import { sgtmCommand } from './sgtm-commands.ts';
 import type { UnlearnCliOptions } from './unlearn-commands.ts';
+import { SUBJECT_KINDS, type SubjectKind } from '../unlearn/source-free/bank.ts';
+import type { UpdateCliOptions } from './update-command.ts';
+import { updateOptionsHelp } from '../unlearn/update/options.ts';
 import { assessCommand, auditCommand, certificateCommand, corpusCommand, filterGenerated, keysCommand, modelCommand, requestCommand, verifyCertificateCommand, workerCommand } from './workflow-commands.ts';
 
 function number(kind: 'int' | 'float', min: number, max = Infinity) {
@@ -209,7 +212,10 @@ program
   .command('unlearn')
   .description('make a model forget a set of records; writes a Hugging Face folder plus unlearn.json')
   .requiredOption('--model <dir>', 'the model to unlearn from (Hugging Face folder with tokenizer.json)')
-  .requiredOption('--forget <file>', 'records to forget (QA or text): JSON Lines, a JSON array (TOFU as published), plain .txt (documents split on blank lines), or a MUSE corpus folder (its raw/forget texts)')
+  .option('--forget <file>', 'records to forget (QA or text): JSON Lines, a JSON array (TOFU as published), plain .txt (documents split on blank lines), or a MUSE corpus folder (its raw/forget texts)')
+  .option('--subject <name>', 'source-free, instead of --forget: a subject to forget (repeatable); the forget set is what the model confidently says about it (docs/unlearning.md)', collect, [])
+  .addOption(new Option('--subject-kind <kind>', 'source-free: which question bank to probe the subjects with').choices([...SUBJECT_KINDS]).default('person'))
+  .option('--retain-subject <name>', 'source-free: someone else the model knows, whose confident claims form the retain set (repeatable)', collect, [])
   .option('--retain <file>', 'records to keep (needed by methods with a retain term), in the same layouts; a MUSE folder gives its raw/retain1 texts')
   .option('--utility <file>', 'JSONL of general text never trained on, for the utility damage guard (default without --retain: text the model generates itself)')
   .option('--field <map>', 'read the data files\' fields under other names: lethe_name=file_name, comma-separated or repeated (e.g. question=q,answer=a)', collect, [])
@@ -224,7 +230,17 @@ program
   .option('--force', 'replace an existing --out folder (whole)')
   .option('--allow-noop', 'write the model even when the run changed no weight (e.g. rolled back by a guard)')
   .option('--json', 'print unlearn.json to stdout')
-  .action(async (o: UnlearnCliOptions) => {
+  .action(async (o: UnlearnCliOptions & { subject: string[]; subjectKind: SubjectKind; retainSubject: string[] }) => {
+    if (o.subject.length > 0 && o.forget !== undefined) throw new InvalidArgumentError('--subject and --forget: give one (--subject asks the model for the forget set, --forget reads it)');
+    if (o.subject.length === 0 && o.retainSubject.length > 0) throw new InvalidArgumentError('--retain-subject needs --subject (source-free mode)');
+    if (o.subject.length > 0) {
+      if (o.method === 'sisa') throw new InvalidArgumentError('--subject is not available with --method sisa (an ensemble erases records it can name: give --forget FILE)');
+      const { formatUnlearnSummary, sourceFreeCommand } = await import('./unlearn-commands.ts');
+      const record = sourceFreeCommand(o);
+      console.log(o.json ? JSON.stringify(record, null, 2) : formatUnlearnSummary(record, o.out));
+      return;
+    }
+    if (o.forget === undefined) throw new InvalidArgumentError('give the records to forget (--forget FILE), or the subjects (--subject NAME) for source-free unlearning');
     const { formatSisaSummary, refuseEnsembleFor, sisaUnlearnCommand } = await import('./sisa-commands.ts');
     if (o.method === 'sisa') {
       const report = sisaUnlearnCommand(o);
@@ -260,12 +276,31 @@ program
   });
 
 program
+  .command('update')
+  .description('knowledge update: replace facts\' old answers by new ones (learn the new, unlearn the old) and verify it; writes a Hugging Face folder plus update.json')
+  .requiredOption('--model <dir>', 'the model to update (Hugging Face folder with tokenizer.json)')
+  .requiredOption('--facts <file>', 'JSONL of changed facts: {"question", "old_answer", "new_answer", optional "alternatives", "subject", "attribute", "id"} (docs/data-format.md)')
+  .option('--retain <file>', 'records to keep (QA or text): the retain term, retain damage and the value probe read them')
+  .option('--opt <key=value>', 'update option (repeatable; listed below)', collect, [])
+  .option('--strict', 'refuse the update when the model does not give some fact\'s old answer (default: skip those facts and report them)')
+  .requiredOption('--out <dir>', 'where the updated Hugging Face folder is written (whole or not at all)')
+  .option('--force', 'replace an existing --out folder (whole)')
+  .option('--json', 'print update.json to stdout')
+  .addHelpText('after', () => `\nOptions for --opt (name=default):\n${updateOptionsHelp()}`)
+  .action(async (o: UpdateCliOptions) => {
+    const { formatUpdateSummary, updateCommand } = await import('./update-command.ts');
+    const record = updateCommand(o);
+    console.log(o.json ? JSON.stringify(record, null, 2) : formatUpdateSummary(record, o.out));
+  });
+
+program
   .command('demo')
   .description('the main job (npm start): unlearn the embedded model with NPO, NPO+SAGE and RMU, evaluate, report; then one erasure request through the workflow to a verified certificate')
   .action(async () => {
     const { runMainJob } = await import('./main-job.ts');
-    const { table, reportPath, erasure: e } = await runMainJob();
+    const { table, best, reportPath, erasure: e } = await runMainJob();
     console.log(table);
+    if (best) console.log(`\n${best}`);
     console.log(`\nreport: ${reportPath}`);
     console.log(`\nerasure request ${e.requestId} (one forget10 person): ${e.state}, verification ${e.verification}: ${e.summary}`);
     if (e.certificate) {

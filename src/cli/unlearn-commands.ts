@@ -1,7 +1,9 @@
 import { parseFieldMap } from '../data/fields.ts';
 import { describeOptions } from '../unlearn/options.ts';
 import { METHODS } from '../unlearn/registry.ts';
-import { unlearn, type UnlearnRecord } from '../unlearn/run.ts';
+import { unlearn, type SanitizeRequest, type UnlearnRecord } from '../unlearn/run.ts';
+import type { SubjectKind } from '../unlearn/source-free/bank.ts';
+import { sourceFreeUnlearn } from '../unlearn/source-free/unlearn.ts';
 import { SanitizeOptionsSchema } from '../unlearn/sanitize.ts';
 import { Progress } from '../util/progress.ts';
 import type { CheckEvent, UnlearnHooks } from '../unlearn/types.ts';
@@ -53,8 +55,8 @@ export interface UnlearnCliOptions {
   json?: boolean;
 }
 
-/** Runs `lethe unlearn` with a progress bar per phase, guard checks as notes, and a one-paragraph summary. */
-export function unlearnCommand(o: UnlearnCliOptions): UnlearnRecord {
+/** Progress bars per phase, guard checks and messages as notes. */
+function cliHooks(o: Pick<UnlearnCliOptions, 'method'>): UnlearnHooks {
   let bar: Progress | null = null;
   let phase = '';
   const hooks: UnlearnHooks = {
@@ -73,13 +75,30 @@ export function unlearnCommand(o: UnlearnCliOptions): UnlearnRecord {
     },
     onMessage: (m) => (bar ? bar.note(m) : process.stderr.write(`${m}\n`)),
   };
-  const sanitize = o.sanitize
+  return hooks;
+}
+
+function sanitizeOf(o: UnlearnCliOptions): SanitizeRequest | undefined {
+  return o.sanitize
     ? { ...SanitizeOptionsSchema.parse({ mode: o.sanitize, energy: o.sanitizeEnergy, strength: o.sanitizeStrength, others: o.sanitizeOthers }), samples: o.sanitizeSamples }
     : undefined;
+}
+
+/** Runs `lethe unlearn` with a progress bar per phase, guard checks as notes, and a one-paragraph summary. */
+export function unlearnCommand(o: UnlearnCliOptions): UnlearnRecord {
   return unlearn({
-    modelDir: o.model, forgetPath: o.forget, retainPath: o.retain, utilityPath: o.utility, fields: parseFieldMap(o.field), method: o.method, options: o.opt, sanitize,
+    modelDir: o.model, forgetPath: o.forget, retainPath: o.retain, utilityPath: o.utility, fields: parseFieldMap(o.field), method: o.method, options: o.opt,
+    sanitize: sanitizeOf(o), outDir: o.out, force: o.force, allowNoop: o.allowNoop,
+  }, cliHooks(o));
+}
+
+/** `lethe unlearn --subject NAME …`: source-free unlearning (src/unlearn/source-free), with the same hooks and summary. */
+export function sourceFreeCommand(o: UnlearnCliOptions & { subject: string[]; subjectKind: SubjectKind; retainSubject: string[] }): UnlearnRecord {
+  return sourceFreeUnlearn({
+    modelDir: o.model, subjects: o.subject, kind: o.subjectKind, retainSubjects: o.retainSubject, ...(o.retain ? { retainPath: o.retain } : {}),
+    ...(o.utility ? { utilityPath: o.utility } : {}), fields: parseFieldMap(o.field), method: o.method, options: o.opt, sanitize: sanitizeOf(o),
     outDir: o.out, force: o.force, allowNoop: o.allowNoop,
-  }, hooks);
+  }, cliHooks(o));
 }
 
 /** Four decimals, or three significant digits below 0.001, so that 2.5e-6 → 5.1e-6 does not print as 0.0000 → 0.0000. */

@@ -73,7 +73,7 @@ const mean = (xs: ArrayLike<number>): number => {
 };
 
 /** Teacher-forced and greedy scores of one QA set: probability, ROUGE-L recall (stemmed) and truth ratio. */
-function setMetrics(model: CausalLM, tokenizer: Tokenizer, items: readonly EvalQa[], scores: QaScores, role: 'forget' | 'other', maxNewTokens?: number): SetMetrics {
+export function setMetrics(model: CausalLM, tokenizer: Tokenizer, items: readonly EvalQa[], scores: QaScores, role: 'forget' | 'other', maxNewTokens?: number): SetMetrics {
   const withOptions = items.every((q) => q.paraphrasedAnswer === null && q.perturbedAnswers.length > 0);
   // Sets of short facts with wrong options and no paraphrase (TOFU's world facts) report the option-normalised probability.
   const probability = withOptions ? optionNormalisedProbability(scores.answer, scores.perturbed) : mean(Array.from(scores.answer, Math.exp));

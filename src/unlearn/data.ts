@@ -17,6 +17,10 @@ export interface UnlearnItem {
   subject: string | null;
   /** Set when the record was longer than the model's context and was cut to fit (see tokenizeItems). */
   truncated?: true;
+  /** QA records: the answer as text, which fact it states, and wrong answers phrased alike (counterexample's alternatives). */
+  answerText?: string;
+  attribute?: string;
+  perturbed?: readonly string[];
 }
 
 /**
@@ -41,13 +45,27 @@ export function tokenizeItems(records: readonly TrainingRecord[], tokenizer: Tok
     const keep = maxLength - cutPrompt.length;
     const item: UnlearnItem = { prompt: cutPrompt, answer: answer.slice(0, keep), question: r.kind === 'qa' ? r.question : null, subject: r.subject ?? null };
     if (cutPrompt.length < prompt.length || answer.length > keep) item.truncated = true;
+    if (r.kind === 'qa') {
+      item.answerText = r.answer;
+      if (r.attribute !== undefined) item.attribute = r.attribute;
+      if (r.perturbed_answers !== undefined) item.perturbed = r.perturbed_answers;
+    }
     return item;
   });
 }
 
 /** An answer for an existing item's prompt (refusal methods): " text" + EOS after the same prompt. */
 export function withAnswer(item: UnlearnItem, answerText: string, tokenizer: Tokenizer): UnlearnItem {
-  return { ...item, answer: qaTokens(tokenizer, item.question ?? '', answerText).answer };
+  return { ...item, answer: qaTokens(tokenizer, item.question ?? '', answerText).answer, answerText };
+}
+
+/**
+ * A forget or retain set already tokenized in memory, where there is no file to read: source-free unlearning builds
+ * its sets from the model's own answers. `description` says in unlearn.json what the items are.
+ */
+export interface ItemSet {
+  items: readonly UnlearnItem[];
+  description: string;
 }
 
 /**

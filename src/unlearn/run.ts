@@ -11,7 +11,7 @@ import { countNonFiniteEncoded, encodeFloat, MAX_FINITE, roundToDType } from '..
 import type { SaveDType } from '../model/safetensors/write.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
 import { damageBreach, GuardSample, type DamageBounds } from './checks.ts';
-import { readUnlearnRecords, tokenizeItems } from './data.ts';
+import { readUnlearnRecords, tokenizeItems, type ItemSet, type UnlearnItem } from './data.ts';
 import { evenSample } from '../util/sample.ts';
 import { parseOptions, resolveSchedule, type LoopOptions, type Schedule } from './options.ts';
 import { frozenModel } from './reference.ts';
@@ -19,11 +19,13 @@ import { getMethod } from './registry.ts';
 import { collectInputGrams, sanitizeUpdate, type SanitizeOptions, type SanitizeReport } from './sanitize.ts';
 import { STOP_REASON_TEXT, type CheckEvent, type UnlearnContext, type UnlearnHooks, type UnlearnMethod, type UnlearnOutcome } from './types.ts';
 import { selfGeneratedText, SELF_TEXT } from './utility-text.ts';
+import type { SourceFreeReport } from './source-free/report.ts';
 
 export interface UnlearnRequest {
   modelDir: string;
-  forgetPath: string;
-  retainPath?: string;
+  /** A data file, or items already in memory (source-free unlearning's, built from the model's own answers). */
+  forgetPath: string | ItemSet;
+  retainPath?: string | ItemSet;
   /** Held-out general text (JSONL, text or QA records) for the utility guard; else the model's own text without a retain set. */
   utilityPath?: string;
   /** Lethe's field names → the data files' (`--field question=q,answer=a`), for forget, retain and utility files. */
@@ -38,6 +40,8 @@ export interface UnlearnRequest {
   force?: boolean;
   /** Write the model even when the run changed no weight (otherwise that is an error). */
   allowNoop?: boolean;
+  /** What source-free probing found (the forget and retain items' origin), recorded in unlearn.json. */
+  sourceFree?: SourceFreeReport;
 }
 
 /** Where the utility guard's text came from. */
@@ -63,7 +67,9 @@ export interface WrittenState {
 }
 
 export interface DataFileRecord {
-  path: string;
+  /** The file read; null for a set held in memory (then sha256 is that of its token ids, and description says what it is). */
+  path: string | null;
+  description?: string;
   sha256: string;
   records: number;
   truncated: number;
@@ -89,10 +95,27 @@ export interface UnlearnRecord {
   details: Record<string, unknown>;
   sanitize: (SanitizeReport & { options: SanitizeRequest }) | null;
   wallSeconds: number;
+  /** Source-free runs: the subjects, the claims kept as forget and retain items with their confidences, the baseline. */
+  sourceFree?: SourceFreeReport;
 }
 
 function sha256(path: string): string {
   return createHash('sha256').update(readRegularFile(path)).digest('hex');
+}
+
+/** Identifies a set held in memory by its token ids, as a file's hash identifies a file. */
+function itemsSha256(items: readonly UnlearnItem[]): string {
+  return createHash('sha256').update(JSON.stringify(items.map((it) => [it.prompt, it.answer]))).digest('hex');
+}
+
+/** A forget or retain set from its file, or as given in memory, with its record count and records as tokenized. */
+function loadSet(source: string | ItemSet, role: 'forget' | 'retain', tokenizer: Tokenizer, maxLength: number, fields?: FieldMap): { items: UnlearnItem[]; records: number } {
+  if (typeof source !== 'string') {
+    if (source.items.length === 0) throw new RangeError(`${source.description}: the ${role} set is empty`);
+    return { items: [...source.items], records: source.items.length };
+  }
+  const records = readUnlearnRecords(source, role, fields);
+  return { items: tokenizeItems(records, tokenizer, maxLength), records: records.length };
 }
 
 export interface OpenedContext {
@@ -110,15 +133,15 @@ export interface OpenedContext {
  * guard's text is the given file, else (with no retain set to guard) text the model generates itself now, before
  * unlearning, so that a run without any held-out data still has a damage guard.
  */
-export function openContext(modelDir: string, forgetPath: string, retainPath?: string, utilityPath?: string, fields?: FieldMap): OpenedContext {
+export function openContext(modelDir: string, forgetPath: string | ItemSet, retainPath?: string | ItemSet, utilityPath?: string, fields?: FieldMap): OpenedContext {
   if (!existsSync(join(modelDir, 'tokenizer.json'))) throw new RangeError(`${modelDir}: no tokenizer.json (the forget set must be tokenized as the model was trained)`);
   const { model, storedDType } = loadModel(modelDir);
   const tokenizer = Tokenizer.fromDir(modelDir);
-  const forgetRecords = readUnlearnRecords(forgetPath, 'forget', fields);
-  const retainRecords = retainPath ? readUnlearnRecords(retainPath, 'retain', fields) : [];
   const maxLength = model.config.maxPositions;
+  const forget = loadSet(forgetPath, 'forget', tokenizer, maxLength, fields);
+  const retain = retainPath ? loadSet(retainPath, 'retain', tokenizer, maxLength, fields) : { items: [], records: 0 };
   const ctx: UnlearnContext = {
-    model, tokenizer, forget: tokenizeItems(forgetRecords, tokenizer, maxLength), retain: tokenizeItems(retainRecords, tokenizer, maxLength),
+    model, tokenizer, forget: forget.items, retain: retain.items,
     padId: tokenizer.padId ?? tokenizer.eosId ?? 0, original: model.params.snapshot(),
   };
   let utility: UtilitySource = { source: 'none', path: null, items: 0 };
@@ -132,7 +155,7 @@ export function openContext(modelDir: string, forgetPath: string, retainPath?: s
   const dtype = storedDType === 'F16' || storedDType === 'BF16' ? storedDType : 'F32';
   const cut = (items: readonly { truncated?: true }[]): number => items.filter((it) => it.truncated).length;
   return {
-    ctx, storedDType: dtype, forgetRecords: forgetRecords.length, retainRecords: retainRecords.length, utility,
+    ctx, storedDType: dtype, forgetRecords: forget.records, retainRecords: retain.records, utility,
     truncated: { forget: cut(ctx.forget), retain: cut(ctx.retain) },
   };
 }
@@ -279,22 +302,27 @@ export function finishUnlearning(p: PreparedUnlearning, outcome: UnlearnOutcome,
   }
   const result = assessResult(ctx, opened.storedDType, p.options, outcome, opened.utility, { allowNoop: req.allowNoop });
   const wallSeconds = (performance.now() - started) / 1000;
-  // The files actually read (a MUSE folder stands for its raw texts), so the hashes identify the data.
-  const forgetFile = trainingDataFile(req.forgetPath, 'forget');
-  const retainFile = req.retainPath !== undefined && p.method.retain !== 'none' ? trainingDataFile(req.retainPath, 'retain') : null;
+  // The files actually read (a MUSE folder stands for its raw texts), so the hashes identify the data; a set held in
+  // memory is identified by its token ids.
+  const dataRecord = (source: string | ItemSet, role: 'forget' | 'retain', items: readonly UnlearnItem[], records: number, truncated: number): DataFileRecord => {
+    if (typeof source !== 'string') return { path: null, description: source.description, sha256: itemsSha256(items), records, truncated };
+    const file = trainingDataFile(source, role);
+    return { path: resolve(file), sha256: sha256(file), records, truncated };
+  };
   const record: UnlearnRecord = {
     method: p.method.name,
     options: p.options,
     schedule: p.schedule,
     source: { model: resolve(req.modelDir) },
     data: {
-      forget: { path: resolve(forgetFile), sha256: sha256(forgetFile), records: opened.forgetRecords, truncated: opened.truncated.forget },
-      retain: retainFile !== null
-        ? { path: resolve(retainFile), sha256: sha256(retainFile), records: opened.retainRecords, truncated: opened.truncated.retain }
+      forget: dataRecord(req.forgetPath, 'forget', ctx.forget, opened.forgetRecords, opened.truncated.forget),
+      retain: req.retainPath !== undefined && p.method.retain !== 'none'
+        ? dataRecord(req.retainPath, 'retain', ctx.retain, opened.retainRecords, opened.truncated.retain)
         : null,
     },
     stopReason: outcome.stopReason, stopReasonText: STOP_REASON_TEXT[outcome.stopReason], steps: outcome.steps, result,
     curve: outcome.curve, checks: outcome.checks, details: outcome.details, sanitize, wallSeconds,
+    ...(req.sourceFree ? { sourceFree: req.sourceFree } : {}),
   };
   return { model: ctx.model, record, sourceDir: req.modelDir };
 }
@@ -307,11 +335,12 @@ export function runUnlearning(req: Omit<UnlearnRequest, 'outDir' | 'force'>, hoo
   return finishUnlearning(p, outcome, started, hooks);
 }
 
-/** The inputs an unlearning output must not overlap (compared by real path). */
-function inputsOf(req: UnlearnRequest): { path: string; what: string }[] {
+/** The inputs an unlearning output must not overlap (compared by real path); sets held in memory have none. */
+export function inputsOf(req: Pick<UnlearnRequest, 'modelDir' | 'forgetPath' | 'retainPath' | 'utilityPath'>): { path: string; what: string }[] {
   return [
-    { path: req.modelDir, what: 'model' }, { path: req.forgetPath, what: 'forget set' },
-    ...(req.retainPath ? [{ path: req.retainPath, what: 'retain set' }] : []),
+    { path: req.modelDir, what: 'model' },
+    ...(typeof req.forgetPath === 'string' ? [{ path: req.forgetPath, what: 'forget set' }] : []),
+    ...(typeof req.retainPath === 'string' ? [{ path: req.retainPath, what: 'retain set' }] : []),
     ...(req.utilityPath ? [{ path: req.utilityPath, what: 'utility set' }] : []),
   ];
 }

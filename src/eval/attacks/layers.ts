@@ -4,10 +4,10 @@ import type { CausalLM } from '../../model/arch/types.ts';
 import { padRight } from '../../model/padding.ts';
 
 /**
- * The residual stream after each layer at one position per sequence: out[layer][item] is a [hidden] vector. One
- * forward pass per batch keeps every layer (right padding: a position never sees the padding after it).
+ * The residual stream after each layer at one position per sequence (or several: their rows follow each other, in
+ * order): out[layer][row] is a [hidden] vector. One forward pass per batch keeps every layer (right padding: a position never sees the padding after it).
  */
-export function hiddenAtPositions(model: CausalLM, seqs: readonly (readonly number[])[], positions: readonly number[], padId: number, batchSize = 32): Float32Array[][] {
+export function hiddenAtPositions(model: CausalLM, seqs: readonly (readonly number[])[], positions: readonly (number | readonly number[])[], padId: number, batchSize = 32): Float32Array[][] {
   const L = model.config.numLayers;
   const D = model.config.hiddenSize;
   const layers = Array.from({ length: L }, (_, l) => l);
@@ -22,9 +22,11 @@ export function hiddenAtPositions(model: CausalLM, seqs: readonly (readonly numb
       for (const l of layers) {
         const h = hidden.get(l)!.f32('hiddenAtPositions');
         chunk.forEach((seq, b) => {
-          const t = positions[s + b]!;
-          if (t < 0 || t >= seq.length) throw new RangeError(`position ${t} is outside sequence ${s + b} of ${seq.length} tokens`);
-          out[l]!.push(Float32Array.from(h.subarray((b * T + t) * D, (b * T + t + 1) * D)));
+          const at = positions[s + b]!;
+          for (const t of typeof at === 'number' ? [at] : at) {
+            if (t < 0 || t >= seq.length) throw new RangeError(`position ${t} is outside sequence ${s + b} of ${seq.length} tokens`);
+            out[l]!.push(Float32Array.from(h.subarray((b * T + t) * D, (b * T + t + 1) * D)));
+          }
         });
       }
     }
