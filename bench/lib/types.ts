@@ -3,9 +3,10 @@
 /**
  * Units a case reports in. Throughputs (`steps/s`: optimizer steps of a whole job) are higher-is-better; `ms` (wall time per rep), `mb` (peak memory) and
  * `forget-prob` (how likely a model still finds the answers it was asked to forget) are lower-is-better. `steps`
- * (fine-tuning steps an attacker needs to bring a removed domain back) is higher-is-better.
+ * (fine-tuning steps an attacker needs to bring a removed domain back) and `bars-met` (how many bars of true forgetting a
+ * model meets, src/eval/goals.ts) are higher-is-better.
  */
-export type Metric = 'gflops' | 'gb/s' | 'tokens/s' | 'steps/s' | 'req/s' | 'jobs/s' | 'ms' | 'mb' | 'forget-prob' | 'recovered' | 'steps';
+export type Metric = 'gflops' | 'gb/s' | 'tokens/s' | 'steps/s' | 'req/s' | 'jobs/s' | 'ms' | 'mb' | 'forget-prob' | 'recovered' | 'steps' | 'bars-met';
 
 export function higherIsBetter(metric: Metric): boolean {
   return metric !== 'ms' && metric !== 'mb' && metric !== 'forget-prob' && metric !== 'recovered';
