@@ -295,7 +295,7 @@ program
 
 program
   .command('demo')
-  .description('the main job (npm start): unlearn the embedded model with NPO, NPO+SAGE and RMU, evaluate, report; then one erasure request through the workflow to a verified certificate')
+  .description('the main job (npm start): unlearn the embedded model with NPO, NPO+SAGE and counterexample fine-tuning, evaluate, report and name the best method; then one erasure request through the workflow to a verified certificate')
   .action(async () => {
     const { runMainJob } = await import('./main-job.ts');
     const { table, best, reportPath, erasure: e } = await runMainJob();

@@ -55,12 +55,16 @@ export function goalChecks(m: ModelEvaluation, target: ModelEvaluation, referenc
   const ref = reference.relearn.find((r) => r.mode === 'forget-part');
   if (!mine || !ref) checks.push({ id: 'relearn', met: null, text: 'relearning not measured' });
   else {
-    // A curve that never reached 50% took more than its last step; the retain model's likewise.
-    const steps = mine.steps50 ?? Infinity;
-    const refSteps = ref.steps50 ?? Infinity;
-    const shown = (s: number, r: typeof mine): string => (Number.isFinite(s) ? String(s) : `>${r.steps.at(-1) ?? 0}`);
-    const met = refSteps === Infinity ? steps === Infinity : steps >= GOAL_RELEARN_FRACTION * refSteps;
-    checks.push({ id: 'relearn', met, text: `50% relearned after ${shown(steps, mine)} steps vs retain model ${shown(refSteps, ref)} (bar ≥ ${GOAL_RELEARN_FRACTION}×)` });
+    // A curve that never reached 50% took more than its last step. When the retain model's did not, its steps are
+    // only known to exceed its horizon H: a model at H/2 or sooner misses the bar, one that also never reached 50%
+    // meets it, and one in between cannot be judged without a longer relearning run.
+    const shown = (s: number | null, r: typeof mine): string => (s !== null ? String(s) : `>${r.steps.at(-1) ?? 0}`);
+    const text = `50% relearned after ${shown(mine.steps50, mine)} steps vs retain model ${shown(ref.steps50, ref)} (bar ≥ ${GOAL_RELEARN_FRACTION}×)`;
+    let met: boolean | null;
+    if (ref.steps50 !== null) met = mine.steps50 === null || mine.steps50 >= GOAL_RELEARN_FRACTION * ref.steps50;
+    else if (mine.steps50 === null) met = true;
+    else met = mine.steps50 <= GOAL_RELEARN_FRACTION * (ref.steps.at(-1) ?? 0) ? false : null;
+    checks.push({ id: 'relearn', met, text: met === null ? `${text}: the retain model did not reach 50% within its ${ref.steps.at(-1) ?? 0} steps, so the bar is not known; a longer relearning run would judge it` : text });
   }
   return checks;
 }

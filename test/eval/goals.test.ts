@@ -37,12 +37,16 @@ test('each bar by its rule: FQ ≥ 0.05, utility ≥ 0.95×, MIA AUC and probe w
   assert.deepEqual(byId(model('d', 'unlearned', {})), { 'forget-quality': null, utility: true, mia: null, probe: null, relearn: null });
 });
 
-test('relearning: a curve that never reached 50% passes only against a retain model that did or also never did', () => {
+test('relearning: against a retain model that never reached 50%, only "never" passes, "by half its horizon" fails, the rest is not judged', () => {
   const never = model('e', 'unlearned', { steps50: null });
   assert.equal(goalChecks(never, target, reference).find((c) => c.id === 'relearn')!.met, true);
   const slowReference = model('retain90', 'reference', { steps50: null });
-  assert.equal(goalChecks(model('f', 'unlearned', { steps50: 40 }), target, slowReference).find((c) => c.id === 'relearn')!.met, false);
-  assert.match(goalChecks(never, target, slowReference).find((c) => c.id === 'relearn')!.text, /after >20 steps vs retain model >20/);
+  const at = (steps50: number | null) => goalChecks(model('f', 'unlearned', { steps50 }), target, slowReference).find((c) => c.id === 'relearn')!;
+  assert.equal(at(null).met, true);
+  assert.match(at(null).text, /after >20 steps vs retain model >20/);
+  assert.equal(at(10).met, false, 'half the horizon (20) or sooner: surely under half the retain model\'s steps');
+  assert.equal(at(15).met, null);
+  assert.match(at(15).text, /the retain model did not reach 50% within its 20 steps, so the bar is not known/);
 });
 
 test('the best method meets the most bars, then has the higher forget quality; the line says what it meets and misses', () => {
