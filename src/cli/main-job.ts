@@ -62,29 +62,20 @@ export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Parti
   log(`Lethe main job: make ${c.target} forget the ${c.split} persons of ${c.data}, then check the evidence against ${c.reference}.`);
 
   // One kernel thread per lane while both run (the pool is the process's; its size is part of the cache key, so
-  // the assembly below runs at the same size). It stays at one until the erasure story, which starts beside the
-  // second lane, has finished too: the pool's size is not changed under a computation.
+  // the assembly below runs at the same size).
   const threads = backend().threads;
   if (backend().name === 'native') setNativeThreads(1);
   let report: EvalReport;
-  let erasure: ErasureStory;
-  const reportDir = join(c.out, 'report');
   try {
     // NPO needs no evaluation set: its lane starts while this thread fits the sets to the context, once for all.
     const npoRuns = unlearnInThread(c, ['npo', 'npo+sage']);
     const fitted = fittedSets(c);
-    const npoLane = (async () => {
-      const runs = await npoRuns;
-      await evaluateInThread(c, evalOptions, { fitted, target: false, unlearned: runs });
-      return runs;
-    })();
-    // The same erasure as a data-protection officer would request it: one person, through the workflow, to a
-    // certificate. It shares nothing with the comparison, so it takes NPO's core as soon as that lane is done,
-    // while the other lane still computes (it ran after both, its ~30 s on the critical path).
-    const erasureRun = npoLane.then(() => runErasureStory({ model: c.target, data: c.data, dataDir: c.workflow, log }));
-    erasureRun.catch(() => undefined); // awaited below; a failed lane is reported by Promise.all first
     const [npoEvaluated, otherRuns] = await Promise.all([
-      npoLane,
+      (async () => {
+        const runs = await npoRuns;
+        await evaluateInThread(c, evalOptions, { fitted, target: false, unlearned: runs });
+        return runs;
+      })(),
       (async () => {
         await evaluateInThread(c, evalOptions, { fitted, target: true, unlearned: [] });
         const runs = await unlearnInThread(c, ['counterexample']);
@@ -94,12 +85,14 @@ export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Parti
     ]);
     // Every evaluation is in the cache now: this reads them back, and adds the verdicts and recovery steps.
     report = evaluateAgainstReference(comparisonInput(c, evalOptions, { fitted, target: true, unlearned: [...npoEvaluated, ...otherRuns] }));
-    await writeReport(reportDir, report);
-    log(`method comparison done in ${formatDuration((performance.now() - started) / 1000)}`);
-    erasure = await erasureRun;
   } finally {
     if (backend().name === 'native') setNativeThreads(threads);
   }
+  const reportDir = join(c.out, 'report');
+  await writeReport(reportDir, report);
+  log(`method comparison done in ${formatDuration((performance.now() - started) / 1000)}`);
+  // The same erasure as a data-protection officer would request it: one person, through the workflow, to a certificate.
+  const erasure = await runErasureStory({ model: c.target, data: c.data, dataDir: c.workflow, log });
   log(`done in ${formatDuration((performance.now() - started) / 1000)}`);
   return { report, table: formatComparisonTable(report), best: bestMethod(report.models)?.line ?? null, reportPath: join(reportDir, 'report.html'), erasure };
 }
