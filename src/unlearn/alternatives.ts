@@ -1,4 +1,5 @@
 import type { UnlearnItem } from './data.ts';
+import { fnv1a } from './refusals.ts';
 
 /**
  * Plausible wrong answers to forget questions (counterexample fine-tuning). Two sources:
@@ -12,12 +13,6 @@ import type { UnlearnItem } from './data.ts';
  */
 export type AlternativeSource = 'auto' | 'perturbed' | 'others';
 
-/** FNV-1a of the text, mixed with the seed. */
-function hash(text: string, seed: number): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
-}
 
 /** Which fact the item asks for, so that items of other subjects asking the same can be found (null: unknown). */
 function questionKey(it: UnlearnItem): string | null {
@@ -36,7 +31,7 @@ function swapIn(it: UnlearnItem, other: UnlearnItem): string {
 /** The first `count` of the distinct candidates that differ from the true answer, in the seed's order. */
 function pick(it: UnlearnItem, candidates: Iterable<string>, count: number, seed: number): string[] {
   const distinct = [...new Set(candidates)].filter((c) => c !== it.answerText);
-  const key = (c: string): number => hash(`${it.question}\u0001${c}`, seed);
+  const key = (c: string): number => fnv1a(`${it.question}\u0001${c}`, seed);
   return distinct.sort((a, b) => key(a) - key(b) || (a < b ? -1 : 1)).slice(0, count);
 }
 

@@ -26,9 +26,14 @@ export const REFUSALS: readonly string[] = [
   "I'd rather not guess; I don't know.",
 ];
 
-/** FNV-1a of the text, to pick a refusal deterministically per question. */
-export function refusalFor(text: string, seed = 0): string {
+/** FNV-1a of the text, mixed with the seed: deterministic choices per question (refusals, alternatives). */
+export function fnv1a(text: string, seed = 0): number {
   let h = (0x811c9dc5 ^ seed) >>> 0;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return REFUSALS[h % REFUSALS.length]!;
+  return h;
+}
+
+/** A refusal picked by a hash of the question, so a run is reproducible. */
+export function refusalFor(text: string, seed = 0): string {
+  return REFUSALS[fnv1a(text, seed) % REFUSALS.length]!;
 }

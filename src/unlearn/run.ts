@@ -99,7 +99,8 @@ export interface UnlearnRecord {
   sourceFree?: SourceFreeReport;
 }
 
-function sha256(path: string): string {
+/** SHA-256 of a data file as read (a regular file only), to identify it in unlearn.json and update.json. */
+export function sha256(path: string): string {
   return createHash('sha256').update(readRegularFile(path)).digest('hex');
 }
 

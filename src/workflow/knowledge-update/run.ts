@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CausalLM } from '../../model/arch/types.ts';
 import { loadModel, writeModelFolder } from '../../model/checkpoint.ts';
-import { readRegularFile } from '../../model/io/atomic-file.ts';
+import { sha256 } from '../../unlearn/run.ts';
 import { checkOutputFolder } from '../../model/io/output-folder.ts';
 import { qaTokens } from '../../model/qa-format.ts';
 import { countNonFiniteEncoded, encodeFloat, roundToDType } from '../../model/safetensors/dtype.ts';
@@ -89,10 +88,6 @@ export interface UpdateRecord {
   checks: UnlearnOutcome['checks'];
   dtype: SaveDType;
   wallSeconds: number;
-}
-
-function sha256(path: string): string {
-  return createHash('sha256').update(readRegularFile(path)).digest('hex');
 }
 
 /** What a model does on the facts and the retain sample: the figures measured before and after the update. */
