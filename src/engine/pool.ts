@@ -50,6 +50,8 @@ let handed = new Map<ArrayBufferLike, Float32Array>();
 const free = new Map<number, Float32Array[]>();
 /** Class sizes the current outermost scope has drawn: the last to be evicted when it ends. */
 let drawn = new Set<number>();
+/** Open `transient` frames, innermost last: the backing arrays handed out while each ran. */
+const frames: Float32Array[][] = [];
 const stats = { fresh: 0, reused: 0, inUseBytes: 0, peakInUseBytes: 0, cachedBytes: 0 };
 
 /** Power-of-two size classes: shapes that vary from step to step (padded lengths vary by ±15% on the persons data)
@@ -94,6 +96,34 @@ export function releaseEarly(buf: ArrayBufferView): void {
   giveBack(backing);
 }
 
+/**
+ * Runs fn inside a pooled scope and hands back, when it returns, every buffer it drew from the pool except those
+ * backing `keep(result)` (they pass to the enclosing frame). For a stretch of work whose temporaries nothing reads
+ * afterwards — one layer of a forward pass without a graph — this returns them at once rather than at the scope's
+ * end, so a scope holds one layer's temporaries instead of all of them (an evaluation batch's pooled peak was every
+ * layer's activations). The caller vouches that nothing else allocated in fn outlives it: with a graph recorded, the
+ * tape reads the activations later, so callers use it only under noGrad. Outside a pooled scope, or with pooling
+ * off, it just runs fn.
+ */
+export function transient<T>(fn: () => T, keep: (result: T) => readonly (ArrayBufferView | null)[]): T {
+  if (!enabled || depth === 0) return fn();
+  const frame: Float32Array[] = [];
+  frames.push(frame);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    frames.pop();
+  }
+  const kept = new Set<ArrayBufferLike>(keep(result).flatMap((v) => (v ? [v.buffer] : [])));
+  const parent = frames.at(-1);
+  for (const buf of frame) {
+    if (kept.has(buf.buffer)) parent?.push(buf);
+    else if (handed.has(buf.buffer)) releaseEarly(buf);
+  }
+  return result;
+}
+
 function release(): void {
   for (const buf of handed.values()) giveBack(buf);
   handed = new Map();
@@ -134,6 +164,7 @@ export function allocF32(n: number, zero = true): Float32Array {
     stats.fresh++;
   }
   handed.set(buf.buffer, buf);
+  frames.at(-1)?.push(buf);
   stats.inUseBytes += buf.byteLength;
   if (stats.inUseBytes > stats.peakInUseBytes) stats.peakInUseBytes = stats.inUseBytes;
   const view = size === n ? buf : buf.subarray(0, n);
@@ -151,10 +182,28 @@ export function poolStats(): PoolStats {
  * tests and benches start from here.
  */
 export function clearPool(): void {
+  dropFreeLists();
+  stats.peakInUseBytes = stats.inUseBytes;
+}
+
+function dropFreeLists(): void {
   free.clear();
   drawn = new Set();
   stats.cachedBytes = 0;
-  stats.peakInUseBytes = stats.inUseBytes;
+}
+
+/**
+ * Runs a phase of work (a training or unlearning run, one model's evaluation) and then drops the free lists: what
+ * the phase's steps cached fits its own shapes, and kept, it would sit unused under the next phase (a 430 MB
+ * unlearning step's buffers through a whole verification). Inside an outer pooled scope it only runs fn.
+ */
+export function poolPhase<T>(fn: () => T): T {
+  try {
+    return fn();
+  } finally {
+    // The peak stays: it is what the phase measured (and what a later one may cache up to).
+    if (depth === 0) dropFreeLists();
+  }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { poolPhase } from '../engine/index.ts';
 import { EnsembleLM } from '../model/ensemble.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
@@ -114,6 +115,10 @@ function probeExamples(tokenizer: Tokenizer, items: readonly EvalQa[], attribute
  * attack suite (in-context relearning, paraphrases, few-shot, probe and logit lens at every layer, sampling).
  */
 export function evaluateModel(input: EvaluateInput): ModelEvaluation {
+  return poolPhase(() => evaluateWith(input));
+}
+
+function evaluateWith(input: EvaluateInput): ModelEvaluation {
   const o = { ...DEFAULT_EVALUATE, ...(input.options ?? {}) };
   const { model, tokenizer, sets } = input;
   const log = input.log ?? (() => {});

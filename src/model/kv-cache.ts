@@ -1,4 +1,4 @@
-import { concat, embedding, reshape, Tensor } from '../engine/index.ts';
+import { concat, embedding, reshape, Tensor, type HostData } from '../engine/index.ts';
 
 /**
  * Keys and values of the positions seen so far, per layer ([B, Hkv, T, D] each), so generation runs each new
@@ -30,6 +30,11 @@ export class KVCache {
     this.keys[layer] = fk;
     this.values[layer] = fv;
     return [fk, fv];
+  }
+
+  /** The storage of a layer's cached keys and values (what a block's pass must not hand back to the pool). */
+  layerData(layer: number): HostData[] {
+    return [this.keys[layer], this.values[layer]].flatMap((t) => (t ? [t.data] : []));
   }
 
   /** Called by the model after all layers ran on `steps` new positions. */

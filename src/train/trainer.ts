@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
-  AdamW, backward, clipGradNorm, crossEntropy, noGrad, pooled, scale, withMatmulPrecision, type MatmulPrecision, type OptimizerState, type Tensor,
+  AdamW, backward, clipGradNorm, crossEntropy, noGrad, pooled, poolPhase, scale, withMatmulPrecision, type MatmulPrecision, type OptimizerState, type Tensor,
 } from '../engine/index.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import { BatchStream, collate, type Batch, type DataPosition } from './batches.ts';
@@ -160,7 +160,7 @@ function plainSource(examples: readonly Example[], o: TrainOptions): StepSourceF
  */
 export function train(start: CausalLM, examples: readonly Example[], o: TrainOptions, hooks: TrainHooks = {},
   evalExamples: readonly Example[] = [], resume = false, extras: TrainExtras = {}): TrainResult {
-  return withMatmulPrecision(o.precision ?? 'f32', () => trainAt(start, examples, o, hooks, evalExamples, resume, extras));
+  return poolPhase(() => withMatmulPrecision(o.precision ?? 'f32', () => trainAt(start, examples, o, hooks, evalExamples, resume, extras)));
 }
 
 function trainAt(start: CausalLM, examples: readonly Example[], o: TrainOptions, hooks: TrainHooks,

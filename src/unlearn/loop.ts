@@ -1,4 +1,4 @@
-import { AdamW, add, backward, clipGradNorm, pooled, scale, sub, withMatmulPrecision, type Tensor } from '../engine/index.ts';
+import { AdamW, add, backward, clipGradNorm, pooled, poolPhase, scale, sub, withMatmulPrecision, type Tensor } from '../engine/index.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import { learningRate } from '../train/schedule.ts';
 import { chunkBatch, ItemStream, type UnlearnBatch } from './batches.ts';
@@ -63,6 +63,10 @@ export interface LoopRun {
  * result.
  */
 export function runLossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpec, hooks: UnlearnHooks, run: LoopRun = {}): UnlearnOutcome {
+  return poolPhase(() => lossLoop(ctx, o, spec, hooks, run));
+}
+
+function lossLoop(ctx: UnlearnContext, o: LoopOptionsIn, spec: LossSpec, hooks: UnlearnHooks, run: LoopRun): UnlearnOutcome {
   const model = ctx.model;
   const phase = run.phase ?? 'unlearn';
   const guards = run.guards ?? true;

@@ -3,7 +3,8 @@
 // with pooling on (returned buffers poisoned with NaN, so a use after the scope would show) and off.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { backend, backward, exp, parameter, poolStats, pooled, randn, Rng, setPooling, sum, useBackend } from '../../src/engine/index.ts';
+import { backend, backward, clearPool, exp, noGrad, parameter, poolPhase, poolStats, pooled, randn, Rng, setPooling, sum, Tensor, transient, useBackend } from '../../src/engine/index.ts';
+import { generate } from '../../src/model/generate.ts';
 import { loadModel } from '../../src/model/checkpoint.ts';
 import { scoreAnswers } from '../../src/model/logprobs.ts';
 import { Tokenizer } from '../../src/model/tokenizer.ts';
@@ -67,6 +68,29 @@ describe('buffer pool', () => {
       backward(sum(y));
       assert.ok(poolStats().inUseBytes < before + 3 * 4096 * 4, `in use ${poolStats().inUseBytes - before} bytes after backward`);
     });
+  });
+
+  test('transient hands back what its stretch drew, but for what it keeps; poolPhase drops the free lists', () => {
+    setPooling(true, { check: true });
+    pooled(() => {
+      const before = poolStats().inUseBytes;
+      let temp: Float32Array | null = null;
+      const kept = transient(() => {
+        temp = backend().alloc(4000) as unknown as Float32Array;
+        const out = backend().alloc(2000) as unknown as Float32Array;
+        out.fill(7);
+        return out;
+      }, (out) => [out]);
+      assert.ok(temp!.every(Number.isNaN), 'the temporary went back (poisoned) when the stretch returned');
+      assert.ok(kept.every((v) => v === 7), 'the kept buffer is intact');
+      assert.equal(poolStats().inUseBytes - before, 2048 * 4, 'only the kept buffer (its size class) is still in use');
+    });
+    assert.equal(poolStats().inUseBytes, 0);
+    assert.ok(poolStats().cachedBytes > 0);
+    poolPhase(() => pooled(() => backend().alloc(5000)));
+    assert.equal(poolStats().cachedBytes, 0, 'the phase left nothing cached');
+    // Outside a scope it only runs fn.
+    assert.equal(transient(() => 3, () => []), 3);
   });
 
   test('check mode poisons what a scope returns; an exception still returns it', () => {
@@ -146,6 +170,32 @@ for (const backendName of backendsUnderTest()) {
         assert.deepEqual(on.losses, off.losses);
         assert.deepEqual(on.sums, off.sums);
         assert.ok(on.weights.every((v, i) => Object.is(v, off.weights[i])), 'weights differ');
+      });
+
+      test('a forward without a graph holds one block\'s temporaries: logits, kept hidden states and cached generation unchanged', () => {
+        useBackend(backendName);
+        const ctx = tinyContext(family);
+        const L = ctx.model.config.numLayers;
+        const rows = ctx.forget.slice(0, 3).map((it) => [...it.prompt, ...it.answer]);
+        const T = Math.max(...rows.map((r) => r.length));
+        const ids = new Tensor(Int32Array.from(rows.flatMap((r) => [...r, ...new Array<number>(T - r.length).fill(ctx.padId)])), [rows.length, T]);
+        const [off, on] = bothWays(() => noGrad(() => pooled(() => {
+          const out = ctx.model.forward(ids, { keepHidden: [0, L - 1] });
+          const gen = generate(ctx.model, rows.map((r) => r.slice(0, 4)), { maxNewTokens: 5, temperature: 0 });
+          return { logits: Array.from(out.logits!.f32('test')), hidden: [...out.hidden.values()].map((h) => Array.from(h.f32('test'))), gen: gen.map((g) => g.tokens) };
+        })));
+        assert.deepEqual(on.logits, off.logits);
+        assert.deepEqual(on.hidden, off.hidden);
+        assert.deepEqual(on.gen, off.gen);
+        // The pooled peak of the pass: one block's temporaries without a graph, every block's with one.
+        const peakOf = (fn: () => void): number => {
+          clearPool();
+          pooled(fn);
+          return poolStats().peakInUseBytes;
+        };
+        const withoutGraph = peakOf(() => noGrad(() => ctx.model.forward(ids)));
+        const withGraph = peakOf(() => ctx.model.forward(ids));
+        if (L > 1) assert.ok(withoutGraph < withGraph, `pooled peak ${withoutGraph} B without a graph, ${withGraph} B with one`);
       });
     });
   }

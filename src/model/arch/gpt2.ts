@@ -4,7 +4,7 @@ import {
 import type { ModelConfig } from '../config.ts';
 import { ParameterStore, type ParamSpec } from '../params.ts';
 import { logitsAt, packingFor } from './packing.ts';
-import { positionIds, tapOf, type CausalLM, type ForwardOptions, type ForwardOutput } from './types.ts';
+import { positionIds, runBlock, tapOf, type CausalLM, type ForwardOptions, type ForwardOutput } from './types.ts';
 
 /** GPT-2's weights under their Hugging Face names; Conv1D weights are [in, out]. lm_head is tied to wte. */
 export function gpt2ParamSpecs(c: ModelConfig): ParamSpec[] {
@@ -70,19 +70,22 @@ export class GPT2 implements CausalLM {
     };
     const last = options.stopAfterLayer ?? c.numLayers - 1;
     for (let l = 0; l <= last; l++) {
-      const p = `transformer.h.${l}`;
-      // Attention: one Conv1D makes q, k, v; split into heads [B, H, T, hd].
-      const h = layerNorm(x, P(`${p}.ln_1.weight`), P(`${p}.ln_1.bias`), c.normEps);
-      const qkv = linear(tap(`${p}.attn.c_attn`, h), P(`${p}.attn.c_attn.weight`), P(`${p}.attn.c_attn.bias`), CONV1D);
-      const heads = permute(reshape(packing ? packing.unpack(qkv) : qkv, [B, T, 3, H, hd]), [2, 0, 3, 1, 4]);
-      const attB = reshape(permute(attention(heads, l), [0, 2, 1, 3]), [B, T, D]);
-      const att = packing ? packing.pack(attB) : attB;
-      x = add(x, linear(tap(`${p}.attn.c_proj`, att), P(`${p}.attn.c_proj.weight`), P(`${p}.attn.c_proj.bias`), CONV1D));
-      // MLP with gelu_new.
-      const h2 = layerNorm(x, P(`${p}.ln_2.weight`), P(`${p}.ln_2.bias`), c.normEps);
-      const up = gelu(linear(tap(`${p}.mlp.c_fc`, h2), P(`${p}.mlp.c_fc.weight`), P(`${p}.mlp.c_fc.bias`), CONV1D));
-      x = add(x, linear(tap(`${p}.mlp.c_proj`, up), P(`${p}.mlp.c_proj.weight`), P(`${p}.mlp.c_proj.bias`), CONV1D));
-      if (options.keepHidden?.includes(l)) hidden.set(l, packing ? packing.unpackZero(x) : x);
+      x = runBlock(options, l, hidden, () => {
+        const p = `transformer.h.${l}`;
+        // Attention: one Conv1D makes q, k, v; split into heads [B, H, T, hd].
+        const h = layerNorm(x, P(`${p}.ln_1.weight`), P(`${p}.ln_1.bias`), c.normEps);
+        const qkv = linear(tap(`${p}.attn.c_attn`, h), P(`${p}.attn.c_attn.weight`), P(`${p}.attn.c_attn.bias`), CONV1D);
+        const heads = permute(reshape(packing ? packing.unpack(qkv) : qkv, [B, T, 3, H, hd]), [2, 0, 3, 1, 4]);
+        const attB = reshape(permute(attention(heads, l), [0, 2, 1, 3]), [B, T, D]);
+        const att = packing ? packing.pack(attB) : attB;
+        x = add(x, linear(tap(`${p}.attn.c_proj`, att), P(`${p}.attn.c_proj.weight`), P(`${p}.attn.c_proj.bias`), CONV1D));
+        // MLP with gelu_new.
+        const h2 = layerNorm(x, P(`${p}.ln_2.weight`), P(`${p}.ln_2.bias`), c.normEps);
+        const up = gelu(linear(tap(`${p}.mlp.c_fc`, h2), P(`${p}.mlp.c_fc.weight`), P(`${p}.mlp.c_fc.bias`), CONV1D));
+        x = add(x, linear(tap(`${p}.mlp.c_proj`, up), P(`${p}.mlp.c_proj.weight`), P(`${p}.mlp.c_proj.bias`), CONV1D));
+        if (options.keepHidden?.includes(l)) hidden.set(l, packing ? packing.unpackZero(x) : x);
+        return x;
+      });
     }
     if (options.cache) options.cache.advance(T);
     if (last < c.numLayers - 1) return { logits: null, hidden };

@@ -4,7 +4,7 @@ import {
 import { ropeFrequencies, type ModelConfig } from '../config.ts';
 import { ParameterStore, type ParamSpec } from '../params.ts';
 import { logitsAt, packingFor } from './packing.ts';
-import { positionIds, tapOf, type CausalLM, type ForwardOptions, type ForwardOutput } from './types.ts';
+import { positionIds, runBlock, tapOf, type CausalLM, type ForwardOptions, type ForwardOutput } from './types.ts';
 
 /** Llama-family weights under their Hugging Face names (Linear layout [out, in]). */
 export function llamaParamSpecs(c: ModelConfig): ParamSpec[] {
@@ -70,23 +70,26 @@ export class Llama implements CausalLM {
     const hidden = new Map<number, Tensor>();
     const last = options.stopAfterLayer ?? c.numLayers - 1;
     for (let l = 0; l <= last; l++) {
-      const p = `model.layers.${l}`;
-      const a = `${p}.self_attn`;
-      // Attention with rotary positions and grouped-query heads: q [B, H, T, hd], k/v [B, Hkv, T, hd].
-      const h = rmsNorm(x, P(`${p}.input_layernorm.weight`), c.normEps);
-      const q = rope(heads(proj(`${a}.q_proj`, h), c.numHeads), this.invFreq, positions);
-      let k = rope(heads(proj(`${a}.k_proj`, h), c.numKvHeads), this.invFreq, positions);
-      let v = heads(proj(`${a}.v_proj`, h), c.numKvHeads);
-      if (options.cache) [k, v] = options.cache.append(l, k, v);
-      const attB = reshape(permute(causalAttention(q, k, v, { keyStart: options.keyStart }), [0, 2, 1, 3]), [B, T, c.numHeads * hd]);
-      const att = packing ? packing.pack(attB) : attB;
-      x = add(x, proj(`${a}.o_proj`, att));
-      // SwiGLU MLP: down(silu(gate(h)) · up(h)).
-      const m = `${p}.mlp`;
-      const h2 = rmsNorm(x, P(`${p}.post_attention_layernorm.weight`), c.normEps);
-      const gated = mul(silu(proj(`${m}.gate_proj`, h2)), proj(`${m}.up_proj`, h2));
-      x = add(x, proj(`${m}.down_proj`, gated));
-      if (options.keepHidden?.includes(l)) hidden.set(l, packing ? packing.unpackZero(x) : x);
+      x = runBlock(options, l, hidden, () => {
+        const p = `model.layers.${l}`;
+        const a = `${p}.self_attn`;
+        // Attention with rotary positions and grouped-query heads: q [B, H, T, hd], k/v [B, Hkv, T, hd].
+        const h = rmsNorm(x, P(`${p}.input_layernorm.weight`), c.normEps);
+        const q = rope(heads(proj(`${a}.q_proj`, h), c.numHeads), this.invFreq, positions);
+        let k = rope(heads(proj(`${a}.k_proj`, h), c.numKvHeads), this.invFreq, positions);
+        let v = heads(proj(`${a}.v_proj`, h), c.numKvHeads);
+        if (options.cache) [k, v] = options.cache.append(l, k, v);
+        const attB = reshape(permute(causalAttention(q, k, v, { keyStart: options.keyStart }), [0, 2, 1, 3]), [B, T, c.numHeads * hd]);
+        const att = packing ? packing.pack(attB) : attB;
+        x = add(x, proj(`${a}.o_proj`, att));
+        // SwiGLU MLP: down(silu(gate(h)) · up(h)).
+        const m = `${p}.mlp`;
+        const h2 = rmsNorm(x, P(`${p}.post_attention_layernorm.weight`), c.normEps);
+        const gated = mul(silu(proj(`${m}.gate_proj`, h2)), proj(`${m}.up_proj`, h2));
+        x = add(x, proj(`${m}.down_proj`, gated));
+        if (options.keepHidden?.includes(l)) hidden.set(l, packing ? packing.unpackZero(x) : x);
+        return x;
+      });
     }
     if (options.cache) options.cache.advance(T);
     if (last < c.numLayers - 1) return { logits: null, hidden };

@@ -1,4 +1,4 @@
-import type { Tensor } from '../../engine/index.ts';
+import { isGradEnabled, transient, type Tensor } from '../../engine/index.ts';
 import type { ModelConfig } from '../config.ts';
 import type { KVCache } from '../kv-cache.ts';
 import type { ParameterStore } from '../params.ts';
@@ -64,4 +64,15 @@ export interface CausalLM {
   readonly params: ParameterStore;
   /** ids: i32 [B, T]. */
   forward(ids: Tensor, options?: ForwardOptions): ForwardOutput;
+}
+
+/**
+ * Runs one block of a forward pass. Without a graph (noGrad) and without a tap, the block's temporaries go back to
+ * the pool as soon as it returns, keeping only its output, the hidden state it kept and its KV cache entries: a
+ * pooled scoring pass then holds one block's temporaries, not every block's (pool.ts `transient`). With a graph the
+ * tape reads them in backward; a tap may hold what it saw.
+ */
+export function runBlock(options: ForwardOptions, layer: number, hidden: ReadonlyMap<number, Tensor>, body: () => Tensor): Tensor {
+  if (isGradEnabled() || options.linearInput) return body();
+  return transient(body, (x) => [x.data, hidden.get(layer)?.data ?? null, ...(options.cache?.layerData(layer) ?? [])]);
 }
