@@ -24,6 +24,10 @@
 #include <string>
 #include <thread>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "abi.gen.h"
 #include "gemm.h"
 #include "kernels.h"
@@ -654,6 +658,18 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, lethe::pool_size());
 }
 
+// Hands the free memory glibc's allocator keeps (in every thread's arena) back to the system. A worker thread's
+// arena keeps what its isolate's buffers used after the worker has gone, so a process that ran heavy work in
+// threads holds that memory as resident until this runs. Returns whether anything was released (false where the
+// C library is not glibc).
+Napi::Value TrimMemory(const Napi::CallbackInfo& info) {
+#if defined(__GLIBC__)
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) != 0);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 int default_threads() {
   if (const char* s = std::getenv("LETHE_THREADS")) {
     char* end = nullptr;
@@ -701,6 +717,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("abi", Napi::Function::New(env, Abi, "abi"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
+  exports.Set("trimMemory", Napi::Function::New(env, TrimMemory, "trimMemory"));
   return exports;
 }
 

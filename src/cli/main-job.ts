@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RETAIN_OF } from '../data/persons/index.ts';
 import { backend } from '../engine/index.ts';
-import { setNativeThreads } from '../engine/backends/native.ts';
+import { releaseFreeMemory, setNativeThreads } from '../engine/backends/native.ts';
 import { lethesCode } from '../eval/cache.ts';
 import { evaluateAgainstReference } from '../eval/compare.ts';
 import type { FittedSets } from '../eval/context-fit.ts';
@@ -32,10 +32,15 @@ export const MAIN_JOB_EVALUATION: Partial<EvaluateOptions> = {
 };
 
 const LANES = new URL('./main-job-lanes.ts', import.meta.url);
+/**
+ * A lane's call in a worker thread of its own. When the thread ends its allocator arena still holds what its
+ * buffers used (hundreds of MB) until it is trimmed, so every call trims after it.
+ */
+const inThread = <R>(fn: string, args: readonly unknown[]): Promise<R> => callInThread<R>(LANES, fn, args).finally(releaseFreeMemory);
 const unlearnInThread = (c: MainJobConfig, names: string[]): Promise<UnlearnedRun[]> =>
-  callInThread(LANES, 'unlearnRuns', [c, MAIN_JOB_RUNS.filter((r) => names.includes(r.name))]);
+  inThread('unlearnRuns', [c, MAIN_JOB_RUNS.filter((r) => names.includes(r.name))]);
 const evaluateInThread = (c: MainJobConfig, o: Partial<EvaluateOptions>, parts: { fitted: FittedSets; target: boolean; unlearned: readonly UnlearnedRun[] }): Promise<void> =>
-  callInThread(LANES, 'evaluateIntoCache', [c, o, parts]);
+  inThread('evaluateIntoCache', [c, o, parts]);
 
 /**
  * `npm start`: the whole story on the embedded default. Load the target, make it forget the forget10 persons

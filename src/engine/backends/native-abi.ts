@@ -151,4 +151,6 @@ export type NativeAddon = KernelFunctions & {
   info(): NativeInfo;
   abi(): NativeAbi;
   setThreads(n: number): number;
+  /** Returns the C allocator's free memory to the system (malloc_trim on glibc); whether any went back. */
+  trimMemory(): boolean;
 };

@@ -83,6 +83,18 @@ export function nativeAbi(): NativeAbi {
   return loadAddon().abi();
 }
 
+/**
+ * Gives the C allocator's free memory back to the system (malloc_trim on glibc): after a worker thread has ended,
+ * its arena still holds what its buffers used. Returns false when nothing went back or the addon is not loaded.
+ */
+export function releaseFreeMemory(): boolean {
+  try {
+    return loadAddon().trimMemory();
+  } catch {
+    return false;
+  }
+}
+
 /** gemm's bias argument when there is none (the addon takes an empty array for "no bias"). */
 const NO_BIAS = new Float32Array(0);
 
