@@ -6,7 +6,8 @@
  * One line per S: erasure wall time for one person against that retrain (ratio = speed-up); the forget10 erasure and a
  * whole-ensemble retrain; quality against the single model (retained persons' exact answers and answer probability,
  * world perplexity); forget quality (KS p of forget10 truth ratios) of the erased ensemble against the single model;
- * checkpoint storage. Model: 4 layers, d 128 (the domain models' shape). Equal budgets: the single model trains
+ * checkpoint storage; and forget quality against the ensemble's own recipe retrained without forget10 (seed 2), before
+ * and after the erasure. Model: 4 layers, d 128 (the domain models' shape). Equal budgets: the single model trains
  * LETHE_BENCH_SISA_EPOCHS epochs (default 6), each of an ensemble's R stages 2·epochs/(R+1), so every record is seen
  * as often on average.
  * Everything is written under .bench-out/sisa/.
@@ -131,7 +132,19 @@ export const sisaSuite: Suite = {
       process.stderr.write(`sisa: S=${S}: erasing one person, then forget10 ...\n`);
       const [r1, t1] = seconds(() => sisaErase(ens, [files.person], `${ens}-minus-person`));
       const [r10, t10] = seconds(() => sisaErase(ens, [files.forget10], `${ens}-minus-forget10`));
-      const fqAfter = forgetQuality(forgetTrs(loadAnyModel(`${ens}-minus-forget10`).model), singleTrs).pValue;
+      const erasedTrs = forgetTrs(loadAnyModel(`${ens}-minus-forget10`).model);
+      const fqAfter = forgetQuality(erasedTrs, singleTrs).pValue;
+      // The retain model of the ensemble's own recipe: the same S, R and stages on everything minus forget10, with
+      // another seed (as TOFU's retain model shares the target's recipe). Against the single model the test also
+      // sees "another kind of model"; against this one, only what training on forget10 left. Before the erasure it
+      // must reject (the test's power), after it should not.
+      const recipeDir = `${ens}-seed2-minus-forget10`;
+      rmSync(recipeDir, { recursive: true, force: true });
+      process.stderr.write(`sisa: S=${S}: training the same recipe on everything minus forget10, seed 2 ...\n`);
+      trainEnsemble({ data: [files.minus10], out: recipeDir, tokenizerDir: TOKENIZER, fresh: SHAPE, shards: S, slices, shardBy: 'subject', options: { ...stageFor(slices), seed: 2 } });
+      const recipeTrs = forgetTrs(loadAnyModel(recipeDir).model);
+      const fqAfterRecipe = forgetQuality(erasedTrs, recipeTrs).pValue;
+      const fqBeforeRecipe = forgetQuality(forgetTrs(before), recipeTrs).pValue;
       emit(makeLine({
         suite: 'sisa', caseName: `shards-${S}`, metric: 'ms', value: t1 * 1000, peer: 'one model retrained on everything minus forget10, same recipe',
         outcome: { ok: true, value: single * 1000, reps: 1, threads: null },
@@ -144,6 +157,7 @@ export const sisaSuite: Suite = {
           retain_prob: round(q.retainProb), single_retain_prob: round(singleQ.retainProb),
           world_ppl: round(q.worldPpl), single_world_ppl: round(singleQ.worldPpl),
           forget_quality_after: round(fqAfter), forget_quality_before: round(fqBefore), forget_quality_goal: 0.05,
+          forget_quality_after_vs_recipe: round(fqAfterRecipe), forget_quality_before_vs_recipe: round(fqBeforeRecipe),
           storage_mb: round(folderBytes(ens) / 2 ** 20), shard_folders_mb: round(folderBytes(join(ens, 'shards')) / 2 ** 20),
         },
       }));
