@@ -6,6 +6,7 @@ import { evaluateAgainstReference } from '../eval/compare.ts';
 import type { TooLong } from '../eval/context-fit.ts';
 import { detectEvalFormat, loadEvalSets } from '../eval/datasets.ts';
 import { parseAttackNames } from '../eval/attacks/index.ts';
+import type { MatmulPrecision } from '../engine/index.ts';
 import { DEFAULT_EVALUATE } from '../eval/evaluate.ts';
 import { evaluateMuseAgainstReference } from '../eval/muse-compare.ts';
 import { loadMuseSets } from '../eval/muse-data.ts';
@@ -25,6 +26,8 @@ export interface EvalCliOptions {
   /** `--attacks`: comma-separated attack names, `all` (the default) or `none`. */
   attacks?: string;
   retainSample: number;
+  /** `--precision`: the evaluation's matmul precision (EvaluateOptions.precision). */
+  precision?: MatmulPrecision;
   tooLong: TooLong;
   /** `--field lethe_name=file_name,…` (repeatable). */
   field?: string[];
@@ -51,6 +54,7 @@ export async function evalCommand(o: EvalCliOptions): Promise<string> {
     process.stderr.write(`${line}\n`);
   };
   if (format === 'muse') {
+    if (o.precision === 'bf16') throw new RangeError('--precision bf16: the MUSE metrics run in f32 only (persons and TOFU evaluations take bf16)');
     const report = evaluateMuseAgainstReference({
       sets: loadMuseSets(o.data, { fields }), tokenizer, ...models, options: { icl: o.knowmemIcl ?? false }, tooLong: o.tooLong,
       title: `Lethe evaluation (MUSE metrics) of ${basename(resolve(o.data))}`, log,
@@ -65,6 +69,7 @@ export async function evalCommand(o: EvalCliOptions): Promise<string> {
       relearnModes: o.relearn ? DEFAULT_EVALUATE.relearnModes : [],
       probe: o.probe ? DEFAULT_EVALUATE.probe : null,
       attacks,
+      ...(o.precision ? { precision: o.precision } : {}),
     },
     tooLong: o.tooLong,
     title: `Lethe evaluation: ${o.split} of ${basename(resolve(o.data))}`,

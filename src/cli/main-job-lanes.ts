@@ -138,7 +138,7 @@ export function comparisonInput(c: MainJobConfig, evalOptions: Partial<EvaluateO
     // The seconds per method are wall times with the other lane computing beside it: say so where they are shown.
     data: {
       timing: 'methods ran in two lanes side by side (NPO and NPO+SAGE in one, counterexample in the other): each method\'s seconds include sharing the machine with the other lane',
-      steps: `every method ran with ${MAIN_JOB_OPTIONS.join(', ')}: bf16 matmuls in its optimisation steps (f32 weights), the retain batch in chunks; every figure here is measured in f32`,
+      steps: `every method ran with ${MAIN_JOB_OPTIONS.join(', ')}: bf16 matmuls in its optimisation steps (f32 weights), the retain batch in chunks; the figures here are measured at the matmul_precision this report states`,
     },
     // The target and the retain model are the same on every run: evaluated once, then read back.
     cache: new EvalCache(join(c.out, '..', 'cache', 'eval'), log, c.codeDigest),

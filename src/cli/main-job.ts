@@ -25,9 +25,12 @@ export const MAIN_JOB: MainJobConfig = { target: 'models/target', reference: 'mo
  * cores: 200 retain and 100 world items, and the attack suite on 50 forget items with 4 samples each (`lethe eval`:
  * 100 and 8), without few-shot prompting — on the embedded models even the target rarely answers after
  * demonstrations, so that attack is uninformative here (docs/verification.md) and cost a fifth of the suite's time.
+ * Every model is evaluated with bf16 matmul operands and f32 sums, as the methods' steps run (MAIN_JOB_OPTIONS):
+ * an evaluation is two fifths of a lane's time and its GEMMs run at twice the speed (53 → 41 s for one evaluation
+ * on one core); the report states the precision, and `lethe eval` keeps f32 unless told.
  */
 export const MAIN_JOB_EVALUATION: Partial<EvaluateOptions> = {
-  retainSample: 200, worldSample: 100,
+  retainSample: 200, worldSample: 100, precision: 'bf16',
   attacks: ['in-context', 'paraphrase', 'probe-sweep', 'logit-lens', 'sampling'], attackOptions: { items: 50, samples: 4 },
 };
 
@@ -50,7 +53,7 @@ const evaluateInThread = (c: MainJobConfig, o: Partial<EvaluateOptions>, parts: 
  * person in an embedded workflow store and run it to a verified, signed certificate (main-job-erasure.ts).
  *
  * The comparison runs in two lanes side by side, each a worker thread computing on one core: NPO (then SAGE, then
- * their evaluations) in one; the retain model's and the target's evaluations, counterexample and its evaluation in the other. The
+ * their evaluations and the target's) in one; the retain model's evaluation, counterexample and its evaluation in the other. The
  * best method by the bars of true forgetting (eval/goals.ts) is named with what it meets and misses.
  * On two cores that beats one lane with two threads per op by about a quarter: much of a step is single-threaded
  * work (JavaScript, small ops) that a second kernel thread does not speed up. The evaluations meet in the
@@ -78,11 +81,13 @@ export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Parti
     const [npoEvaluated, otherRuns] = await Promise.all([
       (async () => {
         const runs = await npoRuns;
-        await evaluateInThread(c, evalOptions, { fitted, target: false, unlearned: runs });
+        // The target's evaluation closes this lane: counterexample's run is the longer, so the other lane starts it
+        // as soon as the reference is evaluated (the baseline every evaluation reads).
+        await evaluateInThread(c, evalOptions, { fitted, target: true, unlearned: runs });
         return runs;
       })(),
       (async () => {
-        await evaluateInThread(c, evalOptions, { fitted, target: true, unlearned: [] });
+        await evaluateInThread(c, evalOptions, { fitted, target: false, unlearned: [] });
         const runs = await unlearnInThread(c, ['counterexample']);
         await evaluateInThread(c, evalOptions, { fitted, target: false, unlearned: runs });
         return runs;

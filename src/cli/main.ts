@@ -268,6 +268,7 @@ program
   .option('--no-probe', 'skip the hidden-state probe')
   .option('--attacks <names>', 'the attack suite: in-context, paraphrase, few-shot, probe-sweep, logit-lens, sampling (comma-separated), all, or none', 'all')
   .option('--retain-sample <n>', 'retain items scored', number('int', 1), 400)
+  .addOption(new Option('--precision <p>', 'matmul precision of the evaluation: f32 (as the metric references compute), or bf16 (bf16 operands, f32 sums, as PyTorch\'s bf16 autocast; fast where the CPU has AVX512-BF16). The report states it; compare models under one precision').choices(['f32', 'bf16']).default('f32'))
   .option('--cache <dir>', 'keep each model\'s evaluation here and reuse it when the same weights are evaluated on the same data with the same options and Lethe code again')
   .addOption(new Option('--too-long <what>', 'items longer than the model\'s context: refuse (naming the item), skip (left out and counted in the report) or truncate-left (keep the answer, drop prompt tokens from the left after the BOS; counted)').choices([...TOO_LONG]).default('refuse'))
   .action(async (o: EvalCliOptions) => {

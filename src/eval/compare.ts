@@ -5,7 +5,7 @@ import type { Tokenizer } from '../model/tokenizer.ts';
 import { fitSetsToContext, type FittedSets, type TooLong } from './context-fit.ts';
 import type { EvalSets } from './datasets.ts';
 import type { EvalCache } from './cache.ts';
-import { DEFAULT_EVALUATE, evaluateModel, evaluateReference, withRecovery, type EvaluateOptions, type ReferenceBaseline } from './evaluate.ts';
+import { DEFAULT_EVALUATE, evaluateModel, evaluateReference, matmulPrecisionNote, withRecovery, type EvaluateOptions, type ReferenceBaseline } from './evaluate.ts';
 import type { EvalReport, ModelEvaluation } from './report-types.ts';
 import { verdictFor } from './verdict.ts';
 
@@ -115,6 +115,8 @@ export function evaluateAgainstReference(input: ComparisonInput): EvalReport {
         .map(([name, n]) => [`${name}_skipped`, `${n} item(s) longer than the model's context, left out`])),
       ...Object.fromEntries(Object.entries(fit.result?.truncated ?? {}).filter(([, n]) => n > 0)
         .map(([name, n]) => [`${name}_truncated`, `${n} item(s) truncated: question cut from the left to fit the model's context`])), ...(input.reference ? { reference: input.reference.dir } : {}), ...(input.target ? { target: input.target.dir } : {}),
+      // Every figure of the report depends on it, and mixed precisions must not be compared unnoticed.
+      matmul_precision: matmulPrecisionNote(shared.precision ?? DEFAULT_EVALUATE.precision),
       ...input.data,
     },
     models,

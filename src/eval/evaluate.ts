@@ -1,4 +1,4 @@
-import { poolPhase } from '../engine/index.ts';
+import { poolPhase, withMatmulPrecision, type MatmulPrecision } from '../engine/index.ts';
 import { EnsembleLM } from '../model/ensemble.ts';
 import type { CausalLM } from '../model/arch/types.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
@@ -38,6 +38,13 @@ export interface EvaluateOptions {
   attackOptions: Partial<AttackOptions>;
   batchSize: number;
   seed: number;
+  /**
+   * The precision of every matrix product of the evaluation — scoring, generation, probes, attacks and the
+   * relearning attacks' fine-tuning: 'f32' (the default, as the metric references compute), or 'bf16' (operands
+   * rounded to bfloat16, f32 sums, as PyTorch's bf16 autocast; about twice the GEMM speed where the CPU has
+   * AVX512-BF16). Compare models only under one precision: it is part of the evaluation cache's key.
+   */
+  precision: MatmulPrecision;
 }
 
 /** open-unlearning's generation length for TOFU (configs/generation/default.yaml: max_new_tokens 200). */
@@ -46,7 +53,13 @@ export const TOFU_MAX_NEW_TOKENS = 200;
 export const DEFAULT_EVALUATE: EvaluateOptions = {
   retainSample: 400, worldSample: 200, minK: 0.4, relearnModes: ['forget-part', 'related'], relearn: DEFAULT_RELEARN,
   relatedItems: 200, probe: { attribute: 'country', layer: null }, attacks: [...SUITE], attackOptions: {}, batchSize: 32, seed: 0,
+  precision: 'f32',
 };
+
+/** The evaluation's matmul precision in words, as the report states it. */
+export function matmulPrecisionNote(p: MatmulPrecision): string {
+  return p === 'bf16' ? 'bf16 operands with f32 sums in every matrix product (as bf16 autocast); other ops f32' : 'f32';
+}
 
 /** What every evaluation is compared with: the reference (retain) model's forget truth ratios and Min-K% AUC. */
 export interface ReferenceBaseline {
@@ -115,7 +128,8 @@ function probeExamples(tokenizer: Tokenizer, items: readonly EvalQa[], attribute
  * attack suite (in-context relearning, paraphrases, few-shot, probe and logit lens at every layer, sampling).
  */
 export function evaluateModel(input: EvaluateInput): ModelEvaluation {
-  return poolPhase(() => evaluateWith(input));
+  const precision = input.options?.precision ?? DEFAULT_EVALUATE.precision;
+  return poolPhase(() => withMatmulPrecision(precision, () => evaluateWith(input)));
 }
 
 function evaluateWith(input: EvaluateInput): ModelEvaluation {

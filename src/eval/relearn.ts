@@ -4,7 +4,7 @@ import type { PromptAnswer } from '../model/logprobs.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { buildExamples, type ExampleSource } from '../train/examples.ts';
 import { train } from '../train/trainer.ts';
-import { Rng, type OptimizerState } from '../engine/index.ts';
+import { matmulPrecision, Rng, type OptimizerState } from '../engine/index.ts';
 import { EnsembleLM } from '../model/ensemble.ts';
 import { answerProbability } from './probability.ts';
 
@@ -59,7 +59,9 @@ export function relearnCurve(model: CausalLM, tokenizer: Tokenizer, attackData: 
     curve.score.push(score);
     onEval?.(step, score);
   };
-  const options = { batchSize: o.batchSize, lr: o.lr, minLr: o.lr, warmupSteps: 0, clip: 1, padId };
+  // The attack fine-tunes at the precision of the evaluation around it (EvaluateOptions.precision): train() sets
+  // its own, f32 unless told.
+  const options = { batchSize: o.batchSize, lr: o.lr, minLr: o.lr, warmupSteps: 0, clip: 1, padId, precision: matmulPrecision() };
   if (model instanceof EnsembleLM) {
     // An ensemble is attacked shard by shard: every shard is fine-tuned on the attack data, the same steps each, and
     // the held-out items are scored through the aggregate. The learning rate is constant, so running the steps in

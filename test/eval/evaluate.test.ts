@@ -16,6 +16,7 @@ import { evaluateAgainstReference } from '../../src/eval/compare.ts';
 
 const TINY = new URL('../fixtures/models/gpt2-tiny', import.meta.url).pathname;
 const LETHE = new URL('../../bin/lethe.mjs', import.meta.url).pathname;
+const MUSE_MINI = new URL('../fixtures/data/muse-mini', import.meta.url).pathname;
 
 
 test('a model evaluated against itself: every metric in range, PrivLeak 0, forget quality 1', () => {
@@ -123,14 +124,19 @@ test('lethe eval without a retain model: every metric that does not need one, an
 test('lethe eval writes metrics.json and report.html and prints the table', () => {
   const data = tofuMiniFolder();
   const out = join(mkdtempSync(join(tmpdir(), 'lethe-eval-')), 'report');
-  const r = spawnSync(process.execPath, [LETHE, 'eval', '--model', TINY, '--reference', TINY, '--target', TINY, '--data', data, '--split', 'forget01', '--out', out, '--no-relearn'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [LETHE, 'eval', '--model', TINY, '--reference', TINY, '--target', TINY, '--data', data, '--split', 'forget01', '--out', out, '--no-relearn', '--precision', 'bf16'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /gpt2-tiny/);
   // TOFU data has no subject attributes: the probe's dash says why (issue 12 item 7).
   assert.match(r.stdout, /\nprobe\/out —: the tofu data names no subject attributes to probe for \(the persons format does\)\n/);
   assert.ok(existsSync(join(out, 'report.html')));
-  const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { models: ModelEvaluation[] };
+  const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { data: Record<string, string>; models: ModelEvaluation[] };
   assert.deepEqual(metrics.models.map((m) => m.role), ['unlearned', 'target', 'reference']);
+  assert.match(metrics.data['matmul_precision']!, /^bf16 operands/);
+  const muse = spawnSync(process.execPath, [LETHE, 'eval', '--model', TINY, '--data', MUSE_MINI, '--out', join(out, 'muse'), '--precision', 'bf16'], { encoding: 'utf8' });
+  assert.equal(muse.status, 1);
+  assert.match(muse.stderr, /^lethe: --precision bf16: the MUSE metrics run in f32 only/);
+  assert.ok(!existsSync(join(out, 'muse')), 'nothing written');
   assert.ok(metrics.models.every((m) => m.verdict !== null));
   const bad = spawnSync(process.execPath, [LETHE, 'eval', '--reference', TINY, '--data', '/no/such/folder', '--out', out], { encoding: 'utf8' });
   assert.equal(bad.status, 1);
@@ -161,4 +167,23 @@ test('TOFU with real authors: their set is scored and model utility is the harmo
   assert.equal(without.realAuthors, undefined);
   const six = [without.retain, without.world!].flatMap((m) => [m.probability, m.rougeRecall, m.truthRatio!]);
   assert.ok(Math.abs(without.modelUtility - harmonicMean(six)) < 1e-12);
+});
+
+test('an evaluation under bf16 matmuls: the report says so, and its figures stay near the f32 ones', () => {
+  const sets = loadEvalSets(tofuMiniFolder(), 'forget01');
+  const { model } = loadModel(TINY);
+  const tokenizer = Tokenizer.fromDir(TINY);
+  const run = (precision: 'f32' | 'bf16') => evaluateAgainstReference({
+    sets, tokenizer, reference: { dir: TINY, model }, unlearned: [{ dir: TINY, model, name: 'tiny' }], title: 't',
+    options: { relearnModes: [], probe: null, attacks: [], precision },
+  });
+  const f32 = run('f32');
+  const bf16 = run('bf16');
+  assert.equal(f32.data['matmul_precision'], 'f32');
+  assert.match(bf16.data['matmul_precision']!, /^bf16 operands with f32 sums/);
+  const [a, b] = [f32.models[0]!, bf16.models[0]!];
+  assert.notEqual(a.forget.probability, b.forget.probability, 'the scoring ran on bf16 operands');
+  for (const [x, y] of [[a.forget.probability, b.forget.probability], [a.retain.probability, b.retain.probability]] as const) {
+    assert.ok(Math.abs(x - y) <= 0.05 * x, `${y} (bf16) against ${x} (f32)`);
+  }
 });

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { loadModel } from '../../src/model/checkpoint.ts';
 import { Tokenizer } from '../../src/model/tokenizer.ts';
 import { recoverySteps, relearnCurve, splitForRelearning } from '../../src/eval/relearn.ts';
+import { matmulPrecision, withMatmulPrecision } from '../../src/engine/index.ts';
 import { tokenizeItems } from '../../src/unlearn/data.ts';
 import { FORGET_RECORDS, TINY } from '../unlearn/fixtures.ts';
 
@@ -37,4 +38,24 @@ test('fine-tuning on the held-out answers themselves brings them back, and the m
   assert.deepEqual(seen, curve.steps);
   assert.ok(curve.score.at(-1)! > 2 * curve.score[0]!, `score ${curve.score.join(' → ')} should rise`);
   assert.deepEqual(model.params.flat, before);
+});
+
+test('the attack fine-tunes at the matmul precision of the evaluation around it, and leaves that precision as it was', () => {
+  const { model } = loadModel(TINY);
+  const tokenizer = Tokenizer.fromDir(TINY);
+  const heldOut = tokenizeItems(FORGET_RECORDS, tokenizer, 64);
+  const attackedWeights = (): Float32Array => {
+    let weights: Float32Array | null = null;
+    relearnCurve(model, tokenizer, FORGET_RECORDS.map((r) => r), heldOut, { steps: 4, evalEvery: 2, lr: 3e-3, batchSize: 4, seed: 0 }, undefined, (m) => {
+      weights = m.params.snapshot();
+    });
+    return weights!;
+  };
+  const f32 = attackedWeights();
+  assert.deepEqual(attackedWeights(), f32, 'the attack is deterministic');
+  // Scoring does not touch the weights: they differ only if the fine-tune itself ran on bf16 operands.
+  const bf16 = withMatmulPrecision('bf16', attackedWeights);
+  assert.notDeepEqual(bf16, f32);
+  assert.deepEqual(withMatmulPrecision('bf16', attackedWeights), bf16);
+  assert.equal(matmulPrecision(), 'f32');
 });
