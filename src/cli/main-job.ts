@@ -26,8 +26,8 @@ export const MAIN_JOB: MainJobConfig = { target: 'models/target', reference: 'mo
  * 100 and 8), without few-shot prompting — on the embedded models even the target rarely answers after
  * demonstrations, so that attack is uninformative here (docs/verification.md) and cost a fifth of the suite's time.
  * Every model is evaluated with bf16 matmul operands and f32 sums, as the methods' steps run (MAIN_JOB_OPTIONS):
- * an evaluation is two fifths of a lane's time and its GEMMs run at twice the speed (53 → 41 s for one evaluation
- * on one core); the report states the precision, and `lethe eval` keeps f32 unless told.
+ * an evaluation is two fifths of a lane's time and its GEMMs run at twice the speed (one evaluation 47 → 37 s on one
+ * core, 65 → 55 s beside another); the report states the precision, and `lethe eval` keeps f32 unless told.
  */
 export const MAIN_JOB_EVALUATION: Partial<EvaluateOptions> = {
   retainSample: 200, worldSample: 100, precision: 'bf16',

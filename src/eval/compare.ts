@@ -49,6 +49,15 @@ export interface ComparisonInput {
   log?: (line: string) => void;
 }
 
+/** The report's matmul_precision: one note when every model was evaluated alike, else each model's. */
+function precisionNote(models: readonly (ModelToEvaluate | undefined)[], shared: Partial<EvaluateOptions>): string {
+  const each = models.filter((m): m is ModelToEvaluate => m !== undefined)
+    .map((m) => ({ name: m.name ?? basename(resolve(m.dir)), precision: m.options?.precision ?? shared.precision ?? DEFAULT_EVALUATE.precision }));
+  const kinds = new Set(each.map((m) => m.precision));
+  if (kinds.size <= 1) return matmulPrecisionNote([...kinds][0] ?? shared.precision ?? DEFAULT_EVALUATE.precision);
+  return `mixed, not comparable figure for figure: ${each.map((m) => `${m.name} ${matmulPrecisionNote(m.precision)}`).join('; ')}`;
+}
+
 /**
  * The one evaluation entry point (`lethe eval`, the main job, the workflow worker): the reference first (when there
  * is one: its evaluation gives the baseline), then the target and every unlearned model, each with the same metrics; with a target, recovery steps and a
@@ -116,7 +125,7 @@ export function evaluateAgainstReference(input: ComparisonInput): EvalReport {
       ...Object.fromEntries(Object.entries(fit.result?.truncated ?? {}).filter(([, n]) => n > 0)
         .map(([name, n]) => [`${name}_truncated`, `${n} item(s) truncated: question cut from the left to fit the model's context`])), ...(input.reference ? { reference: input.reference.dir } : {}), ...(input.target ? { target: input.target.dir } : {}),
       // Every figure of the report depends on it, and mixed precisions must not be compared unnoticed.
-      matmul_precision: matmulPrecisionNote(shared.precision ?? DEFAULT_EVALUATE.precision),
+      matmul_precision: precisionNote([input.reference, input.target, ...input.unlearned], shared),
       ...input.data,
     },
     models,

@@ -186,4 +186,10 @@ test('an evaluation under bf16 matmuls: the report says so, and its figures stay
   for (const [x, y] of [[a.forget.probability, b.forget.probability], [a.retain.probability, b.retain.probability]] as const) {
     assert.ok(Math.abs(x - y) <= 0.05 * x, `${y} (bf16) against ${x} (f32)`);
   }
+  // One model evaluated under another precision than the rest: the report says which, and that they do not compare.
+  const mixed = evaluateAgainstReference({
+    sets, tokenizer, reference: { dir: TINY, model, name: 'ref' }, unlearned: [{ dir: TINY, model, name: 'tiny', options: { precision: 'bf16' } }], title: 't',
+    options: { relearnModes: [], probe: null, attacks: [] },
+  });
+  assert.match(mixed.data['matmul_precision']!, /^mixed, not comparable figure for figure: ref f32; tiny bf16 operands/);
 });
