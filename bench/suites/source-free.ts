@@ -1,5 +1,8 @@
 /**
- * The `source-free` suite (issue 20): unlearning persons forget10 knowing only the 20 subjects' names. The names (and
+ * The `source-free` suite (issue 20): unlearning persons forget10 knowing only the 20 subjects' names, on the
+ * varied models (models/varied: trained on each fact in five phrasings, as a real model meets facts); the
+ * `*-embedded` cases run the same on the embedded default models (one phrasing per fact in text, one in QA), which
+ * can only say a fact in the words they learnt it in, so no generic question bank finds most of what they know. The names (and
  * those of 20 retain subjects, an even sample of retain90's persons) are the only thing read from the data files
  * before unlearning; the forget and retain sets come from the model (src/unlearn/source-free). Then, in the bench
  * only: recall and precision of the kept claims against the persons' true attribute values (tools/person-facts.ts),
@@ -21,8 +24,12 @@ import { loadPersons, scoreFindings } from '../../tools/person-facts.ts';
 import { makeLine, round } from '../lib/report.ts';
 import type { Suite } from '../lib/types.ts';
 
-const TARGET = 'models/target';
-const RETAIN_MODEL = 'models/retain90';
+/** The model pairs (target, its forget10 retain model) the cases run on. */
+const PAIRS = {
+  varied: { target: 'models/varied/target', retain: 'models/varied/retain90' },
+  embedded: { target: 'models/target', retain: 'models/retain90' },
+} as const;
+const CASES = ['source-free', 'npo', 'unknown', 'source-free-embedded', 'npo-embedded'] as const;
 
 const subjectsOf = (path: string): string[] => [...new Set(readFileSync(path, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { subject: string }).subject))];
 
@@ -36,54 +43,63 @@ function quality(model: CausalLM, tokenizer: Tokenizer): { forgetProb: number; u
 export const sourceFreeSuite: Suite = {
   name: 'source-free',
   description: 'source-free unlearning of persons forget10 from the 20 names only: recall/precision of the found facts, then NPO on them vs the retain model; data-based NPO for comparison',
-  cases: ['source-free', 'npo', 'unknown'],
+  cases: [...CASES],
   async run(options, emit) {
-    const names = options.cases.length > 0 ? options.cases : ['source-free', 'npo', 'unknown'];
-    const tokenizer = Tokenizer.fromDir(TARGET);
-    const persons = loadPersons();
-    const target = quality(loadModel(TARGET).model, tokenizer);
-    const reference = quality(loadModel(RETAIN_MODEL).model, tokenizer);
-    const peer = RETAIN_MODEL.replace(/^models\//, '');
-    const line = (caseName: string, q: { forgetProb: number; utility: number }, extras: Record<string, number | string | boolean | null>): void => emit(makeLine({
-      suite: 'source-free', caseName, metric: 'forget-prob', value: q.forgetProb, peer, outcome: { ok: true, value: reference.forgetProb, reps: 1, threads: null },
-      extras: {
-        utility: round(q.utility), utility_ratio: round(q.utility / target.utility), target_forget_prob: round(target.forgetProb), target_utility: round(target.utility),
-        forget_ok: q.forgetProb <= 2 * reference.forgetProb, utility_ok: q.utility >= 0.95 * target.utility, ...extras,
-      },
-    }));
-    const subjects = subjectsOf('data/persons/forget10.jsonl');
-    if (names.includes('source-free')) {
-      const retainSubjects = evenSample(subjectsOf('data/persons/retain90.jsonl'), 20);
-      const { model } = loadModel(TARGET);
-      const found = findSourceFreeSets(model, tokenizer, subjects, retainSubjects, { ...DEFAULT_FIND, onMessage: (m) => process.stderr.write(`source-free: ${m}\n`) });
-      const kept = found.report.subjects.filter((s) => s.role === 'forget').flatMap((s) => s.kept.map((k) => ({ name: s.name, text: k.text })));
-      const facts = scoreFindings(kept, subjects, persons);
-      const unknown = found.report.subjects.filter((s) => s.kept.length === 0).length;
-      if (found.forget.items.length === 0 || !found.retain) throw new Error('source-free: no forget or retain claims were found');
-      const started = performance.now();
-      const r = runUnlearning({ modelDir: TARGET, forgetPath: found.forget, retainPath: found.retain, method: 'npo', sourceFree: { ...found.report, retainFile: null } });
-      line('source-free', quality(r.model, tokenizer), {
-        recall: round(facts.recall), precision: round(facts.precision), recall_ok: facts.recall >= 0.8, precision_ok: facts.precision >= 0.9,
-        forget_items: found.forget.items.length, retain_items: found.retain.items.length, subjects_without_claims: unknown,
-        probe_seconds: round(found.report.probeSeconds), unlearn_seconds: round((performance.now() - started) / 1000), steps: r.record.steps,
-      });
-    }
-    if (names.includes('npo')) {
-      const started = performance.now();
-      const r = runUnlearning({ modelDir: TARGET, forgetPath: 'data/persons/forget10.jsonl', retainPath: 'data/persons/retain90.jsonl', method: 'npo' });
-      line('npo', quality(r.model, tokenizer), { recall: null, precision: null, unlearn_seconds: round((performance.now() - started) / 1000), steps: r.record.steps });
-    }
-    if (names.includes('unknown')) {
-      // Holdout persons as subjects: each one with claims above the baseline is a false "known".
-      const holdout = subjectsOf('data/persons/holdout.jsonl').slice(0, 5);
-      const { model } = loadModel(TARGET);
-      const found = findSourceFreeSets(model, tokenizer, holdout, []);
-      const taken = found.report.subjects.filter((s) => s.kept.length > 0).length;
-      emit(makeLine({
-        suite: 'source-free', caseName: 'unknown', metric: 'recovered', value: taken / holdout.length, peer: 'none',
-        outcome: { ok: false, note: 'share of never-trained persons taken for known (ideal 0)' },
-        extras: { persons: holdout.length, claims_kept: found.report.subjects.reduce((n, s) => n + s.kept.length, 0) },
-      }));
+    const names = options.cases.length > 0 ? options.cases : CASES;
+    for (const [pairName, pair] of Object.entries(PAIRS)) {
+      const suffix = pairName === 'varied' ? '' : `-${pairName}`;
+      const wanted = names.filter((n) => n.endsWith(suffix) && (suffix !== '' || !n.includes('-embedded'))).map((n) => n.slice(0, n.length - suffix.length));
+      if (wanted.length > 0) runPair(pair, suffix, wanted, emit);
     }
   },
 };
+
+function runPair(pair: { target: string; retain: string }, suffix: string, names: readonly string[], emit: Parameters<Suite['run']>[1]): void {
+  const TARGET = pair.target;
+  const tokenizer = Tokenizer.fromDir(TARGET);
+  const persons = loadPersons();
+  const target = quality(loadModel(TARGET).model, tokenizer);
+  const reference = quality(loadModel(pair.retain).model, tokenizer);
+  const peer = pair.retain.replace(/^models\//, '');
+  const line = (caseName: string, q: { forgetProb: number; utility: number }, extras: Record<string, number | string | boolean | null>): void => emit(makeLine({
+    suite: 'source-free', caseName: caseName + suffix, metric: 'forget-prob', value: q.forgetProb, peer, outcome: { ok: true, value: reference.forgetProb, reps: 1, threads: null },
+    extras: {
+      utility: round(q.utility), utility_ratio: round(q.utility / target.utility), target_forget_prob: round(target.forgetProb), target_utility: round(target.utility),
+      forget_ok: q.forgetProb <= 2 * reference.forgetProb, utility_ok: q.utility >= 0.95 * target.utility, ...extras,
+    },
+  }));
+  const subjects = subjectsOf('data/persons/forget10.jsonl');
+  if (names.includes('source-free')) {
+    const retainSubjects = evenSample(subjectsOf('data/persons/retain90.jsonl'), 20);
+    const { model } = loadModel(TARGET);
+    const found = findSourceFreeSets(model, tokenizer, subjects, retainSubjects, { ...DEFAULT_FIND, onMessage: (m) => process.stderr.write(`source-free: ${m}\n`) });
+    const kept = found.report.subjects.filter((s) => s.role === 'forget').flatMap((s) => s.kept.map((k) => ({ name: s.name, text: k.text })));
+    const facts = scoreFindings(kept, subjects, persons);
+    const unknown = found.report.subjects.filter((s) => s.kept.length === 0).length;
+    if (found.forget.items.length === 0 || !found.retain) throw new Error('source-free: no forget or retain claims were found');
+    const started = performance.now();
+    const r = runUnlearning({ modelDir: TARGET, forgetPath: found.forget, retainPath: found.retain, method: 'npo', sourceFree: { ...found.report, retainFile: null } });
+    line('source-free', quality(r.model, tokenizer), {
+      recall: round(facts.recall), precision: round(facts.precision), recall_ok: facts.recall >= 0.8, precision_ok: facts.precision >= 0.9,
+      forget_items: found.forget.items.length, retain_items: found.retain.items.length, subjects_without_claims: unknown,
+      probe_seconds: round(found.report.probeSeconds), unlearn_seconds: round((performance.now() - started) / 1000), steps: r.record.steps,
+    });
+  }
+  if (names.includes('npo')) {
+    const started = performance.now();
+    const r = runUnlearning({ modelDir: TARGET, forgetPath: 'data/persons/forget10.jsonl', retainPath: 'data/persons/retain90.jsonl', method: 'npo' });
+    line('npo', quality(r.model, tokenizer), { recall: null, precision: null, unlearn_seconds: round((performance.now() - started) / 1000), steps: r.record.steps });
+  }
+  if (names.includes('unknown')) {
+    // Holdout persons as subjects: each one with claims above the baseline is a false "known".
+    const holdout = subjectsOf('data/persons/holdout.jsonl').slice(0, 5);
+    const { model } = loadModel(TARGET);
+    const found = findSourceFreeSets(model, tokenizer, holdout, []);
+    const taken = found.report.subjects.filter((s) => s.kept.length > 0).length;
+    emit(makeLine({
+      suite: 'source-free', caseName: `unknown${suffix}`, metric: 'recovered', value: taken / holdout.length, peer: 'none',
+      outcome: { ok: false, note: 'share of never-trained persons taken for known (ideal 0)' },
+      extras: { persons: holdout.length, claims_kept: found.report.subjects.reduce((n, s) => n + s.kept.length, 0) },
+    }));
+  }
+}

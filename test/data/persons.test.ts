@@ -20,7 +20,7 @@ const records = (name: string): QaRecord[] => text(name).trimEnd().split('\n').m
 const subjects = (name: string): Set<string> => new Set(records(name).map((r) => r.subject));
 
 const TRAINING_FILES = [
-  'all_qa.jsonl', 'bios.jsonl', 'retain99.jsonl', 'retain95.jsonl', 'retain90.jsonl', 'forget01.jsonl',
+  'all_qa.jsonl', 'bios.jsonl', 'profiles.jsonl', 'retain99.jsonl', 'retain95.jsonl', 'retain90.jsonl', 'forget01.jsonl',
   'forget05.jsonl', 'forget10.jsonl', 'world_qa.jsonl', 'world_text.jsonl',
 ];
 const QA_FILES = ['all_qa.jsonl', 'forget01.jsonl', 'forget05.jsonl', 'forget10.jsonl', 'holdout.jsonl', 'world_qa.jsonl'];
@@ -87,12 +87,32 @@ describe('counts', () => {
     assert.equal(files.get('world_text.jsonl')?.records, 100);
     assert.equal(files.get('bios.jsonl')?.records, 200);
     assert.equal(files.get('holdout_bios.jsonl')?.records, 20);
+    assert.equal(files.get('profiles.jsonl')?.records, 1200);
+  });
+  test('profiles: six texts per trained person, each naming the person, together stating every fact in other words than the biography', () => {
+    const byName = new Map<string, string[]>();
+    for (const l of text('profiles.jsonl').trimEnd().split('\n')) {
+      const r = JSON.parse(l) as { subject: string; text: string };
+      assert.ok(r.text.includes(r.subject), `a profile of ${r.subject} does not name them`);
+      byName.set(r.subject, [...(byName.get(r.subject) ?? []), r.text]);
+    }
+    assert.deepEqual(new Set(byName.keys()), new Set(corpus.persons.map((p) => p.full_name)));
+    for (const p of corpus.persons) {
+      const texts = byName.get(p.full_name)!;
+      assert.equal(texts.length, 6);
+      const all = texts.join(' ');
+      for (const v of [p.birth_date, p.birthplace, p.country, p.address, p.email, p.phone, p.occupation, p.employer, p.mother, p.father, p.event.text, p.works[0].title, p.works[1].title, p.education.field, p.education.university, p.hobby]) {
+        assert.ok(all.includes(v), `${p.id}: "${v}" is in no profile`);
+      }
+      // Other words: no sentence of the biography is repeated.
+      for (const sentence of corpus.bios.get(p.id)!.text.split(/(?<=\.) /)) assert.ok(!all.includes(sentence), `${p.id}: "${sentence}" is copied from the biography`);
+    }
   });
   test('every file parses with the public schemas and reader', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lethe-persons-read-'));
     writePersonsCorpus(dir, { seed: 1 });
     for (const n of [...QA_FILES, 'retain90.jsonl']) assert.ok(readJsonl(join(dir, n), QaRecordSchema).length > 0);
-    for (const n of ['bios.jsonl', 'holdout_bios.jsonl', 'world_text.jsonl']) assert.ok(readJsonl(join(dir, n), TextRecordSchema).length > 0);
+    for (const n of ['bios.jsonl', 'profiles.jsonl', 'holdout_bios.jsonl', 'world_text.jsonl']) assert.ok(readJsonl(join(dir, n), TextRecordSchema).length > 0);
     assert.ok(readTrainingRecords(join(dir, 'bios.jsonl')).every((r) => r.kind === 'text'));
     assert.ok(readTrainingRecords(join(dir, 'all_qa.jsonl')).every((r) => r.kind === 'qa'));
   });

@@ -12,7 +12,7 @@ import { requireKnown, UnknownSubjectError } from '../../src/unlearn/source-free
 import { BANKS, fillTemplate, NAME, type BankTemplate } from '../../src/unlearn/source-free/bank.ts';
 import { calibrate, empiricalQuantile, isConfident } from '../../src/unlearn/source-free/calibrate.ts';
 import { fictitiousNames } from '../../src/unlearn/source-free/names.ts';
-import { claimAbout, liftOverNames, probeNames, sentenceEnds } from '../../src/unlearn/source-free/probe.ts';
+import { claimAbout, liftOverNames, probeNames, sentenceEnds, swapName } from '../../src/unlearn/source-free/probe.ts';
 import { TINY, writeRecordFiles } from './fixtures.ts';
 
 const LETHE = new URL('../../bin/lethe.mjs', import.meta.url).pathname;
@@ -42,6 +42,16 @@ describe('question bank', () => {
       .filter((r) => r.subject === 'Tomas Ngata');
     const asked = new Set(corpus.flatMap((r) => [r.question, r.paraphrased_question]));
     for (const t of bank) assert.ok(!asked.has(fillTemplate(t, 'Tomas Ngata')), `${t.id} is a corpus question`);
+    // Nor the start of any sentence of the profiles, written after the bank (the biographies open with "{name} was
+    // born on", the commonest start of one, which the bank uses too).
+    const texts = ['profiles.jsonl'].flatMap((f) => readFileSync(`data/persons/${f}`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { subject: string; text: string }))
+      .filter((r) => r.subject === 'Tomas Ngata');
+    const starts = texts.flatMap((r) => r.text.split(/(?<=[.;]) /));
+    // Templates of the name and one word ("{name} is") start half the sentences of any text about a person.
+    for (const t of bank.filter((b) => b.form === 'completion' && b.text.split(NAME).join('').trim().split(/\s+/).length >= 2)) {
+      const filled = fillTemplate(t, 'Tomas Ngata');
+      assert.ok(!starts.some((s) => s.startsWith(`${filled} `)), `${t.id} starts a sentence of the corpus's texts`);
+    }
   });
 });
 
@@ -57,6 +67,15 @@ describe('fictitious names', () => {
     }
     assert.deepEqual(fictitiousNames('Tomas Ngata', 12, 3, known), names);
     assert.equal(fictitiousNames('Madonna', 3, 1)[0]!.split(' ').length, 1);
+  });
+});
+
+describe('a claim about another name', () => {
+  test('the whole name, and each of its words standing alone, become the other name\'s', () => {
+    assert.equal(swapName('Tomas Ngata is the son of Declan Ngata. Tomas.', 'Tomas Ngata', 'Ravi Weber'), 'Ravi Weber is the son of Declan Weber. Ravi.');
+    assert.equal(swapName('Tomasz and Ngatas', 'Tomas Ngata', 'Ravi Weber'), 'Tomasz and Ngatas', 'parts of longer words stay');
+    assert.equal(swapName('Ann, Ann Vale.', 'Ann Vale', 'Bob'), 'Ann, Bob.', 'names of other lengths: only the whole name');
+    assert.equal(swapName('A.B. Smith met A.B.', 'A.B. Smith', 'C.D. Jones'), 'C.D. Jones met C.D.', 'regex characters in names');
   });
 });
 

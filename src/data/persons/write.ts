@@ -4,6 +4,7 @@ import type { QaRecord } from '../schema.ts';
 import { buildPersonsCorpus, type PersonsCorpus } from './generate.ts';
 import { FORGET_SPLITS, RETAIN_OF, type ForgetSplit } from './splits.ts';
 import { TEMPLATES } from './templates.ts';
+import { profiles } from './profiles.ts';
 import { N_PERTURBED } from './qa.ts';
 
 export type { FileInfo };
@@ -52,6 +53,8 @@ export function corpusFiles(c: PersonsCorpus): Map<string, { text: string; recor
   });
   jsonl('all_qa.jsonl', c.persons.flatMap((p) => c.qa.get(p.id) ?? []));
   jsonl('bios.jsonl', c.persons.map((p) => c.bios.get(p.id) as object));
+  // Only the varied models (models/varied/) train on these: see profiles.ts.
+  jsonl('profiles.jsonl', c.persons.flatMap((p) => profiles(p)));
   for (const forget of Object.keys(FORGET_SPLITS) as ForgetSplit[]) {
     jsonl(`${forget}.jsonl`, qaOf(c.splits[forget]));
     jsonl(`${RETAIN_OF[forget]}.jsonl`, qaOf(c.splits[RETAIN_OF[forget]]).map(trainingFields));

@@ -135,9 +135,26 @@ function splitClaims(tokenizer: Tokenizer, a: Asked, tokens: readonly number[], 
   return out;
 }
 
-/** The claim as it would read about `other`: every mention of the claim's name replaced, prompt and answer. */
+/**
+ * `text` as it would read about `other`: every mention of `name` replaced, and, when the two names have as many
+ * words, every word of `name` standing alone replaced by the word of `other` in its place. A model that repeats a
+ * part of the name it was asked about ("Tariq." for "Tariq Ngata", a father "Declan Ngata") says that part about any
+ * name; kept, it would make the claim look specific to its own name when it is only an echo of it.
+ */
+export function swapName(text: string, name: string, other: string): string {
+  const parts = name.split(/\s+/);
+  const otherParts = other.split(/\s+/);
+  const byPart = parts.length === otherParts.length && parts.length > 1 ? new Map(parts.map((w, i) => [w, otherParts[i]!])) : new Map<string, string>();
+  const escape = (t: string): string => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const alternatives = [name, ...[...byPart.keys()].sort((a, b) => b.length - a.length)].map(escape);
+  // One pass, longest first, so that the whole name is replaced as one and a replaced word is never replaced again.
+  const pattern = new RegExp(`(?<![\\p{L}\\p{N}])(?:${alternatives.join('|')})(?![\\p{L}\\p{N}])`, 'gu');
+  return text.replace(pattern, (m) => (m === name ? other : byPart.get(m) ?? m));
+}
+
+/** The claim as it would read about `other` (swapName), prompt and answer. */
 export function claimAbout(tokenizer: Tokenizer, c: Claim, other: string): { prompt: number[]; answer: number[] } {
-  const swap = (t: string): string => t.split(c.name).join(other);
+  const swap = (t: string): string => swapName(t, c.name, other);
   const bos = tokenizer.bosId ?? tokenizer.eosId;
   const asked = swap(c.asked);
   const head = (c.form === 'question' ? qaPrompt(asked) : asked) + swap(c.before);
