@@ -8,11 +8,12 @@ import { describe, test } from 'node:test';
 import { loadModel } from '../../src/model/checkpoint.ts';
 import { scoreAnswers } from '../../src/model/logprobs.ts';
 import { Tokenizer } from '../../src/model/tokenizer.ts';
-import { requireKnown, UnknownSubjectError } from '../../src/unlearn/source-free/assemble.ts';
+import { findingsOf, requireKnown, subjectGateOf, UnknownSubjectError } from '../../src/unlearn/source-free/assemble.ts';
+import type { Claim } from '../../src/unlearn/source-free/probe.ts';
 import { BANKS, fillTemplate, NAME, type BankTemplate } from '../../src/unlearn/source-free/bank.ts';
-import { calibrate, empiricalQuantile, isConfident } from '../../src/unlearn/source-free/calibrate.ts';
+import { calibrate, empiricalQuantile, isConfident, thresholdOf } from '../../src/unlearn/source-free/calibrate.ts';
 import { fictitiousNames } from '../../src/unlearn/source-free/names.ts';
-import { claimAbout, liftOverNames, probeNames, sentenceEnds, swapName } from '../../src/unlearn/source-free/probe.ts';
+import { probeNames, sentenceEnds } from '../../src/unlearn/source-free/probe.ts';
 import { TINY, writeRecordFiles } from './fixtures.ts';
 
 const LETHE = new URL('../../bin/lethe.mjs', import.meta.url).pathname;
@@ -70,15 +71,6 @@ describe('fictitious names', () => {
   });
 });
 
-describe('a claim about another name', () => {
-  test('the whole name, and each of its words standing alone, become the other name\'s', () => {
-    assert.equal(swapName('Tomas Ngata is the son of Declan Ngata. Tomas.', 'Tomas Ngata', 'Ravi Weber'), 'Ravi Weber is the son of Declan Weber. Ravi.');
-    assert.equal(swapName('Tomasz and Ngatas', 'Tomas Ngata', 'Ravi Weber'), 'Tomasz and Ngatas', 'parts of longer words stay');
-    assert.equal(swapName('Ann, Ann Vale.', 'Ann Vale', 'Bob'), 'Ann, Bob.', 'names of other lengths: only the whole name');
-    assert.equal(swapName('A.B. Smith met A.B.', 'A.B. Smith', 'C.D. Jones'), 'C.D. Jones met C.D.', 'regex characters in names');
-  });
-});
-
 describe('sentences of an answer', () => {
   const eos = new Set([0]);
   test('split after . ! ? before a new word, EOS joins the last sentence, a cut-off sentence is dropped', () => {
@@ -90,12 +82,14 @@ describe('sentences of an answer', () => {
 });
 
 describe('calibration', () => {
-  const claim = (templateId: string, confidence: number) => ({ templateId, confidence });
-  test('threshold = the ⌈q·n⌉-th smallest non-member confidence + margin; kept strictly above; a template without any falls back to its form', () => {
+  const claim = (templateId: string, confidence: number, index = 0) => ({ templateId, confidence, index, form: templateId.includes('/q') ? 'question' as const : 'completion' as const });
+  const templates = new Map<string, 'question' | 'completion'>([['a/q1', 'question'], ['a/c1', 'completion'], ['a/q2', 'question']]);
+  test('template threshold = the ⌈q·n⌉-th smallest non-member confidence + margin; kept strictly above; a template without any falls back to its form', () => {
     assert.equal(empiricalQuantile([5, 1, 4, 2, 3], 0.8), 4);
     assert.equal(empiricalQuantile([5, 1, 4, 2, 3], 0.1), 1);
     const nonMember = [...[0.1, 0.2, 0.3, 0.4].map((c) => claim('a/q1', c)), claim('a/c1', -1), claim('a/c1', 0.5)];
-    const cal = calibrate(nonMember, new Map([['a/q1', 'question'], ['a/c1', 'completion'], ['a/q2', 'question']]), { quantile: 0.75, margin: 0.05 });
+    // positionQuantile tiny: the position thresholds are the least of each position, below every template threshold.
+    const cal = calibrate(nonMember, templates, { quantile: 0.75, positionQuantile: 0.01, positions: 2, margin: 0.05 });
     assert.deepEqual(cal.thresholds['a/q1'], { baseline: 0.3, threshold: 0.35, samples: 4, from: 'template' });
     assert.equal(cal.thresholds['a/q2']!.from, 'form');
     assert.equal(cal.thresholds['a/q2']!.baseline, 0.3);
@@ -104,8 +98,38 @@ describe('calibration', () => {
     assert.throws(() => calibrate([], new Map([['a/q1', 'question']])), /no baseline/);
   });
 
+  test('position threshold: per form and sentence position (later ones pooled); a claim must clear the higher of the two; an unreached position takes the last reached', () => {
+    // Questions: positions 0 (0.1, 0.2), 1 (0.6, 0.8), 2+ (0.9 at index 2, 0.7 at index 5).
+    const nonMember = [claim('a/q1', 0.1, 0), claim('a/q1', 0.2, 0), claim('a/q1', 0.6, 1), claim('a/q1', 0.8, 1), claim('a/q1', 0.9, 2), claim('a/q1', 0.7, 5), claim('a/c1', 0.3, 0)];
+    const cal = calibrate(nonMember, templates, { quantile: 0.5, positionQuantile: 1, positions: 2, margin: 0 });
+    assert.equal(cal.thresholds['a/q1']!.threshold, 0.6);
+    assert.deepEqual(cal.positionThresholds['question/0'], { baseline: 0.2, threshold: 0.2, samples: 2, from: 'position' });
+    assert.equal(cal.positionThresholds['question/1']!.threshold, 0.8);
+    assert.deepEqual(cal.positionThresholds['question/2'], { baseline: 0.9, threshold: 0.9, samples: 2, from: 'position' });
+    assert.equal(cal.positionThresholds['completion/1']!.from, 'earlier');
+    assert.equal(cal.positionThresholds['completion/2']!.threshold, 0.3);
+    assert.equal(thresholdOf(claim('a/q1', 0, 0), cal), 0.6, 'template above position');
+    assert.equal(thresholdOf(claim('a/q1', 0, 1), cal), 0.8, 'position above template');
+    assert.equal(thresholdOf(claim('a/q1', 0, 7), cal), 0.9, 'index 7 is in the pooled last position');
+    assert.equal(isConfident(claim('a/q1', 0.85, 1), cal), true);
+    assert.equal(isConfident(claim('a/q1', 0.85, 3), cal), false);
+  });
+
+  test('subject gate: a subject is known only with more confident claims than any fictitious name has', () => {
+    const cal = calibrate([claim('a/q1', -1), claim('a/q1', -0.5), claim('a/c1', -1)], templates, { quantile: 1, positionQuantile: 1, positions: 1, margin: 0 });
+    const said = (name: string, lps: number[]): Claim[] => lps.map((lp, i) => ({
+      name, templateId: 'a/q1', index: 0, asked: `Who is ${name}? (${i})`, form: 'question', before: '', last: true, prompt: [1], answer: [2], text: `fact ${i}`, meanLogProb: lp,
+    }));
+    const fictitious = [...said('Cy Orr', [-0.1, -0.2, -0.9]), ...said('Di Moss', [-0.1, -2])];
+    assert.equal(subjectGateOf(fictitious, ['Cy Orr', 'Di Moss'], cal), 2, 'Cy Orr has two claims above -0.5');
+    const subjects = [...said('Ann Vale', [-0.1, -0.1, -0.2, -3]), ...said('Bo Lind', [-0.1, -0.2, -3])];
+    const f = findingsOf(subjects, ['Ann Vale', 'Bo Lind'], 'forget', cal, 2);
+    assert.deepEqual(f.map((x) => [x.findings.confident, x.findings.kept.length, x.items.length]), [[3, 3, 3], [2, 0, 0]]);
+    assert.throws(() => requireKnown({ subjects: f.map((x) => x.findings) }), (e: unknown) => e instanceof UnknownSubjectError && /"Bo Lind"/.test(e.message) && /2 of 3 claims/.test(e.message));
+  });
+
   // The embedded target (4 layers, 256 wide): the tiny fixture's random weights never end a sentence.
-  test('on a small model: claims are scored as the model said them, and the lift is own minus the mean over other names', () => {
+  test('on a small model: claims are scored as the model said them', () => {
     const { model } = loadModel('models/target');
     const tokenizer = Tokenizer.fromDir('models/target');
     const padId = tokenizer.eosId ?? 0;
@@ -114,21 +138,12 @@ describe('calibration', () => {
     assert.ok(claims.length > 0, 'the tiny model says something');
     const again = scoreAnswers(model, claims.map((c) => ({ prompt: c.prompt, answer: c.answer })), { padId });
     claims.forEach((c, i) => assert.ok(Math.abs(c.meanLogProb - again.mean[i]!) < 1e-5, `${c.templateId} #${c.index}`));
-    const others = ['Cy Orr', 'Di Moss'];
-    const lift = liftOverNames(model, tokenizer, claims, () => others, padId);
-    claims.forEach((c, i) => {
-      const [own, ...rest] = [c.name, ...others].map((n) => claimAbout(tokenizer, c, n));
-      const s = scoreAnswers(model, [own!, ...rest], { padId }).mean;
-      const expected = s[0]! - (s[1]! + s[2]!) / 2;
-      assert.ok(Math.abs(lift[i]! - expected) < 1e-9, `lift ${lift[i]} vs ${expected}`);
-    });
-    assert.deepEqual(Array.from(liftOverNames(model, tokenizer, claims, (c) => [c.name], padId), (v) => Math.abs(v) < 1e-12), claims.map(() => true));
   });
 });
 
 describe('refusals', () => {
   test('an unknown subject: a clear error naming it', () => {
-    assert.throws(() => requireKnown({ subjects: [{ name: 'Zed Nobody', role: 'forget', claims: 40, kept: [] }, { name: 'Ann Vale', role: 'forget', claims: 9, kept: [{ template: 'x', asked: 'x', text: 'y', confidence: 1, threshold: 0 }] }] }),
+    assert.throws(() => requireKnown({ subjects: [{ name: 'Zed Nobody', role: 'forget', claims: 40, confident: 3, kept: [] }, { name: 'Ann Vale', role: 'forget', claims: 9, confident: 5, kept: [{ template: 'x', asked: 'x', text: 'y', confidence: 1, threshold: 0 }] }] }),
       (e: unknown) => e instanceof UnknownSubjectError && /"Zed Nobody"/.test(e.message) && !/Ann Vale/.test(e.message) && /nothing was written/.test(e.message));
   });
 

@@ -2,9 +2,8 @@ import type { CausalLM } from '../../model/arch/types.ts';
 import type { Tokenizer } from '../../model/tokenizer.ts';
 import type { ItemSet, UnlearnItem } from '../data.ts';
 import { BANKS, type SubjectKind } from './bank.ts';
-import { evenSample } from '../../util/sample.ts';
-import { calibrate, DEFAULT_CALIBRATION, isConfident, type Calibration, type CalibrationOptions, type ScoredClaim } from './calibrate.ts';
-import { CONFIDENCE_TEXT, DEFAULT_PROBE, liftOverNames, probeNames, type Claim, type ProbeOptions } from './probe.ts';
+import { calibrate, DEFAULT_CALIBRATION, isConfident, thresholdOf, type Calibration, type CalibrationOptions, type ScoredClaim } from './calibrate.ts';
+import { CONFIDENCE_TEXT, DEFAULT_PROBE, probeNames, type Claim, type ProbeOptions } from './probe.ts';
 import { fictitiousNames } from './names.ts';
 import type { SourceFreeReport, SubjectFindings } from './report.ts';
 
@@ -21,10 +20,6 @@ export interface FindOptions {
   /** Fictitious names per forget subject, and the least in all (a one-subject request still needs a baseline). */
   nonMembersPerSubject: number;
   minNonMembers: number;
-  /** Fictitious names each claim is compared with (its lift is over their mean). */
-  compareWith: number;
-  /** Fictitious names' claims per template the baseline is drawn from (an even sample: scoring them all is slow). */
-  baselineClaims: number;
   calibration: CalibrationOptions;
   probe: Omit<ProbeOptions, 'padId'>;
   seed: number;
@@ -32,7 +27,7 @@ export interface FindOptions {
 }
 
 export const DEFAULT_FIND: FindOptions = {
-  kind: 'person', nonMembersPerSubject: 4, minNonMembers: 32, compareWith: 4, baselineClaims: 40, calibration: DEFAULT_CALIBRATION, probe: DEFAULT_PROBE, seed: 0,
+  kind: 'person', nonMembersPerSubject: 4, minNonMembers: 32, calibration: DEFAULT_CALIBRATION, probe: DEFAULT_PROBE, seed: 0,
 };
 
 export interface FoundSets {
@@ -65,26 +60,18 @@ export function findSourceFreeSets(model: CausalLM, tokenizer: Tokenizer, subjec
   const perSubject = forgetNames.map((name, i) => fictitiousNames(name, Math.ceil(total / forgetNames.length), o.seed + i, known));
   const nonMembers = [...new Set(Array.from({ length: total }, (_, j) => perSubject[j % forgetNames.length]![Math.floor(j / forgetNames.length)]!))];
   const padId = tokenizer.padId ?? tokenizer.eosId ?? 0;
-  // Each claim is compared with fictitious names: a subject's with those of its form, a fictitious name's with the
-  // next ones after it (never itself), a retain subject's with the first ones.
-  const share = new Map(forgetNames.map((n, i) => [n, perSubject[i]!]));
-  const compare = (c: Claim): string[] => {
-    const own = share.get(c.name);
-    if (own && own.length >= o.compareWith) return own.slice(0, o.compareWith);
-    const at = nonMembers.indexOf(c.name);
-    return Array.from({ length: o.compareWith }, (_, k) => nonMembers[(Math.max(at, 0) + k + (at >= 0 ? 1 : 0)) % nonMembers.length]!).filter((n) => n !== c.name);
-  };
-  const probe = (names: string[], what: string, sample?: number): ScoredClaim[] => {
+  const probe = (names: string[], what: string): Claim[] => {
     o.onMessage?.(`asking ${bank.length} questions about ${names.length} ${what}`);
-    let claims = probeNames(model, tokenizer, names, bank, { ...o.probe, padId });
-    if (sample !== undefined) claims = bank.flatMap((t) => evenSample(claims.filter((c) => c.templateId === t.id), sample));
-    const lift = liftOverNames(model, tokenizer, claims, compare, padId);
-    return claims.map((c, i) => ({ ...c, confidence: lift[i]! }));
+    return probeNames(model, tokenizer, names, bank, { ...o.probe, padId });
   };
-  const calibration = calibrate(probe(nonMembers, 'fictitious names (the baseline)', o.baselineClaims), new Map(bank.map((t) => [t.id, t.form])), o.calibration);
+  const fictitious = probe(nonMembers, 'fictitious names (the baseline)');
+  const calibration = calibrate(fictitious.map(scored), new Map(bank.map((t) => [t.id, t.form])), o.calibration);
+  // The subject gate: a name the model never saw still gets a few claims past the thresholds (they are quantiles of
+  // its own kind's confidences); a subject the model knows gets many more than any fictitious name does.
+  const subjectGate = subjectGateOf(fictitious, nonMembers, calibration);
   const findings = [
-    ...findingsOf(probe(forgetNames, 'subjects'), forgetNames, 'forget', calibration),
-    ...(retainNames.length > 0 ? findingsOf(probe(retainNames, 'retain subjects'), retainNames, 'retain', calibration) : []),
+    ...findingsOf(probe(forgetNames, 'subjects'), forgetNames, 'forget', calibration, subjectGate),
+    ...(retainNames.length > 0 ? findingsOf(probe(retainNames, 'retain subjects'), retainNames, 'retain', calibration, subjectGate) : []),
   ];
   const setOf = (role: 'forget' | 'retain'): ItemSet | null => {
     const mine = findings.filter((f) => f.findings.role === role);
@@ -96,32 +83,40 @@ export function findSourceFreeSets(model: CausalLM, tokenizer: Tokenizer, subjec
     forget: setOf('forget')!, retain: setOf('retain'),
     report: {
       subjectKind: o.kind, confidence: CONFIDENCE_TEXT, templates: bank.length,
-      calibration: { ...calibration.options, nonMembers, thresholds: calibration.thresholds },
+      calibration: { ...calibration.options, nonMembers, thresholds: calibration.thresholds, positionThresholds: calibration.positionThresholds, subjectGate },
       subjects: findings.map((f) => f.findings), probeSeconds: (performance.now() - started) / 1000,
     },
   };
 }
 
-function findingsOf(claims: readonly ScoredClaim[], names: readonly string[], role: 'forget' | 'retain', calibration: Calibration): { findings: SubjectFindings; items: UnlearnItem[] }[] {
+/** The most claims above their thresholds that any of `names` (the fictitious ones) has. */
+export function subjectGateOf(claims: readonly Pick<Claim, 'name' | 'templateId' | 'index' | 'form' | 'meanLogProb'>[], names: readonly string[], calibration: Calibration): number {
+  return Math.max(0, ...names.map((n) => claims.filter((c) => c.name === n && isConfident(scored(c), calibration)).length));
+}
+
+const scored = (c: Pick<Claim, 'templateId' | 'index' | 'form' | 'meanLogProb'>): ScoredClaim => ({ templateId: c.templateId, index: c.index, form: c.form, confidence: c.meanLogProb });
+
+export function findingsOf(claims: readonly Claim[], names: readonly string[], role: 'forget' | 'retain', calibration: Calibration, subjectGate: number): { findings: SubjectFindings; items: UnlearnItem[] }[] {
   return names.map((name) => {
     const mine = claims.filter((c) => c.name === name);
-    const kept = mine.filter((c) => isConfident(c, calibration));
+    const confident = mine.filter((c) => isConfident(scored(c), calibration));
+    const kept = confident.length > subjectGate ? confident : [];
     return {
       findings: {
-        name, role, claims: mine.length,
-        kept: kept.map((c) => ({ template: c.templateId, asked: c.asked, text: c.text, confidence: c.confidence, threshold: calibration.thresholds[c.templateId]!.threshold })),
+        name, role, claims: mine.length, confident: confident.length,
+        kept: kept.map((c) => ({ template: c.templateId, asked: c.asked, text: c.text, confidence: c.meanLogProb, threshold: thresholdOf(scored(c), calibration) })),
       },
       items: kept.map((c) => itemOf(c, name)),
     };
   });
 }
 
-/** Refuses findings where a subject or retain subject has no confident claim, naming them; nothing is written then. */
+/** Refuses findings where a subject or retain subject has no kept claim, naming them; nothing is written then. */
 export function requireKnown(report: Pick<SourceFreeReport, 'subjects'>): void {
   const unknown = report.subjects.filter((f) => f.kept.length === 0);
   if (unknown.length === 0) return;
   const names = unknown.map((f) => `"${f.name}"${f.role === 'retain' ? ' (a retain subject)' : ''}`).join(', ');
-  throw new UnknownSubjectError(`nothing the model says about ${names} is clearly above what it says about fictitious names `
-    + `(${unknown.map((f) => f.claims).join(', ')} claim(s), none above its question's threshold): the model does not seem to know `
+  throw new UnknownSubjectError(`the model says no more about ${names} than about fictitious names `
+    + `(${unknown.map((f) => `${f.confident} of ${f.claims} claims`).join(', ')} above their thresholds, no more than a fictitious name's most): the model does not seem to know `
     + `${unknown.length === 1 ? 'this subject' : 'these subjects'} by that name; nothing was written`);
 }

@@ -43,7 +43,7 @@ export interface ProbeOptions {
 }
 
 /** What a claim's confidence is, in words (for unlearn.json). */
-export const CONFIDENCE_TEXT = 'lift: the mean token log-prob of the claim about its name minus the mean, over fictitious names, of the same claim with the name swapped (nats per token)';
+export const CONFIDENCE_TEXT = 'the mean token log-prob of the claim as the model said it (nats per token), against thresholds drawn from the same questions about fictitious names';
 
 export const DEFAULT_PROBE: Omit<ProbeOptions, 'padId'> = { questionTokens: 48, completionTokens: 160, maxClaims: 12, batchSize: 64 };
 
@@ -133,69 +133,4 @@ function splitClaims(tokenizer: Tokenizer, a: Asked, tokens: readonly number[], 
     from = end;
   }
   return out;
-}
-
-/**
- * `text` as it would read about `other`: every mention of `name` replaced, and, when the two names have as many
- * words, every word of `name` standing alone replaced by the word of `other` in its place. A model that repeats a
- * part of the name it was asked about ("Tariq." for "Tariq Ngata", a father "Declan Ngata") says that part about any
- * name; kept, it would make the claim look specific to its own name when it is only an echo of it.
- */
-export function swapName(text: string, name: string, other: string): string {
-  const parts = name.split(/\s+/);
-  const otherParts = other.split(/\s+/);
-  const byPart = parts.length === otherParts.length && parts.length > 1 ? new Map(parts.map((w, i) => [w, otherParts[i]!])) : new Map<string, string>();
-  const escape = (t: string): string => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const alternatives = [name, ...[...byPart.keys()].sort((a, b) => b.length - a.length)].map(escape);
-  // One pass, longest first, so that the whole name is replaced as one and a replaced word is never replaced again.
-  const pattern = new RegExp(`(?<![\\p{L}\\p{N}])(?:${alternatives.join('|')})(?![\\p{L}\\p{N}])`, 'gu');
-  return text.replace(pattern, (m) => (m === name ? other : byPart.get(m) ?? m));
-}
-
-/** The claim as it would read about `other` (swapName), prompt and answer. */
-export function claimAbout(tokenizer: Tokenizer, c: Claim, other: string): { prompt: number[]; answer: number[] } {
-  const swap = (t: string): string => swapName(t, c.name, other);
-  const bos = tokenizer.bosId ?? tokenizer.eosId;
-  const asked = swap(c.asked);
-  const head = (c.form === 'question' ? qaPrompt(asked) : asked) + swap(c.before);
-  const prompt = [...(bos === null ? [] : [bos]), ...tokenizer.encode(head, { addSpecialTokens: false })];
-  // Joint encoding split at the prompt's length, as qaTokens does, so the answer's first token is what follows.
-  // The claim's text was trimmed; the model said it after a space (after the prompt, or after the sentence before).
-  const joint = tokenizer.encode(`${head} ${swap(c.text)}`, { addSpecialTokens: false });
-  const answer = joint.slice(prompt.length - (bos === null ? 0 : 1));
-  return { prompt, answer: c.last && tokenizer.eosId !== null ? [...answer, tokenizer.eosId] : answer };
-}
-
-/**
- * How much more the model believes each claim about its own name than the same claim about other names: its mean
- * token log-prob minus the mean, over `others(claim)`, of the claim's mean token log-prob with the name swapped
- * (claimAbout). A generic prior ("born in the capital", a frequent job) is as likely for any name and lifts ≈ 0;
- * a memorised fact is likely only for its subject. Claims are re-encoded from text on both sides, so both are
- * scored the same way.
- */
-export function liftOverNames(model: CausalLM, tokenizer: Tokenizer, claims: readonly Claim[], others: (c: Claim) => readonly string[], padId: number): Float64Array {
-  const items: { prompt: number[]; answer: number[] }[] = [];
-  const spans: [number, number][] = [];
-  for (const c of claims) {
-    const from = items.length;
-    items.push(claimAbout(tokenizer, c, c.name));
-    for (const o of others(c)) items.push(claimAbout(tokenizer, c, o));
-    spans.push([from, items.length]);
-  }
-  const context = model.config.maxPositions;
-  const fits = items.map((it) => it.answer.length > 0 && it.prompt.length + it.answer.length <= context);
-  const kept = items.filter((_, i) => fits[i]);
-  const mean = kept.length > 0 ? scoreAnswers(model, kept, { padId, batchSize: 32 }).mean : new Float64Array(0);
-  const score = new Float64Array(items.length).fill(NaN);
-  let k = 0;
-  fits.forEach((f, i) => {
-    if (f) score[i] = mean[k++]!;
-  });
-  return Float64Array.from(spans, ([from, to]) => {
-    const own = score[from]!;
-    const rest = Array.from(score.subarray(from + 1, to)).filter((v) => Number.isFinite(v));
-    // No comparison possible (a swapped name that no longer fits the context): not evidence of anything.
-    if (!Number.isFinite(own) || rest.length === 0) return -Infinity;
-    return own - rest.reduce((a, b) => a + b, 0) / rest.length;
-  });
 }

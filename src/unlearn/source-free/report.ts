@@ -8,7 +8,7 @@ export interface KeptClaim {
   /** The sentence the model said (the item's answer). */
   text: string;
   confidence: number;
-  /** The template's threshold it cleared. */
+  /** The threshold it cleared: the higher of its template's and its sentence position's. */
   threshold: number;
 }
 
@@ -17,6 +17,8 @@ export interface SubjectFindings {
   role: 'forget' | 'retain';
   /** Claims the model made about the subject (complete sentences of its answers). */
   claims: number;
+  /** Claims above their thresholds: kept only when more than the subject gate (a fictitious name's most). */
+  confident: number;
   kept: KeptClaim[];
 }
 
@@ -26,7 +28,13 @@ export interface SourceFreeReport {
   /** How confidence is measured, in words. */
   confidence: string;
   templates: number;
-  calibration: CalibrationOptions & { nonMembers: string[]; thresholds: Record<string, Threshold> };
+  calibration: CalibrationOptions & {
+    nonMembers: string[];
+    thresholds: Record<string, Threshold>;
+    positionThresholds: Record<string, Threshold>;
+    /** The most confident claims any fictitious name has: a subject with no more is taken as unknown. */
+    subjectGate: number;
+  };
   subjects: SubjectFindings[];
   /** A retain file given with --retain, added to the retain subjects' claims. */
   retainFile: { path: string; records: number } | null;
