@@ -41,7 +41,11 @@ export function sourceFreeUnlearn(req: SourceFreeRequest, hooks: UnlearnHooks = 
     ...DEFAULT_FIND, ...req.find, kind: req.kind ?? 'person', ...(hooks.onMessage ? { onMessage: hooks.onMessage } : {}),
   });
   requireKnown(found.report);
-  for (const s of found.report.subjects) hooks.onMessage?.(`${s.role === 'forget' ? 'subject' : 'retain subject'} "${s.name}": ${s.kept.length} of ${s.claims} claims above the baseline`);
+  const gate = found.report.calibration.subjectGate;
+  for (const s of found.report.subjects) {
+    hooks.onMessage?.(`${s.role === 'forget' ? 'subject' : 'retain subject'} "${s.name}": ${s.confident} of ${s.claims} claims above the baseline `
+      + `(a fictitious name's most: ${gate}), ${s.kept.length > 0 ? 'kept' : 'none kept'}`);
+  }
   let retain: string | ItemSet | undefined = found.retain ?? req.retainPath;
   let retainFile: { path: string; records: number } | null = null;
   if (found.retain && req.retainPath) {
