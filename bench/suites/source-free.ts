@@ -3,7 +3,7 @@
  * varied models (models/varied: trained on each fact in five phrasings, as a real model meets facts); the
  * `*-embedded` cases run the same on the embedded default models (one phrasing per fact in text, one in QA), which
  * can only say a fact in the words they learnt it in, so no generic question bank finds most of what they know. The names (and
- * those of 20 retain subjects, an even sample of retain90's persons) are the only thing read from the data files
+ * those of RETAIN_SUBJECTS retain subjects, an even sample of retain90's persons) are the only thing read from the data files
  * before unlearning; the forget and retain sets come from the model (src/unlearn/source-free). Then, in the bench
  * only: recall and precision of the kept claims against the persons' true attribute values (tools/person-facts.ts),
  * NPO on the found sets, and the forget10 answer probability against the retain model's (bar ≤ 2×) with model
