@@ -89,7 +89,7 @@ describe('calibration', () => {
     assert.equal(empiricalQuantile([5, 1, 4, 2, 3], 0.1), 1);
     const nonMember = [...[0.1, 0.2, 0.3, 0.4].map((c) => claim('a/q1', c)), claim('a/c1', -1), claim('a/c1', 0.5)];
     // positionQuantile tiny: the position thresholds are the least of each position, below every template threshold.
-    const cal = calibrate(nonMember, templates, { quantile: 0.75, positionQuantile: 0.01, positions: 2, margin: 0.05 });
+    const cal = calibrate(nonMember, templates, { quantile: 0.75, positionQuantile: 0.01, positions: 2, minPositionSamples: 1, margin: 0.05 });
     assert.deepEqual(cal.thresholds['a/q1'], { baseline: 0.3, threshold: 0.35, samples: 4, from: 'template' });
     assert.equal(cal.thresholds['a/q2']!.from, 'form');
     assert.equal(cal.thresholds['a/q2']!.baseline, 0.3);
@@ -101,7 +101,7 @@ describe('calibration', () => {
   test('position threshold: per form and sentence position (later ones pooled); a claim must clear the higher of the two; an unreached position takes the last reached', () => {
     // Questions: positions 0 (0.1, 0.2), 1 (0.6, 0.8), 2+ (0.9 at index 2, 0.7 at index 5).
     const nonMember = [claim('a/q1', 0.1, 0), claim('a/q1', 0.2, 0), claim('a/q1', 0.6, 1), claim('a/q1', 0.8, 1), claim('a/q1', 0.9, 2), claim('a/q1', 0.7, 5), claim('a/c1', 0.3, 0)];
-    const cal = calibrate(nonMember, templates, { quantile: 0.5, positionQuantile: 1, positions: 2, margin: 0 });
+    const cal = calibrate(nonMember, templates, { quantile: 0.5, positionQuantile: 1, positions: 2, minPositionSamples: 1, margin: 0 });
     assert.equal(cal.thresholds['a/q1']!.threshold, 0.6);
     assert.deepEqual(cal.positionThresholds['question/0'], { baseline: 0.2, threshold: 0.2, samples: 2, from: 'position' });
     assert.equal(cal.positionThresholds['question/1']!.threshold, 0.8);
@@ -115,8 +115,20 @@ describe('calibration', () => {
     assert.equal(isConfident(claim('a/q1', 0.85, 3), cal), false);
   });
 
+  test('position threshold: a position with too few non-member claims takes the last one that had enough; position 0 keeps its own', () => {
+    // Questions: position 0 has 3 claims (most 0.3), position 1 has 2 (0.9 each), position 2+ has 3 (most 0.5).
+    const nonMember = [0.1, 0.2, 0.3].map((c) => claim('a/q1', c, 0)).concat([claim('a/q1', 0.9, 1), claim('a/q1', 0.9, 1)], [0.4, 0.5, 0.45].map((c) => claim('a/q1', c, 2)), [claim('a/c1', 0.3, 0)]);
+    const o = { quantile: 0.5, positionQuantile: 1, positions: 2, margin: 0 };
+    const strict = calibrate(nonMember, templates, { ...o, minPositionSamples: 3 });
+    assert.deepEqual(strict.positionThresholds['question/1'], { baseline: 0.3, threshold: 0.3, samples: 3, from: 'earlier' }, 'two claims are too few: position 0\'s');
+    assert.deepEqual(strict.positionThresholds['question/2'], { baseline: 0.5, threshold: 0.5, samples: 3, from: 'position' });
+    assert.deepEqual(strict.positionThresholds['completion/0'], { baseline: 0.3, threshold: 0.3, samples: 1, from: 'position' }, 'position 0 keeps its own');
+    assert.equal(calibrate(nonMember, templates, { ...o, minPositionSamples: 2 }).positionThresholds['question/1']!.threshold, 0.9);
+    assert.throws(() => calibrate(nonMember, templates, { ...o, minPositionSamples: 0 }), /minPositionSamples must be an integer ≥ 1/);
+  });
+
   test('subject gate: a subject is known only with more confident claims than any fictitious name has', () => {
-    const cal = calibrate([claim('a/q1', -1), claim('a/q1', -0.5), claim('a/c1', -1)], templates, { quantile: 1, positionQuantile: 1, positions: 1, margin: 0 });
+    const cal = calibrate([claim('a/q1', -1), claim('a/q1', -0.5), claim('a/c1', -1)], templates, { quantile: 1, positionQuantile: 1, positions: 1, minPositionSamples: 1, margin: 0 });
     const said = (name: string, lps: number[]): Claim[] => lps.map((lp, i) => ({
       name, templateId: 'a/q1', index: 0, asked: `Who is ${name}? (${i})`, form: 'question', before: '', last: true, prompt: [1], answer: [2], text: `fact ${i}`, meanLogProb: lp,
     }));

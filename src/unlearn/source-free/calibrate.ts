@@ -16,8 +16,8 @@ export type ScoredClaim = Pick<Claim, 'templateId' | 'index' | 'form'> & { confi
  * per question (a question whose answers are confident for anyone, a generic prior, gets a high bar). The position
  * threshold sets it per place in the answer: a completion that runs on recites a whole text, and the further it
  * runs, the more it drifts into some other person's facts while staying fluent, so later sentences need more.
- * A template no fictitious name got a claim from takes its form's pooled claims; a position none reached, the last
- * one that was reached.
+ * A template no fictitious name got a claim from takes its form's pooled claims; a position none reached, or too few
+ * (minPositionSamples), the last one that had enough.
  *
  * Measured on the varied GPT-2 target (6 forget persons, 24 fictitious names, 3 never-trained persons): with the
  * template threshold alone at q 0.95, recall 0.85 and precision 0.88; adding the position threshold (q 0.9, p 0.975,
@@ -30,11 +30,16 @@ export interface CalibrationOptions {
   positionQuantile: number;
   /** P: positions 0 … P−1 are calibrated apart, P and later together. */
   positions: number;
+  /**
+   * A position with fewer non-member claims than this takes the last position that had enough (position 0 keeps its
+   * own however few): a question's answer rarely runs past one sentence, and a quantile of two claims is no baseline.
+   */
+  minPositionSamples: number;
   /** Added to both quantiles, nats per token. */
   margin: number;
 }
 
-export const DEFAULT_CALIBRATION: CalibrationOptions = { quantile: 0.9, positionQuantile: 0.975, positions: 4, margin: 0 };
+export const DEFAULT_CALIBRATION: CalibrationOptions = { quantile: 0.9, positionQuantile: 0.975, positions: 4, minPositionSamples: 10, margin: 0 };
 
 export interface Threshold {
   /** The quantile of the non-member confidences this threshold is drawn from. */
@@ -43,7 +48,7 @@ export interface Threshold {
   threshold: number;
   /** Non-member claims the baseline is drawn from. */
   samples: number;
-  /** 'template'/'position': its own non-member claims; 'form': its form's pooled ones; 'earlier': the last position reached. */
+  /** 'template'/'position': its own non-member claims; 'form': its form's pooled ones; 'earlier': the last position reached with enough of them. */
   from: 'template' | 'form' | 'position' | 'earlier';
 }
 
@@ -79,6 +84,7 @@ const push = (m: Map<string, number[]>, k: string, v: number): void => {
 export function calibrate(nonMember: readonly ScoredClaim[], templates: ReadonlyMap<string, 'question' | 'completion'>, o: CalibrationOptions = DEFAULT_CALIBRATION): Calibration {
   if (!(o.margin >= 0)) throw new RangeError(`margin must be ≥ 0, got ${o.margin}`);
   if (!(Number.isInteger(o.positions) && o.positions >= 0)) throw new RangeError(`positions must be an integer ≥ 0, got ${o.positions}`);
+  if (!(Number.isInteger(o.minPositionSamples) && o.minPositionSamples >= 1)) throw new RangeError(`minPositionSamples must be an integer ≥ 1, got ${o.minPositionSamples}`);
   const byTemplate = new Map<string, number[]>();
   const byForm = new Map<string, number[]>();
   const byPosition = new Map<string, number[]>();
@@ -104,7 +110,8 @@ export function calibrate(nonMember: readonly ScoredClaim[], templates: Readonly
     let last: Threshold | undefined;
     for (let i = 0; i <= o.positions; i++) {
       const pool = byPosition.get(`${form}/${i}`);
-      const here: Threshold | undefined = pool ? threshold(pool, o.positionQuantile, 'position') : last && { ...last, from: 'earlier' as const };
+      const enough = pool !== undefined && (pool.length >= o.minPositionSamples || last === undefined);
+      const here: Threshold | undefined = enough ? threshold(pool, o.positionQuantile, 'position') : last && { ...last, from: 'earlier' as const };
       if (here) positionThresholds[`${form}/${i}`] = here;
       last = here;
     }
