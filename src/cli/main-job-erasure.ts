@@ -9,6 +9,7 @@ import { issueCertificate, verifyCertificate } from '../workflow/evidence/certif
 import { lastVerification } from '../workflow/jobs/handlers.ts';
 import { runWorker } from '../workflow/jobs/worker.ts';
 import { writeDpoReport } from '../workflow/report/write-report.ts';
+import { MAIN_JOB_OPTIONS } from './main-job-lanes.ts';
 import { approveRequest, createRequest, getRequest } from '../workflow/requests/service.ts';
 import { openStore } from '../workflow/store/open-store.ts';
 
@@ -37,7 +38,9 @@ export async function runErasureStory(o: { model: string; data: string; dataDir:
   const keysDir = join(o.dataDir, 'keys');
   initKeys(keysDir, 'lethe');
   const store = await openStore({ dataDir: o.dataDir });
-  const env = { store, dataDir: o.dataDir };
+  // The erasure runs with the comparison's options (MAIN_JOB_OPTIONS): its NPO run took the process from 0.48 to
+  // 1.42 GB with the retain batch of 48 in one graph.
+  const env = { store, dataDir: o.dataDir, eraseOptions: MAIN_JOB_OPTIONS };
   try {
     const subject = readTrainingRecords(join(o.data, 'forget10.jsonl'))[0]!;
     const name = subject.kind === 'qa' ? subject.subject : null;
