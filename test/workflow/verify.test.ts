@@ -77,6 +77,8 @@ describe('verification bar', () => {
     assert.equal(planAttempt(3, 'npo', false).method, 'task-vector', 'without retain records only a method that needs none');
     // An operator's step budget is kept, and doubled when the attempt is "stronger".
     assert.deepEqual(planAttempt(1, 'npo', true, ['steps=12', 'seed=3']).options, ['steps=12', 'seed=3']);
+    assert.equal(planAttempt(1, 'npo', true).why, 'the recommended method with its defaults');
+    assert.equal(planAttempt(1, 'npo', true, ['steps=12', 'seed=3']).why, 'the recommended method with its defaults and the worker\'s options (steps=12 seed=3)');
     assert.deepEqual(planAttempt(2, 'npo', true, ['steps=12']).options, ['steps=24']);
     assert.deepEqual(planAttempt(3, 'npo', true, ['steps=12']).options, ['steps=12']);
   });

@@ -33,7 +33,10 @@ export function planAttempt(attempt: number, recommended: string, hasRetain: boo
   const rest = budget.filter((o) => !o.startsWith('steps='));
   const withBudget = (options: string[], stronger: boolean): string[] => budgetSteps === undefined ? [...options, ...rest]
     : [...options.filter((o) => !o.startsWith('epochs=')), `steps=${stronger ? 2 * Number(budgetSteps) : budgetSteps}`, ...rest];
-  if (attempt <= 1) return { attempt, method: recommended, options: withBudget([], false), why: 'the recommended method with its defaults' };
+  if (attempt <= 1) {
+    const given = budget.length > 0 ? ` and the worker's options (${budget.join(' ')})` : '';
+    return { attempt, method: recommended, options: withBudget([], false), why: `the recommended method with its defaults${given}` };
+  }
   const epochs = defaultEpochs(recommended);
   if (attempt === 2 && (epochs !== null || budgetSteps !== undefined)) {
     return { attempt, method: recommended, options: withBudget(epochs === null ? [] : [`epochs=${2 * epochs}`], true), why: `the bar was missed: ${recommended} again with twice the optimisation (${budgetSteps !== undefined ? `${2 * Number(budgetSteps)} steps` : `${2 * epochs!} epochs`})` };
