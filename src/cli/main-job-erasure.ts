@@ -9,9 +9,9 @@ import { issueCertificate, verifyCertificate } from '../workflow/evidence/certif
 import { lastVerification } from '../workflow/jobs/handlers.ts';
 import { runWorker } from '../workflow/jobs/worker.ts';
 import { writeDpoReport } from '../workflow/report/write-report.ts';
-import { MAIN_JOB_OPTIONS } from './main-job-lanes.ts';
 import { approveRequest, createRequest, getRequest } from '../workflow/requests/service.ts';
 import { openStore } from '../workflow/store/open-store.ts';
+import { MAIN_JOB_OPTIONS } from './main-job-lanes.ts';
 
 export interface ErasureStory {
   requestId: string;
