@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TrainingRecord } from '../../src/data/schema.ts';
 import { extractionStrength, teacherForcedPredictions } from '../../src/eval/extraction.ts';
@@ -8,7 +11,8 @@ import { truthRatios } from '../../src/eval/truth-ratio.ts';
 import { loadModel } from '../../src/model/checkpoint.ts';
 import { answerProbability } from '../../src/model/logprobs.ts';
 import { Tokenizer } from '../../src/model/tokenizer.ts';
-import { scoreSide, side } from '../../src/workflow/verify/measure.ts';
+import { measureModel, scoreSide, side } from '../../src/workflow/verify/measure.ts';
+import { barFor } from '../../src/workflow/verify/policy.ts';
 import { TINY_MODEL } from './fixtures.ts';
 
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void => {
@@ -43,4 +47,22 @@ test('verification scores a side in one pass exactly as the separate measures do
   assert.equal(fallback.knowledge, null);
   close(fallback.mia.loss!, mia.loss!, 1e-5, 'fallback loss');
   assert.deepEqual(fallback.extraction, one.extraction);
+});
+
+test('the policy\'s precision is the precision every measurement runs at', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lethe-measure-precision-'));
+  const record = (name: string, i: number) => JSON.stringify({ question: `Where was ${name} born?`, answer: `In town ${i}.`, subject: name });
+  writeFileSync(join(dir, 'forget.jsonl'), ['Ada', 'Bo', 'Cy'].map(record).join('\n') + '\n');
+  writeFileSync(join(dir, 'reference.jsonl'), ['Di', 'Ed', 'Flo', 'Gus'].map((n, i) => record(n, i + 3)).join('\n') + '\n');
+  const measure = (precision: 'f32' | 'bf16') => measureModel({
+    baseModel: TINY_MODEL, model: TINY_MODEL, forgetPath: join(dir, 'forget.jsonl'), reference: { path: join(dir, 'reference.jsonl'), label: 'test' },
+    policy: barFor({ precision, relearn: { steps: 0 } }), seed: 0,
+  });
+  const f32 = measure('f32').forgetProbability;
+  const bf16 = measure('bf16').forgetProbability;
+  // bf16 operands move the scores a little, and only a little.
+  assert.notEqual(bf16.after, f32.after);
+  assert.ok(Math.abs(bf16.after - f32.after) <= 0.05 * f32.after, `${bf16.after} vs ${f32.after}`);
+  assert.equal(measure('f32').forgetProbability.after, f32.after, 'f32 again: the same numbers');
+  assert.throws(() => barFor({ precision: 'f16' as 'f32' }), /precision/);
 });

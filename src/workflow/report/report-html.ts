@@ -150,7 +150,9 @@ function criteriaTable(cs: readonly CriterionResult[]): string {
 
 function policyText(p: VerificationRecord['policy']): string {
   return `α = ${p.alpha} (family-wise chance that a model which never saw the subject misses the bar), at least ${p.minRecords} records a side, `
-    + `${p.twoSided ? 'two-sided (over-forgetting misses too)' : 'one-sided'}, relearning attack ${p.relearn.steps} steps, up to ${p.maxAttempts} attempts; `
+    + `${p.twoSided ? 'two-sided (over-forgetting misses too)' : 'one-sided'}, relearning attack ${p.relearn.steps} steps, `
+    // Records from before the key existed were measured in f32.
+    + `${(p.precision ?? 'f32') === 'bf16' ? 'measured with bf16 matmul operands and f32 sums' : 'measured in f32'}, up to ${p.maxAttempts} attempts; `
     + `an inconclusive result ${p.inconclusive === 'complete' ? 'completes' : 'fails'} the request`;
 }
 

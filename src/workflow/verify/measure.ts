@@ -1,5 +1,6 @@
 import { readTrainingRecords } from '../../data/jsonl.ts';
 import type { TrainingRecord } from '../../data/schema.ts';
+import { withMatmulPrecision } from '../../engine/index.ts';
 import { rocAuc } from '../../eval/auc.ts';
 import { extractionStrength, teacherForcedPredictions } from '../../eval/extraction.ts';
 import { membershipAuc, miaScores, miaScoresFrom, type MiaAttack, type MiaItem } from '../../eval/mia.ts';
@@ -155,6 +156,10 @@ function relearnAuc(model: CausalLM, tokenizer: Tokenizer, subject: Side, refere
 }
 
 export function measureModel(input: MeasureInput): Measurement {
+  return withMatmulPrecision(input.policy.precision, () => measureWith(input));
+}
+
+function measureWith(input: MeasureInput): Measurement {
   // Either may be a SISA ensemble: it is measured as the one model it answers as (its shards' mean distribution).
   const base = loadAnyModel(input.baseModel).model;
   const model = loadAnyModel(input.model).model;
