@@ -23,7 +23,7 @@ export const BarPolicySchema = z.strictObject({
   }).default({ steps: 30, lr: 2e-4, batchSize: 16 }),
   twoSided: z.boolean().default(false).describe('also miss the bar when the subject\'s records score BELOW non-members (over-forgetting, a tell of its own); off by default: the bar is about what can be extracted'),
   maxAttempts: z.number().int().min(1).max(10).default(3).describe('erasure attempts before the request fails: the recommended method, then stronger settings, then the next method of the policy'),
-  precision: z.enum(['f32', 'bf16']).default('f32').describe('matmul precision of every measurement (scoring, relearning attack): f32 as the metric references compute, or bf16 operands with f32 sums (about twice the speed on CPUs with AVX512-BF16); recorded with the policy in the verification and the certificate'),
+  precision: z.enum(['f32', 'bf16']).default('f32').describe('matmul precision of every measurement (scoring, relearning attack): f32 as the metric references compute, or bf16 operands with f32 sums (matrix products about twice as fast on CPUs with AVX512-BF16); recorded with the policy in the verification and the certificate'),
   inconclusive: z.enum(['complete', 'fail']).default('complete').describe('what a result with nothing missed but something not judged (too few records, no non-member reference) does to the request; the certificate says INCONCLUSIVE either way'),
 });
 export type BarPolicy = z.output<typeof BarPolicySchema>;
