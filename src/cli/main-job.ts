@@ -49,11 +49,11 @@ const evaluateInThread = (c: MainJobConfig, o: Partial<EvaluateOptions>, parts: 
  * `npm start`: the whole story on the embedded default. Load the target, make it forget the forget10 persons
  * with NPO, with NPO followed by SAGE-style sanitisation, and with counterexample fine-tuning (each written as `lethe unlearn` writes it,
  * unlearn.json included); evaluate each against the retain model (which never saw those persons); print the
- * comparison with a verdict per method and write the HTML report. And file an erasure request for one forget10
+ * comparison with a verdict per method and write the HTML report. Then file an erasure request for one forget10
  * person in an embedded workflow store and run it to a verified, signed certificate (main-job-erasure.ts).
  *
- * The work runs in two lanes side by side, each computing on one core: NPO (then SAGE, then their evaluations and
- * the target's, then the erasure) in one; the retain model's evaluation, counterexample and its evaluation in the other. The
+ * The comparison runs in two lanes side by side, each a worker thread computing on one core: NPO (then SAGE, then
+ * their evaluations and the target's) in one; the retain model's evaluation, counterexample and its evaluation in the other. The
  * best method by the bars of true forgetting (eval/goals.ts) is named with what it meets and misses.
  * On two cores that beats one lane with two threads per op by about a quarter: much of a step is single-threaded
  * work (JavaScript, small ops) that a second kernel thread does not speed up. The evaluations meet in the
@@ -74,24 +74,17 @@ export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Parti
   const threads = backend().threads;
   if (backend().name === 'native') setNativeThreads(1);
   let report: EvalReport;
-  let erasure: ErasureStory;
   try {
     // NPO needs no evaluation set: its lane starts while this thread fits the sets to the context, once for all.
     const npoRuns = unlearnInThread(c, ['npo', 'npo+sage']);
     const fitted = fittedSets(c);
-    const [npoLane, otherRuns] = await Promise.all([
+    const [npoEvaluated, otherRuns] = await Promise.all([
       (async () => {
         const runs = await npoRuns;
-        // The target's evaluation closes this lane's comparison: counterexample's run is the longer, so the other
-        // lane starts it as soon as the reference is evaluated (the baseline every evaluation reads).
+        // The target's evaluation closes this lane: counterexample's run is the longer, so the other lane starts it
+        // as soon as the reference is evaluated (the baseline every evaluation reads).
         await evaluateInThread(c, evalOptions, { fitted, target: true, unlearned: runs });
-        // The same erasure as a data-protection officer would request it: one person, through the workflow, to a
-        // certificate. It needs nothing from the comparison, and this lane finishes first (counterexample's 250
-        // steps are the longest run), so it runs here: its worker computes on this lane's core beside the other
-        // lane's last evaluation, where after both lanes it ran alone on two kernel threads that small ops do not
-        // keep busy (main-job-erasure.ts).
-        const story = await runErasureStory({ model: c.target, data: c.data, dataDir: c.workflow, log });
-        return { runs, story };
+        return runs;
       })(),
       (async () => {
         await evaluateInThread(c, evalOptions, { fitted, target: false, unlearned: [] });
@@ -100,8 +93,6 @@ export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Parti
         return runs;
       })(),
     ]);
-    const npoEvaluated = npoLane.runs;
-    erasure = npoLane.story;
     // Every evaluation is in the cache now: this reads them back, and adds the verdicts and recovery steps.
     report = evaluateAgainstReference(comparisonInput(c, evalOptions, { fitted, target: true, unlearned: [...npoEvaluated, ...otherRuns] }));
   } finally {
@@ -109,6 +100,12 @@ export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Parti
   }
   const reportDir = join(c.out, 'report');
   await writeReport(reportDir, report);
+  log(`method comparison done in ${formatDuration((performance.now() - started) / 1000)}`);
+  // The same erasure as a data-protection officer would request it: one person, through the workflow, to a certificate.
+  // It runs after both lanes, on both cores. Run at the end of the NPO lane instead, on that lane's one kernel thread
+  // beside the other lane's last evaluation, it was slower twice: 633a7a7 (250.7 s against 249 s), and on 2026-12-03
+  // in interleaved runs from an empty cache, 255 and 256 s against 209 and 236 s after both lanes.
+  const erasure = await runErasureStory({ model: c.target, data: c.data, dataDir: c.workflow, log });
   log(`done in ${formatDuration((performance.now() - started) / 1000)}`);
   return { report, table: formatComparisonTable(report), best: bestMethod(report.models)?.line ?? null, reportPath: join(reportDir, 'report.html'), erasure };
 }
