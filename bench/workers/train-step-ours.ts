@@ -2,7 +2,7 @@
  * One side of a train-step case, in a fresh process so its peak RSS is this case's alone: a GPT-2-shaped model
  * (random init), random tokens, forward + cross-entropy + backward + AdamW. Prints one JSON TrainStepResult.
  */
-import { AdamW, backend, backward, crossEntropy, Rng, setMatmulPrecision, Tensor } from '../../src/engine/index.ts';
+import { AdamW, backend, backward, crossEntropy, pooled, Rng, setMatmulPrecision, Tensor } from '../../src/engine/index.ts';
 import { createModel } from '../../src/model/checkpoint.ts';
 import { parseConfig } from '../../src/model/config.ts';
 import { initWeights } from '../../src/model/init.ts';
@@ -25,9 +25,14 @@ const tokens = (): Tensor => new Tensor(Int32Array.from({ length: shape.batch * 
 const ids = tokens();
 const targets = tokens();
 
+/**
+ * A step as the library's trainer runs it (src/train/trainer.ts): forward, loss and backward in a pooled scope, so
+ * activations and gradients reuse the last step's buffers (src/engine/pool.ts), then AdamW outside it.
+ */
 function step(): void {
-  const loss = crossEntropy(model.forward(ids).logits!, targets);
-  backward(loss);
+  pooled(() => {
+    backward(crossEntropy(model.forward(ids).logits!, targets));
+  });
   opt.update();
   opt.zeroGrad();
 }
