@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { Metric, Stat } from './types.ts';
 
 export interface TimingPolicy {
-  /** Warm up for at least this long (at least one run): JIT, page faults, thread-pool start, caches. */
+  /** Warm up for at least this long (and at least WARMUP_RUNS runs): JIT, page faults, thread-pool start, caches. */
   warmupMs: number;
   /** Adaptive reps aim at this much measured time per side, so a case takes ~0.5–3 s per side. */
   targetMs: number;
@@ -25,15 +25,24 @@ export interface Timing {
   wallMs: number;
 }
 
+/**
+ * Warm-up runs at the least, whatever warmupMs says. With one, a first call slower than warmupMs ended the warm-up
+ * and set the rep count: torch's first layer_norm forward + backward takes 470 ms (later ones 4–8 ms), so that case
+ * got 3 reps, the first of them still warming up, and a median of 4.2–7.8 ms from run to run.
+ */
+export const WARMUP_RUNS = 3;
+
 /** Runs `fn` after a warm-up, `fixedReps` times or enough times to fill the policy's target. */
 export function measure(fn: () => void, policy: TimingPolicy, fixedReps: number | null): Timing {
   const start = performance.now();
   let lastMs = 0;
+  let runs = 0;
   do {
     const t = performance.now();
     fn();
     lastMs = performance.now() - t;
-  } while (performance.now() - start < policy.warmupMs);
+    runs++;
+  } while (performance.now() - start < policy.warmupMs || runs < WARMUP_RUNS);
   const reps = fixedReps ?? adaptiveReps(lastMs, policy);
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {

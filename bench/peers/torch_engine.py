@@ -190,15 +190,21 @@ CASES = {
 }
 
 
+# bench/lib/timing.ts's WARMUP_RUNS: a first call slower than warmupMs must not end the warm-up alone.
+WARMUP_RUNS = 3
+
+
 def measure(run, policy, fixed_reps):
-    """Mirror of measure() in bench/lib/timing.ts: warm up for warmupMs (at least once), then fixed_reps or
-    enough reps to fill targetMs, clamped to [minReps, maxReps]."""
+    """Mirror of measure() in bench/lib/timing.ts: warm up for warmupMs and at least WARMUP_RUNS runs, then
+    fixed_reps or enough reps to fill targetMs, clamped to [minReps, maxReps]."""
     start = time.perf_counter()
+    runs = 0
     while True:
         t = time.perf_counter()
         run()
         last_ms = (time.perf_counter() - t) * 1e3
-        if (time.perf_counter() - start) * 1e3 >= policy["warmupMs"]:
+        runs += 1
+        if (time.perf_counter() - start) * 1e3 >= policy["warmupMs"] and runs >= WARMUP_RUNS:
             break
     if fixed_reps is None:
         wanted = math.ceil(policy["targetMs"] / max(last_ms, 1e-3))
