@@ -72,6 +72,19 @@ function randomIds(n: number, vocab: number, r: Rng): Tensor {
   return tensor(ids, [n], 'i32');
 }
 
+/**
+ * A leaf that keeps its gradient storage between reps, as every model parameter does (src/model/params.ts). Each rep
+ * drops the .grad (clearGrads; torch side: grad = None) and backward writes the next one into the same memory, as
+ * torch's caching allocator gives its fresh .grad the block the last one freed. Without it a rep would also time
+ * page-faulting a fresh array (12.6 MB for the norms' input, 98 MB for the embedding table), which no training
+ * step pays.
+ */
+function leaf(t: Tensor): Tensor {
+  const p = parameter(t);
+  p.gradStorage = new Float32Array(p.size);
+  return p;
+}
+
 /** Leaves drop their gradients before each rep, so backward writes fresh ones (torch side: grad = None). */
 function clearGrads(ts: readonly Tensor[]): void {
   for (const t of ts) t.zeroGrad();
@@ -95,9 +108,9 @@ const CASES: readonly EngineCase[] = [
     name: 'layernorm-fwdbwd', metric: 'ms', stat: 'median', work: 0, shape: '[4096,768]',
     setup: () => {
       const r = rng();
-      const x = parameter(randn([4096, 768], r));
-      const w = parameter(randn([768], r));
-      const b = parameter(randn([768], r));
+      const x = leaf(randn([4096, 768], r));
+      const w = leaf(randn([768], r));
+      const b = leaf(randn([768], r));
       const g = randn([4096, 768], r);
       return () => {
         clearGrads([x, w, b]);
@@ -116,7 +129,7 @@ const CASES: readonly EngineCase[] = [
     name: 'attention-fwdbwd', metric: 'ms', stat: 'median', work: 0, shape: 'B=4 H=12 T=128 D=64',
     setup: () => {
       const r = rng();
-      const [q, k, v] = [0, 1, 2].map(() => parameter(randn([4, 12, 128, 64], r))) as [Tensor, Tensor, Tensor];
+      const [q, k, v] = [0, 1, 2].map(() => leaf(randn([4, 12, 128, 64], r))) as [Tensor, Tensor, Tensor];
       const g = randn([4, 12, 128, 64], r);
       return () => {
         clearGrads([q, k, v]);
@@ -130,8 +143,8 @@ const CASES: readonly EngineCase[] = [
     name: 'rmsnorm-fwdbwd', metric: 'ms', stat: 'median', work: 0, shape: '[4096,768]',
     setup: () => {
       const r = rng();
-      const x = parameter(randn([4096, 768], r));
-      const w = parameter(randn([768], r));
+      const x = leaf(randn([4096, 768], r));
+      const w = leaf(randn([768], r));
       const g = randn([4096, 768], r);
       return () => {
         clearGrads([x, w]);
@@ -143,7 +156,7 @@ const CASES: readonly EngineCase[] = [
     name: 'silu-fwdbwd', metric: 'ms', stat: 'median', work: 0, shape: '[4096,2048]',
     setup: () => {
       const r = rng();
-      const x = parameter(randn([4096, 2048], r));
+      const x = leaf(randn([4096, 2048], r));
       const g = randn([4096, 2048], r);
       return () => {
         clearGrads([x]);
@@ -156,8 +169,8 @@ const CASES: readonly EngineCase[] = [
     name: 'swiglu-fwdbwd', metric: 'ms', stat: 'median', work: 0, shape: '[4096,2048]×2',
     setup: () => {
       const r = rng();
-      const a = parameter(randn([4096, 2048], r));
-      const b = parameter(randn([4096, 2048], r));
+      const a = leaf(randn([4096, 2048], r));
+      const b = leaf(randn([4096, 2048], r));
       const g = randn([4096, 2048], r);
       return () => {
         clearGrads([a, b]);
@@ -169,7 +182,7 @@ const CASES: readonly EngineCase[] = [
     name: 'crossentropy-fwdbwd', metric: 'ms', stat: 'median', work: 0, shape: '[2048,32000]',
     setup: () => {
       const r = rng();
-      const logits = parameter(randn([2048, 32000], r));
+      const logits = leaf(randn([2048, 32000], r));
       const targets = randomIds(2048, 32000, r);
       return () => {
         clearGrads([logits]);
@@ -183,7 +196,7 @@ const CASES: readonly EngineCase[] = [
     name: 'embedding-bwd', metric: 'ms', stat: 'median', work: 0, shape: '[32000,768] table, 8192 ids', timed: 'fwd+bwd',
     setup: () => {
       const r = rng();
-      const table = parameter(randn([32000, 768], r));
+      const table = leaf(randn([32000, 768], r));
       const ids = randomIds(8192, 32000, r);
       const g = randn([8192, 768], r);
       return () => {

@@ -450,8 +450,8 @@ void layer_norm(const float* x, const float* w, const float* b, float* out, floa
 
 namespace {
 
-// The norm backwards sum gw (and gb) over rows in float64 partials, one per chunk of norm_chunk_rows rows (a
-// function of the shape only), combined in chunk order: the result does not depend on the thread count.
+// The norm backwards sum gw (and gb) over rows in partials, one per chunk of norm_chunk_rows rows (a function of
+// the shape only), combined in chunk order in float64: the result does not depend on the thread count.
 // Chunks of 64 rows (down to 8 for very long rows) and at most ~128 of them keep the partials small next to the
 // data (about 24 / (12 * chunk rows) of its traffic).
 int64_t norm_chunk_rows(int64_t rows, int64_t n) {
@@ -459,9 +459,10 @@ int64_t norm_chunk_rows(int64_t rows, int64_t n) {
   return std::max(by_n, (rows + 127) / 128);
 }
 
-// Float64 partials of the calling thread, kept for the next call.
-double* norm_partials(int64_t count) {
-  static thread_local std::vector<double> buf;
+// Partials of the calling thread, kept for the next call (float64 for the RMS norm, float32 for the layer norm).
+template <class T>
+T* norm_partials(int64_t count) {
+  static thread_local std::vector<T> buf;
   if (static_cast<int64_t>(buf.size()) < count) buf.resize(static_cast<size_t>(count));
   return buf.data();
 }
@@ -472,6 +473,14 @@ void norm_combine_all(const double* part, int64_t nc, int64_t stride, int64_t n,
   const int64_t nb = (n + kCols - 1) / kCols;
   run_parallel(nb, grain_for(nc * kCols, kGrainCheap), [&](int64_t b0, int64_t b1) {
     LETHE_SIMD(norm_combine, part, nc, stride, b0 * kCols, std::min(n, b1 * kCols), out);
+  });
+}
+
+void norm_combine_all(const float* part, int64_t nc, int64_t stride, int64_t n, float* out) {
+  constexpr int64_t kCols = 256;
+  const int64_t nb = (n + kCols - 1) / kCols;
+  run_parallel(nb, grain_for(nc * kCols, kGrainCheap), [&](int64_t b0, int64_t b1) {
+    LETHE_SIMD(norm_combine_f32, part, nc, stride, b0 * kCols, std::min(n, b1 * kCols), out);
   });
 }
 
@@ -487,16 +496,16 @@ void layer_norm_backward(const float* x, const float* w, const float* mean, cons
   }
   const int64_t cr = norm_chunk_rows(rows, n);
   const int64_t nc = (rows + cr - 1) / cr;
-  double* part = norm_partials(nc * 3 * n);  // chunk c: gw partial, gb partial, w scratch, n doubles each
+  float* part = norm_partials<float>(nc * 2 * n);  // chunk c: gw partial, gb partial, n floats each
   run_parallel(nc, grain_for(cr * n, kGrainCheap), [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; c++) {
-      double* pw = part + c * 3 * n;
+      float* pw = part + c * 2 * n;
       LETHE_SIMD(layer_norm_backward_chunk, x, w, mean, rstd, gy, gx, c * cr, std::min(rows, (c + 1) * cr), rows, n,
-                 pw, pw + n, pw + 2 * n);
+                 pw, pw + n);
     }
   });
-  norm_combine_all(part, nc, 3 * n, n, gw);
-  if (gb) norm_combine_all(part + n, nc, 3 * n, n, gb);
+  norm_combine_all(part, nc, 2 * n, n, gw);
+  if (gb) norm_combine_all(part + n, nc, 2 * n, n, gb);
 }
 
 void rms_norm(const float* x, const float* w, float* out, float* rstd, int64_t rows, int64_t n, double eps) {
@@ -513,7 +522,7 @@ void rms_norm_backward(const float* x, const float* w, const float* rstd, const 
   }
   const int64_t cr = norm_chunk_rows(rows, n);
   const int64_t nc = (rows + cr - 1) / cr;
-  double* part = norm_partials(nc * 2 * n);  // chunk c: gw partial, w scratch, n doubles each
+  double* part = norm_partials<double>(nc * 2 * n);  // chunk c: gw partial, w scratch, n doubles each
   run_parallel(nc, grain_for(cr * n, kGrainCheap), [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; c++) {
       double* pw = part + c * 2 * n;

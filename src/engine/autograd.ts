@@ -88,7 +88,7 @@ export function backward(root: Tensor, gradOut?: Tensor): void {
           throw new EngineError(node.op, `backward produced a non-finite gradient for input ${k} ${fmtShape(input.shape)}`);
         }
         if (input.node) accumulateInto(grads, input, ig);
-        else accumulateLeaf(input, ig);
+        else if (!(ig === input.grad && writtenInPlace.has(ig))) accumulateLeaf(input, ig);
       });
       // g has been passed on: unless an input's gradient is g itself or a view of it (add, reshape), nothing reads
       // it again, and inside a pooled scope its memory serves the next gradients.
@@ -179,6 +179,16 @@ function accumulateInto(grads: GradMap, t: Tensor, g: Tensor): void {
   if (!grads.holds(existing)) releaseEarly(existing.data);
 }
 
+/** Leaf gradients that gradOutput installed and an op's backward then wrote: `backward` must not add them again. */
+const writtenInPlace = new WeakSet<Tensor>();
+
+/** Installs the leaf's gradient storage (a fresh array when it keeps none) as its `.grad`; null when it may not. */
+function installLeafGrad(input: Tensor): Tensor | null {
+  if (input.node || !input.requiresGrad || input.grad) return null;
+  input.grad = new Tensor(input.gradStorage ?? new Float32Array(input.size), input.shape);
+  return input.grad;
+}
+
 /**
  * The memory an op's backward may add a leaf's gradient into directly, instead of returning it: the leaf's gradient
  * storage, zeroed (a fresh array when it has none) and installed as its `.grad`. Only for a leaf that takes a
@@ -187,11 +197,26 @@ function accumulateInto(grads: GradMap, t: Tensor, g: Tensor): void {
  * gradient). A scatter-add (embedding backward) then skips a [vocab, d] temporary and its copy.
  */
 export function leafGradTarget(input: Tensor): F32 | null {
-  if (input.node || !input.requiresGrad || input.grad || checkNaN) return null;
-  const storage = input.gradStorage ?? new Float32Array(input.size);
-  if (input.gradStorage) storage.fill(0);
-  input.grad = new Tensor(storage, input.shape);
-  return input.grad.storageF32('backward');
+  if (checkNaN) return null;
+  const grad = installLeafGrad(input);
+  if (!grad) return null;
+  if (input.gradStorage) input.gradStorage.fill(0);
+  return grad.storageF32('backward');
+}
+
+/**
+ * Where an op's backward writes the gradient of `input` when it writes every element (a GEMM with no accumulation,
+ * a norm's row kernel): for a leaf that takes a gradient and has none yet, its own `.grad` — the gradient storage
+ * a model parameter keeps (ParameterStore), installed unzeroed — so that `backward` finds the gradient already in
+ * place instead of copying a temporary into it (as PyTorch hands a leaf the gradient buffer itself); otherwise an
+ * ordinary op output. The backward returns the tensor either way (so LETHE_CHECK_NAN still checks it). A
+ * backward that throws part-way leaves such a leaf with a partial `.grad`, as any failed step leaves its state.
+ */
+export function gradOutput(input: Tensor): Tensor {
+  const grad = installLeafGrad(input);
+  if (!grad) return Tensor.fromStorage(backend().allocOutput(input.size), input.shape);
+  writtenInPlace.add(grad);
+  return grad;
 }
 
 function accumulateLeaf(leaf: Tensor, g: Tensor): void {

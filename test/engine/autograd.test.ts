@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  add, backward, embedding, EngineError, isGradEnabled, matmul, mul, noGrad, parameter, reshape, slice, sum, tensor, Tensor, transpose,
+  add, backward, embedding, EngineError, isGradEnabled, layerNorm, linear, matmul, mul, noGrad, parameter, reshape, slice, sum, tensor, Tensor,
+  transpose,
 } from '../../src/engine/index.ts';
 import { backendsUnderTest, withBackend } from '../helpers/backends.ts';
 
@@ -33,6 +34,40 @@ describe('autograd', () => {
       backward(add(sum(mul(embedding(w, ids), g)), sum(head)));
       const tied = Float64Array.from(want, (v, i) => v + h.toArray()[i % d]!);
       close(w.grad!.toArray(), tied, 'tied head + lookup');
+    }));
+  }
+
+  // Linear and the norms write a leaf's gradient straight into its .grad when it has none yet (gradOutput), into
+  // the gradient storage a model parameter keeps. The same gradient through a view (reshape: the leaf's gradient
+  // is then copied from a returned one) is the oracle, bit for bit; a second backward and a tied use add to it.
+  for (const name of backendsUnderTest()) {
+    test(`gradients written in place into a leaf's .grad match the returned path (${name})`, () => withBackend(name, () => {
+      const vals = (n: number, f: (i: number) => number): number[] => Array.from({ length: n }, (_, i) => f(i));
+      const x = p(vals(12, (i) => Math.sin(i + 1)), [4, 3]);
+      const w = p(vals(6, (i) => Math.cos(i) / 2), [2, 3]);
+      const bias = p([0.25, -0.5]);
+      const ln = [p([1.5, 0.5, -1]), p([0.1, 0.2, 0.3])];
+      const kept = [x, w, ...ln].map((t) => { t.gradStorage = new Float32Array(t.size); return t.gradStorage; });
+      const g = tensor(vals(8, (i) => (i % 3) - 0.7), [4, 2]);
+      const forward = (xx: Tensor, ww: Tensor, lw: Tensor, lb: Tensor): Tensor => linear(layerNorm(xx, lw, lb), ww, bias);
+      backward(forward(x, w, ln[0]!, ln[1]!), g);
+      [x, w, ...ln].forEach((t, i) => assert.equal(t.grad!.data, kept[i], 'the kept storage is the gradient'));
+
+      const viaView = [x, w, ...ln].map((t) => p(t.toArray(), [...t.shape]));
+      const [vx, vw, vlw, vlb] = viaView as [Tensor, Tensor, Tensor, Tensor];
+      backward(forward(reshape(vx, [4, 3]), reshape(vw, [2, 3]), reshape(vlw, [3]), reshape(vlb, [3])), g);
+      [x, w, ...ln].forEach((t, i) => assert.deepEqual(t.grad!.toArray(), viaView[i]!.grad!.toArray(), `gradient ${i}`));
+
+      const once = w.grad!.toArray();
+      backward(forward(x, w, ln[0]!, ln[1]!), g);
+      assert.deepEqual(w.grad!.toArray(), once.map((v) => Math.fround(v + v)), 'a second backward adds');
+
+      // w used twice: the later use in the graph writes in place, the earlier one adds to it.
+      w.zeroGrad();
+      backward(add(sum(mul(linear(x, w), linear(x, w))), sum(linear(x, w))));
+      const twice = p(w.toArray(), [2, 3]);
+      backward(add(sum(mul(linear(x, reshape(twice, [2, 3])), linear(x, reshape(twice, [2, 3])))), sum(linear(x, reshape(twice, [2, 3])))));
+      assert.deepEqual(w.grad!.toArray(), twice.grad!.toArray(), 'three uses of one weight');
     }));
   }
 

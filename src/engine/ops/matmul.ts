@@ -1,5 +1,5 @@
 import type { F32, GemmArgs } from '../backend.ts';
-import { record } from '../autograd.ts';
+import { gradOutput, record } from '../autograd.ts';
 import { EngineError, fmtShape } from '../errors.ts';
 import { matmulPrecision } from '../precision.ts';
 import { backend } from '../runtime.ts';
@@ -92,7 +92,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
       const gbShape = sB === 0 ? [bR, bC] : b.shape;
       if (flatten) {
         // dB = Aᵀ·dC over the flattened rows (or dCᵀ·A when B is stored transposed).
-        gb = empty(gbShape);
+        gb = gradOutput(b);  // b is [bR, bC] here (no batch of its own)
         if (!transB) gemm(A, batch * aR, aC, true, 0, G, batch * M, N, false, 0, gb.storageF32('matmul'), 1);
         else gemm(G, batch * M, N, true, 0, A, batch * aR, aC, false, 0, gb.storageF32('matmul'), 1);
       } else {
@@ -150,11 +150,11 @@ export function linear(x: Tensor, w: Tensor, bias?: Tensor | null, options: Line
     let gw: Tensor | null = null;
     let gbias: Tensor | null = null;
     if (x.requiresGrad) {
-      gx = emptyOutput(x.shape);
+      gx = gradOutput(x);
       gemm(G, rows, outF, false, 0, W, wR, wC, inOut, 0, gx.storageF32('linear'), 1);
     }
     if (w.requiresGrad) {
-      gw = emptyOutput(w.shape);
+      gw = gradOutput(w);
       // dW = dYᵀ·X for [out, in]; Xᵀ·dY for [in, out].
       if (inOut) gemm(X, rows, inF, true, 0, G, rows, outF, false, 0, gw.storageF32('linear'), 1);
       else gemm(G, rows, outF, true, 0, X, rows, inF, false, 0, gw.storageF32('linear'), 1);

@@ -1,4 +1,4 @@
-import { record } from '../autograd.ts';
+import { gradOutput, record } from '../autograd.ts';
 import { EngineError, fmtShape } from '../errors.ts';
 import { backend } from '../runtime.ts';
 import { Tensor } from '../tensor.ts';
@@ -27,9 +27,9 @@ export function layerNorm(x: Tensor, w: Tensor, b: Tensor, eps = 1e-5): Tensor {
   const W = w.storageF32('layerNorm');
   backend().layerNorm(X, W, b.storageF32('layerNorm'), out.storageF32('layerNorm'), mean, rstd, rows, n, eps);
   return record(out, 'layerNorm', [x, w, b], (g) => {
-    const gx = emptyOutput(x.shape);
-    const gw = emptyOutput(w.shape);
-    const gb = emptyOutput(b.shape);
+    const gx = gradOutput(x);
+    const gw = gradOutput(w);
+    const gb = gradOutput(b);
     backend().layerNormBackward(X, W, mean, rstd, g.storageF32('layerNorm'), gx.storageF32('layerNorm'), gw.storageF32('layerNorm'),
       gb.storageF32('layerNorm'), rows, n);
     return [gx, gw, gb];
@@ -46,8 +46,8 @@ export function rmsNorm(x: Tensor, w: Tensor, eps = 1e-6): Tensor {
   const W = w.storageF32('rmsNorm');
   backend().rmsNorm(X, W, out.storageF32('rmsNorm'), rstd, rows, n, eps);
   return record(out, 'rmsNorm', [x, w], (g) => {
-    const gx = emptyOutput(x.shape);
-    const gw = emptyOutput(w.shape);
+    const gx = gradOutput(x);
+    const gw = gradOutput(w);
     backend().rmsNormBackward(X, W, rstd, g.storageF32('rmsNorm'), gx.storageF32('rmsNorm'), gw.storageF32('rmsNorm'), rows, n);
     return [gx, gw];
   });
