@@ -59,7 +59,9 @@ function adaptiveReps(estimateMs: number, policy: TimingPolicy): number {
   return Math.min(policy.maxReps, Math.max(policy.minReps, wanted));
 }
 
-function median(sorted: readonly number[]): number {
+/** The median of xs (the mean of the middle two for an even count); xs need not be sorted. */
+export function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }

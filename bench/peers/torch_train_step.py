@@ -3,12 +3,16 @@
 cases with forward and loss under torch.autocast('cpu', dtype=torch.bfloat16), the usual mixed precision: f32
 parameters, gradients and AdamW).
 
-Usage: torch_train_step.py CASE STEPS THREADS. Runs in a fresh process per case so ru_maxrss is this case's
-peak; prints one JSON line {tokensPerSecond, medianStepMs, maxRssMb, steps, threads}.
+Usage: torch_train_step.py --threads N CASE. Runs in a fresh process per case so ru_maxrss is this case's peak, and
+speaks the bench's JSON-line protocol (bench/lib/peer-process.ts) so that the suite alternates its steps with ours:
+after two warm-up steps it greets with {"ready", "torch", "threads"}, then answers each {"step": i} line with
+{"ms", "maxRssMb"} for that one step. (Not peer_protocol.py: that imports transformers, which this peer does not
+use and whose import would count in its peak RSS.)
 The model is written the standard way, nanoGPT's (nn.Linear, nn.LayerNorm, F.scaled_dot_product_attention with
 is_causal=True where torch has it, else an explicit causal mask and softmax, tied lm_head, F.cross_entropy,
 torch.optim.AdamW).
 """
+import argparse
 import json
 import math
 import os
@@ -82,10 +86,13 @@ class GPT2(nn.Module):
 
 
 def main():
-    name, steps, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    torch.set_num_threads(threads)
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--threads', type=int, required=True)
+    parser.add_argument('case', choices=sorted(SHAPES))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    s = SHAPES[name]
+    s = SHAPES[args.case]
     model = GPT2(s['vocab'], s['ctx'], s['d'], s['layers'], s['heads'])
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
     ids = torch.randint(0, s['vocab'], (s['batch'], s['ctx']))
@@ -101,18 +108,15 @@ def main():
 
     for _ in range(2):
         step()
-    times = []
-    for _ in range(steps):
+    print(json.dumps({'ready': True, 'torch': torch.__version__, 'threads': torch.get_num_threads()}), flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
         t0 = time.perf_counter()
         step()
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    median = times[len(times) // 2]
-    print(json.dumps({
-        'tokensPerSecond': s['batch'] * s['ctx'] / (median / 1000), 'medianStepMs': median,
-        'maxRssMb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'steps': steps,
-        'threads': torch.get_num_threads(),
-    }))
+        ms = (time.perf_counter() - t0) * 1000
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({'ms': ms, 'maxRssMb': rss}), flush=True)
 
 
 if __name__ == '__main__':

@@ -27,6 +27,7 @@ import { runWorker } from '../../src/workflow/jobs/worker.ts';
 import { createRequest } from '../../src/workflow/requests/service.ts';
 import { openStore, type Dialect, type Store } from '../../src/workflow/store/open-store.ts';
 import { makeLine } from '../lib/report.ts';
+import { median } from '../lib/timing.ts';
 import type { PeerOutcome, ResultLine, Suite } from '../lib/types.ts';
 import { freshPostgresSchema, type ScratchPostgres } from '../../tools/postgres-scratch.ts';
 
@@ -39,7 +40,6 @@ const SAMPLES = { notify: 30, poll: 12 };
 const CASES = ['throughput-sqlite', 'throughput-postgres', 'latency-sqlite', 'latency-postgres'] as const;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const quantile = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)]!;
 
 /** A store to measure, and how worker processes reach it. */

@@ -10,6 +10,7 @@
 import { fileURLToPath } from 'node:url';
 import { PeerProcess, type JsonObject } from '../lib/peer-process.ts';
 import { makeLine, round } from '../lib/report.ts';
+import { median } from '../lib/timing.ts';
 import { requestTimeoutFloor, startTorchScript } from '../lib/torch-peer.ts';
 import type { ExtraValue, PeerOutcome, ResultLine, Suite } from '../lib/types.ts';
 import { UNLEARN_SPEED_CASES, type OursStep, type UnlearnSpeedCase } from '../workers/unlearn-speed-cases.ts';
@@ -20,12 +21,6 @@ const SCRIPT = fileURLToPath(new URL('../peers/torch_unlearn_speed.py', import.m
 const OURS_READY_MS = 10 * 60_000;
 /** Only there to turn a hang into an error: a GPT-2-small step takes about a minute here. */
 const OURS_STEP_MS = 20 * 60_000;
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 function asStep(reply: JsonObject): OursStep {
   if (typeof reply['ms'] !== 'number' || typeof reply['forget'] !== 'object' || typeof reply['retain'] !== 'object') {

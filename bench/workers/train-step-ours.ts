@@ -1,17 +1,21 @@
 /**
- * One side of a train-step case, in a fresh process so its peak RSS is this case's alone: a GPT-2-shaped model
- * (random init), random tokens, forward + cross-entropy + backward + AdamW. Prints one JSON TrainStepResult.
+ * Our side of a train-step case, in a fresh process so its peak RSS is this case's alone: a GPT-2-shaped model
+ * (random init), random tokens, forward + cross-entropy + backward + AdamW.
+ *
+ * Usage: train-step-ours.ts CASE. Speaks JSON lines like a peer (bench/lib/peer-process.ts), so that the suite can
+ * alternate its steps with the PyTorch peer's: after two warm-up steps it greets with {"ready": true, "threads"},
+ * then answers each {"step": i} line with a TrainStepReply (that step's wall time and the peak RSS so far).
  */
+import { createInterface } from 'node:readline';
 import { AdamW, backend, backward, crossEntropy, pooled, Rng, setMatmulPrecision, Tensor } from '../../src/engine/index.ts';
 import { createModel } from '../../src/model/checkpoint.ts';
 import { parseConfig } from '../../src/model/config.ts';
 import { initWeights } from '../../src/model/init.ts';
-import { TRAIN_STEP_SHAPES, type TrainStepResult } from './train-step-shapes.ts';
+import { TRAIN_STEP_SHAPES, type TrainStepReply } from './train-step-shapes.ts';
 
 const name = process.argv[2] ?? '';
 const shape = TRAIN_STEP_SHAPES[name];
 if (!shape) throw new Error(`unknown train-step case "${name}"`);
-const steps = Number(process.argv[3] ?? shape.steps);
 setMatmulPrecision(shape.precision);
 
 const model = createModel(parseConfig({
@@ -38,19 +42,12 @@ function step(): void {
 }
 
 for (let i = 0; i < 2; i++) step();
-const times: number[] = [];
-for (let i = 0; i < steps; i++) {
+const send = (message: object): void => { process.stdout.write(`${JSON.stringify(message)}\n`); };
+send({ ready: true, threads: backend().threads });
+for await (const line of createInterface({ input: process.stdin })) {
+  if (line.trim() === '') continue;
   const t0 = performance.now();
   step();
-  times.push(performance.now() - t0);
+  const reply: TrainStepReply = { ms: performance.now() - t0, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+  send(reply);
 }
-times.sort((a, b) => a - b);
-const median = times[Math.floor(times.length / 2)]!;
-const result: TrainStepResult = {
-  tokensPerSecond: (shape.batch * shape.ctx) / (median / 1000),
-  medianStepMs: median,
-  maxRssMb: process.resourceUsage().maxRSS / 1024,
-  steps,
-  threads: backend().threads,
-};
-console.log(JSON.stringify(result));

@@ -22,11 +22,8 @@ export const TRAIN_STEP_SHAPES: Readonly<Record<string, TrainStepShape>> = {
   'gpt2-small-bf16': { vocab: 50257, ctx: 128, d: 768, layers: 12, heads: 12, batch: 4, steps: 5, precision: 'bf16' },
 };
 
-/** What one side of a case reports: its median step and the process's peak resident memory. */
-export interface TrainStepResult {
-  tokensPerSecond: number;
-  medianStepMs: number;
+/** One side's answer to {"step": i}: that step's wall time, and the process's peak resident memory so far. */
+export interface TrainStepReply {
+  ms: number;
   maxRssMb: number;
-  steps: number;
-  threads: number;
 }
