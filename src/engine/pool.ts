@@ -48,8 +48,12 @@ let depth = 0;
 let handed = new Map<ArrayBufferLike, Float32Array>();
 /** Free backing arrays by class size (in elements, see classOf). */
 const free = new Map<number, Float32Array[]>();
-/** Class sizes the current outermost scope has drawn: the last to be evicted when it ends. */
-let drawn = new Set<number>();
+/**
+ * Per class size, how many buffers the current outermost scope holds now and the most it held at once: what it ends
+ * by keeping (see release).
+ */
+let inUseByClass = new Map<number, number>();
+let peakByClass = new Map<number, number>();
 /** Open `transient` frames, innermost last: the backing arrays handed out while each ran. */
 const frames: Float32Array[][] = [];
 const stats = { fresh: 0, reused: 0, inUseBytes: 0, peakInUseBytes: 0, cachedBytes: 0 };
@@ -77,6 +81,7 @@ export function pooled<T>(fn: () => T): T {
 
 function giveBack(buf: Float32Array): void {
   if (poison) buf.fill(Number.NaN);
+  inUseByClass.set(buf.length, (inUseByClass.get(buf.length) ?? 1) - 1);
   const list = free.get(buf.length);
   if (list) list.push(buf);
   else free.set(buf.length, [buf]);
@@ -128,19 +133,30 @@ function release(): void {
   for (const buf of handed.values()) giveBack(buf);
   handed = new Map();
   stats.inUseBytes = 0;
-  // Keep at most one peak scope's worth: shapes vary between steps (padded lengths), and classes that stopped
-  // recurring would otherwise pile up. Classes this scope did not draw go first, the largest first, then the rest
-  // largest first: evicting by size alone dropped the very buffer a scope had just used whenever it was the largest
-  // (a 64 MiB GEMM output came fresh every rep, at a quarter of the speed). (Dropping every buffer a scope did not
-  // use was tried: the evaluation's batches, one scope each, then evicted a step's buffers and the main job ran slower.)
-  const order = [...free.keys()].sort((a, b) => Number(drawn.has(a)) - Number(drawn.has(b)) || b - a);
-  drawn = new Set();
-  if (stats.cachedBytes > stats.peakInUseBytes) {
-    for (const size of order) {
-      const list = free.get(size)!;
-      while (list.length > 0 && stats.cachedBytes > stats.peakInUseBytes) stats.cachedBytes -= list.pop()!.byteLength;
+  // Keep what this scope held at once, class by class, and otherwise at most one peak scope's worth: shapes vary
+  // between steps (padded lengths), and classes that stopped recurring would otherwise pile up. Classes this scope
+  // did not draw go first, the largest first, then what it drew beyond the most it held at once. (Evicting by size
+  // alone, down to the peak in bytes, dropped the very buffers a step had just used whenever reuse across classes
+  // left the free lists above that peak: the tiny GPT-2 train step drew its two 32 MiB logit buffers fresh every
+  // step, page faults and zeroing included. Dropping every buffer a scope did not use was tried too: the
+  // evaluation's batches, one scope each, then evicted a step's buffers and the main job ran slower.)
+  const keep = peakByClass;
+  inUseByClass = new Map();
+  peakByClass = new Map();
+  let keepBytes = 0;
+  for (const [size, count] of keep) keepBytes += size * 4 * count;
+  const budget = Math.max(stats.peakInUseBytes, keepBytes);
+  if (stats.cachedBytes <= budget) return;
+  const bySizeDown = (a: number, b: number): number => b - a;
+  const undrawn = [...free.keys()].filter((size) => !keep.has(size)).sort(bySizeDown);
+  const drawn = [...keep.keys()].sort(bySizeDown);
+  for (const [sizes, floor] of [[undrawn, () => 0], [drawn, (size: number) => keep.get(size)!]] as const) {
+    for (const size of sizes) {
+      const list = free.get(size);
+      if (!list) continue;
+      while (list.length > floor(size) && stats.cachedBytes > budget) stats.cachedBytes -= list.pop()!.byteLength;
       if (list.length === 0) free.delete(size);
-      if (stats.cachedBytes <= stats.peakInUseBytes) break;
+      if (stats.cachedBytes <= budget) return;
     }
   }
 }
@@ -153,7 +169,9 @@ export function allocF32(n: number, zero = true): Float32Array {
   if (depth === 0 || n < MIN_POOLED) return new Float32Array(n);
   const size = classOf(n);
   if (stats.inUseBytes + size * 4 > budgetBytes) return new Float32Array(n);
-  drawn.add(size);
+  const held = (inUseByClass.get(size) ?? 0) + 1;
+  inUseByClass.set(size, held);
+  if (held > (peakByClass.get(size) ?? 0)) peakByClass.set(size, held);
   const list = free.get(size);
   const reused = list?.pop();
   const buf = reused ?? new Float32Array(size);
@@ -188,7 +206,6 @@ export function clearPool(): void {
 
 function dropFreeLists(): void {
   free.clear();
-  drawn = new Set();
   stats.cachedBytes = 0;
 }
 

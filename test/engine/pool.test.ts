@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { backend, backward, clearPool, exp, noGrad, parameter, poolPhase, poolStats, pooled, randn, Rng, setPooling, sum, Tensor, transient, useBackend } from '../../src/engine/index.ts';
+import { releaseEarly } from '../../src/engine/pool.ts';
 import { generate } from '../../src/model/generate.ts';
 import { loadModel } from '../../src/model/checkpoint.ts';
 import { scoreAnswers } from '../../src/model/logprobs.ts';
@@ -52,6 +53,24 @@ describe('buffer pool', () => {
     assert.equal(poolStats().reused, before.reused + 1, 'the big class came from the pool');
     assert.equal(again.buffer, big.buffer, 'same memory');
     assert.ok(poolStats().cachedBytes <= poolStats().peakInUseBytes, 'still at most one peak scope cached');
+  });
+
+  test('a scope keeps what it held at once of each class, even past its peak in bytes', () => {
+    useBackend('native');
+    setPooling(true, { check: false });
+    clearPool();
+    // As in a training step: a gradient goes back early, then a buffer of a larger class is drawn. The scope's peak
+    // is the larger buffer alone, but the step needs both classes again next time.
+    const step = (): Float32Array => pooled(() => {
+      releaseEarly(backend().alloc(60_000) as unknown as Float32Array);
+      return backend().alloc(120_000) as unknown as Float32Array;
+    });
+    const first = step();
+    const before = poolStats();
+    const second = step();
+    assert.equal(poolStats().fresh, before.fresh, 'nothing drawn fresh the second time');
+    assert.equal(second.buffer, first.buffer, 'the larger class was kept, not evicted');
+    assert.ok(poolStats().cachedBytes <= (65_536 + 131_072) * 4, 'no more than the two classes cached');
   });
 
   test('past the budget a scope gets plain buffers; a gradient goes back as soon as backward has passed it on', () => {
