@@ -54,6 +54,13 @@ const free = new Map<number, Float32Array[]>();
  */
 let inUseByClass = new Map<number, number>();
 let peakByClass = new Map<number, number>();
+/**
+ * peakByClass of the last RECENT_SCOPES outermost scopes, oldest first. A step of an unlearning run is four scopes
+ * (the forget pass and three retain chunks, each with its own mix of classes) and a guard check eight more: what
+ * the free lists keep is what any of them held at once, class by class.
+ */
+const RECENT_SCOPES = 16;
+const recentPeaks: Map<number, number>[] = [];
 /** Open `transient` frames, innermost last: the backing arrays handed out while each ran. */
 const frames: Float32Array[][] = [];
 const stats = { fresh: 0, reused: 0, inUseBytes: 0, peakInUseBytes: 0, cachedBytes: 0 };
@@ -133,24 +140,28 @@ function release(): void {
   for (const buf of handed.values()) giveBack(buf);
   handed = new Map();
   stats.inUseBytes = 0;
-  // Keep what this scope held at once, class by class, and otherwise at most one peak scope's worth: shapes vary
-  // between steps (padded lengths), and classes that stopped recurring would otherwise pile up. Classes this scope
-  // did not draw go first, the largest first, then what it drew beyond the most it held at once. (Evicting by size
-  // alone, down to the peak in bytes, dropped the very buffers a step had just used whenever reuse across classes
-  // left the free lists above that peak: the tiny GPT-2 train step drew its two 32 MiB logit buffers fresh every
-  // step, page faults and zeroing included. Dropping every buffer a scope did not use was tried too: the
-  // evaluation's batches, one scope each, then evicted a step's buffers and the main job ran slower.)
-  const keep = peakByClass;
+  // Keep, class by class, the most any of the recent scopes held at once, and otherwise at most one peak scope's
+  // worth: shapes vary between steps (padded lengths), and classes that stopped recurring would otherwise pile up.
+  // Classes no recent scope drew go first, the largest first, then what they drew beyond that most. (Evicting by
+  // size alone, down to the peak in bytes, dropped the very buffers the next scope needed whenever consecutive
+  // scopes drew different mixes: the tiny GPT-2 train step drew its two 32 MiB logit buffers fresh every step,
+  // page faults and zeroing included, and NPO's steps 20-30 buffers each. Dropping every buffer a scope did not
+  // use was tried too: the evaluation's batches, one scope each, then evicted a step's buffers and the main job ran
+  // slower.)
+  recentPeaks.push(peakByClass);
+  if (recentPeaks.length > RECENT_SCOPES) recentPeaks.shift();
   inUseByClass = new Map();
   peakByClass = new Map();
+  const keep = new Map<number, number>();
+  for (const peaks of recentPeaks) for (const [size, count] of peaks) keep.set(size, Math.max(keep.get(size) ?? 0, count));
   let keepBytes = 0;
   for (const [size, count] of keep) keepBytes += size * 4 * count;
   const budget = Math.max(stats.peakInUseBytes, keepBytes);
   if (stats.cachedBytes <= budget) return;
   const bySizeDown = (a: number, b: number): number => b - a;
-  const undrawn = [...free.keys()].filter((size) => !keep.has(size)).sort(bySizeDown);
-  const drawn = [...keep.keys()].sort(bySizeDown);
-  for (const [sizes, floor] of [[undrawn, () => 0], [drawn, (size: number) => keep.get(size)!]] as const) {
+  const stale = [...free.keys()].filter((size) => !keep.has(size)).sort(bySizeDown);
+  const recent = [...keep.keys()].sort(bySizeDown);
+  for (const [sizes, floor] of [[stale, () => 0], [recent, (size: number) => keep.get(size)!]] as const) {
     for (const size of sizes) {
       const list = free.get(size);
       if (!list) continue;
@@ -206,6 +217,7 @@ export function clearPool(): void {
 
 function dropFreeLists(): void {
   free.clear();
+  recentPeaks.length = 0;
   stats.cachedBytes = 0;
 }
 

@@ -42,9 +42,10 @@ describe('buffer pool', () => {
     assert.notEqual((backend().alloc(5000) as unknown as Float32Array).buffer, first.buffer);
   });
 
-  test('what a scope drew is kept over what it did not: a largest class used every scope is reused, not evicted', () => {
+  test('what recent scopes drew is kept; a class no recent scope drew goes once it exceeds a peak scope', () => {
     useBackend('native');
     setPooling(true, { check: false });
+    clearPool();
     // An earlier, smaller scope's class is cached; then scopes that each draw one class four times its size.
     pooled(() => backend().alloc(50_000));
     const big = pooled(() => backend().alloc(200_000) as unknown as Float32Array);
@@ -52,7 +53,10 @@ describe('buffer pool', () => {
     const again = pooled(() => backend().alloc(200_000) as unknown as Float32Array);
     assert.equal(poolStats().reused, before.reused + 1, 'the big class came from the pool');
     assert.equal(again.buffer, big.buffer, 'same memory');
-    assert.ok(poolStats().cachedBytes <= poolStats().peakInUseBytes, 'still at most one peak scope cached');
+    assert.equal(poolStats().cachedBytes, (65_536 + 262_144) * 4, 'both classes kept while a recent scope drew each');
+    // 16 scopes later (RECENT_SCOPES) no recent scope drew the small class, and keeping it would exceed a peak scope.
+    for (let i = 0; i < 16; i++) pooled(() => backend().alloc(200_000));
+    assert.equal(poolStats().cachedBytes, 262_144 * 4, 'only the class still in use is cached');
   });
 
   test('a scope keeps what it held at once of each class, even past its peak in bytes', () => {
