@@ -60,6 +60,12 @@ let peakByClass = new Map<number, number>();
  * the free lists keep is what any of them held at once, class by class.
  */
 const RECENT_SCOPES = 16;
+/**
+ * What the free lists may hold, as a multiple of the peak one scope held: consecutive scopes whose padded lengths
+ * straddle a class boundary each need their own class, and without a cap their union cached up to twice the peak
+ * (the main job's peak RSS 1.35 -> 1.46 GB). Past it, the recent classes go too, the largest first.
+ */
+const KEEP_OVER_PEAK = 1.25;
 const recentPeaks: Map<number, number>[] = [];
 /** Open `transient` frames, innermost last: the backing arrays handed out while each ran. */
 const frames: Float32Array[][] = [];
@@ -140,9 +146,10 @@ function release(): void {
   for (const buf of handed.values()) giveBack(buf);
   handed = new Map();
   stats.inUseBytes = 0;
-  // Keep, class by class, the most any of the recent scopes held at once, and otherwise at most one peak scope's
-  // worth: shapes vary between steps (padded lengths), and classes that stopped recurring would otherwise pile up.
-  // Classes no recent scope drew go first, the largest first, then what they drew beyond that most. (Evicting by
+  // Keep, class by class, the most any of the recent scopes held at once, up to KEEP_OVER_PEAK times the peak, and
+  // otherwise at most one peak scope's worth: shapes vary between steps (padded lengths), and classes that stopped
+  // recurring would otherwise pile up. Classes no recent scope drew go first, the largest first, then what they
+  // drew beyond that most, then (past the cap) the rest, the largest first. (Evicting by
   // size alone, down to the peak in bytes, dropped the very buffers the next scope needed whenever consecutive
   // scopes drew different mixes: the tiny GPT-2 train step drew its two 32 MiB logit buffers fresh every step,
   // page faults and zeroing included, and NPO's steps 20-30 buffers each. Dropping every buffer a scope did not
@@ -156,12 +163,13 @@ function release(): void {
   for (const peaks of recentPeaks) for (const [size, count] of peaks) keep.set(size, Math.max(keep.get(size) ?? 0, count));
   let keepBytes = 0;
   for (const [size, count] of keep) keepBytes += size * 4 * count;
-  const budget = Math.max(stats.peakInUseBytes, keepBytes);
+  const budget = Math.max(stats.peakInUseBytes, Math.min(keepBytes, KEEP_OVER_PEAK * stats.peakInUseBytes));
   if (stats.cachedBytes <= budget) return;
   const bySizeDown = (a: number, b: number): number => b - a;
   const stale = [...free.keys()].filter((size) => !keep.has(size)).sort(bySizeDown);
   const recent = [...keep.keys()].sort(bySizeDown);
-  for (const [sizes, floor] of [[stale, () => 0], [recent, (size: number) => keep.get(size)!]] as const) {
+  const stages = [[stale, () => 0], [recent, (size: number) => keep.get(size)!], [recent, () => 0]] as const;
+  for (const [sizes, floor] of stages) {
     for (const size of sizes) {
       const list = free.get(size);
       if (!list) continue;

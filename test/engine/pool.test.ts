@@ -46,14 +46,14 @@ describe('buffer pool', () => {
     useBackend('native');
     setPooling(true, { check: false });
     clearPool();
-    // An earlier, smaller scope's class is cached; then scopes that each draw one class four times its size.
-    pooled(() => backend().alloc(50_000));
+    // An earlier, smaller scope's class is cached; then scopes that each draw one class eight times its size.
+    pooled(() => backend().alloc(30_000));
     const big = pooled(() => backend().alloc(200_000) as unknown as Float32Array);
     const before = poolStats();
     const again = pooled(() => backend().alloc(200_000) as unknown as Float32Array);
     assert.equal(poolStats().reused, before.reused + 1, 'the big class came from the pool');
     assert.equal(again.buffer, big.buffer, 'same memory');
-    assert.equal(poolStats().cachedBytes, (65_536 + 262_144) * 4, 'both classes kept while a recent scope drew each');
+    assert.equal(poolStats().cachedBytes, (32_768 + 262_144) * 4, 'both classes kept while a recent scope drew each');
     // 16 scopes later (RECENT_SCOPES) no recent scope drew the small class, and keeping it would exceed a peak scope.
     for (let i = 0; i < 16; i++) pooled(() => backend().alloc(200_000));
     assert.equal(poolStats().cachedBytes, 262_144 * 4, 'only the class still in use is cached');
@@ -66,7 +66,7 @@ describe('buffer pool', () => {
     // As in a training step: a gradient goes back early, then a buffer of a larger class is drawn. The scope's peak
     // is the larger buffer alone, but the step needs both classes again next time.
     const step = (): Float32Array => pooled(() => {
-      releaseEarly(backend().alloc(60_000) as unknown as Float32Array);
+      releaseEarly(backend().alloc(10_000) as unknown as Float32Array);
       return backend().alloc(120_000) as unknown as Float32Array;
     });
     const first = step();
@@ -74,7 +74,22 @@ describe('buffer pool', () => {
     const second = step();
     assert.equal(poolStats().fresh, before.fresh, 'nothing drawn fresh the second time');
     assert.equal(second.buffer, first.buffer, 'the larger class was kept, not evicted');
-    assert.ok(poolStats().cachedBytes <= (65_536 + 131_072) * 4, 'no more than the two classes cached');
+    assert.ok(poolStats().cachedBytes <= (16_384 + 131_072) * 4, 'no more than the two classes cached');
+  });
+
+  test('what recent scopes held is kept up to 1.25 times the peak, the largest classes going first past it', () => {
+    useBackend('native');
+    setPooling(true, { check: false });
+    clearPool();
+    // Alternating scopes of two classes: keeping both would cache 1.5 times the larger scope's peak.
+    for (let i = 0; i < 4; i++) {
+      pooled(() => backend().alloc(120_000));
+      pooled(() => backend().alloc(60_000));
+    }
+    const { cachedBytes, peakInUseBytes } = poolStats();
+    assert.equal(peakInUseBytes, 131_072 * 4);
+    assert.ok(cachedBytes <= 1.25 * peakInUseBytes, `cached ${cachedBytes} B, at most 1.25 x the peak`);
+    assert.equal(cachedBytes, 65_536 * 4, 'the larger class went first');
   });
 
   test('past the budget a scope gets plain buffers; a gradient goes back as soon as backward has passed it on', () => {
