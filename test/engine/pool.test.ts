@@ -92,6 +92,19 @@ describe('buffer pool', () => {
     assert.equal(cachedBytes, 65_536 * 4, 'the larger class went first');
   });
 
+  test('past the cap, what the ending scope held stays and what only earlier scopes drew goes', () => {
+    useBackend('native');
+    setPooling(true, { check: false });
+    clearPool();
+    // A run of scopes of one class, then (a new phase, as from one bench case to the next) scopes of a larger one:
+    // keeping both would cache 1.5 times the peak.
+    for (let i = 0; i < 4; i++) pooled(() => backend().alloc(200_000));
+    const first = pooled(() => backend().alloc(500_000) as unknown as Float32Array);
+    const second = pooled(() => backend().alloc(500_000) as unknown as Float32Array);
+    assert.equal(second.buffer, first.buffer, 'the new phase\'s buffer is kept');
+    assert.equal(poolStats().cachedBytes, 524_288 * 4, 'the earlier class went');
+  });
+
   test('past the budget a scope gets plain buffers; a gradient goes back as soon as backward has passed it on', () => {
     setPooling(true, { check: true, budgetMb: 1 });
     const [inPool, outside] = pooled(() => [backend().alloc(200_000), backend().alloc(100_000)] as unknown as Float32Array[]);
