@@ -4,7 +4,7 @@ export {
 } from './tensor.ts';
 export { backward, noGrad, isGradEnabled } from './autograd.ts';
 export { backend, useBackend, type BackendName } from './runtime.ts';
-export { pooled, poolStats, clearPool, setPooling, transient, poolPhase, type PoolStats } from './pool.ts';
+export { pooled, poolStats, clearPool, setPooling, transient, poolPhase, releaseEarly, type PoolStats } from './pool.ts';
 export type { Backend, F32, I32 } from './backend.ts';
 export { EngineError } from './errors.ts';
 export { matmulPrecision, setMatmulPrecision, withMatmulPrecision, MATMUL_PRECISIONS, type MatmulPrecision } from './precision.ts';

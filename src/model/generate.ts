@@ -1,4 +1,4 @@
-import { noGrad, Rng, Tensor } from '../engine/index.ts';
+import { noGrad, pooled, releaseEarly, Rng, Tensor, transient } from '../engine/index.ts';
 import type { CausalLM } from './arch/types.ts';
 import { KVCache } from './kv-cache.ts';
 import { sampleToken, validateSampling, type SamplingOptions } from './sampling.ts';
@@ -63,7 +63,12 @@ export function generate(model: CausalLM, prompts: readonly (readonly number[])[
   const results: Generation[] = prompts.map(() => ({ tokens: [], text: null, finishReason: 'length' }));
   const done = new Array<boolean>(B).fill(false);
 
-  noGrad(() => {
+  // In a pooled scope, each pass in a transient frame that keeps only its logits and the cache, and whatever a step
+  // replaces (the cache's old entries, the last logits, a compacted cache) handed back at once: the decode steps
+  // reuse each other's memory instead of leaving the garbage collector a fresh cache copy per layer per token.
+  const pass = (input: Tensor, o: Parameters<CausalLM['forward']>[1]): Tensor =>
+    transient(() => model.forward(input, o).logits!, (out) => [out.data, ...o!.cache!.allData()]);
+  pooled(() => noGrad(() => {
     let cache = new KVCache(model.config.numLayers);
     let rowStart = keyStart;
     // The batch's rows, by prompt index. Finished rows leave the batch (their cache rows are dropped), so the
@@ -72,7 +77,7 @@ export function generate(model: CausalLM, prompts: readonly (readonly number[])[
     // The prompt pass needs logits at each row's last position only (left padding: position L − 1), and each
     // later step has one position per row: either way row r of the logits is r·vocab.
     const last = Int32Array.from({ length: B }, (_, b) => b * L + L - 1);
-    let logits = model.forward(new Tensor(ids, [B, L]), { cache, keyStart, logitPositions: last }).logits!;
+    let logits = pass(new Tensor(ids, [B, L]), { cache, keyStart, logitPositions: last });
     for (let step = 0; step < options.maxNewTokens; step++) {
       const data = logits.f32('generate');
       rows.forEach((b, r) => {
@@ -94,7 +99,9 @@ export function generate(model: CausalLM, prompts: readonly (readonly number[])[
       // Copying the cache costs about a step, so rows leave once a quarter of the batch has finished.
       if (running.length <= rows.length * 0.75) {
         const keep = Int32Array.from(rows.flatMap((b, r) => (done[b] ? [] : [r])));
+        const old = cache;
         cache = cache.selectRows(keep);
+        old.release();
         rowStart = Int32Array.from(keep, (r) => rowStart[r]!);
         rows = running;
       }
@@ -103,9 +110,10 @@ export function generate(model: CausalLM, prompts: readonly (readonly number[])[
       rows.forEach((b, r) => {
         if (done[b]) next[r] = pad;
       });
-      logits = model.forward(new Tensor(next, [rows.length, 1]), { cache, keyStart: rowStart }).logits!;
+      releaseEarly(logits.data);
+      logits = pass(new Tensor(next, [rows.length, 1]), { cache, keyStart: rowStart });
     }
-  });
+  }));
 
   if (options.tokenizer) {
     for (const [b, r] of results.entries()) {

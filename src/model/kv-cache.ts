@@ -1,4 +1,4 @@
-import { concat, embedding, reshape, Tensor, type HostData } from '../engine/index.ts';
+import { concat, embedding, releaseEarly, reshape, Tensor, type HostData } from '../engine/index.ts';
 
 /**
  * Keys and values of the positions seen so far, per layer ([B, Hkv, T, D] each), so generation runs each new
@@ -29,7 +29,24 @@ export class KVCache {
     const fv = pv ? concat([pv, v], 2) : v;
     this.keys[layer] = fk;
     this.values[layer] = fv;
+    // The old entries were copied whole: inside a pooled scope (generation) their memory serves the next concat.
+    if (pk) releaseEarly(pk.data);
+    if (pv) releaseEarly(pv.data);
     return [fk, fv];
+  }
+
+  /** Every layer's storage, its members' included (what a pass over this cache must not hand back to the pool). */
+  allData(): HostData[] {
+    const own = [...this.keys, ...this.values].flatMap((t) => (t ? [t.data] : []));
+    return [...own, ...[...this.children.values()].flatMap((c) => c.allData())];
+  }
+
+  /**
+   * Hands this cache's memory back to the pool when the current pooled scope gave it out (a no-op otherwise): for
+   * a cache that nothing reads any more, replaced by selectRows.
+   */
+  release(): void {
+    for (const data of this.allData()) releaseEarly(data);
   }
 
   /** The storage of a layer's cached keys and values (what a block's pass must not hand back to the pool). */

@@ -223,6 +223,26 @@ for (const backendName of backendsUnderTest()) {
         assert.ok(on.weights.every((v, i) => Object.is(v, off.weights[i])), 'weights differ');
       });
 
+      // Generation runs in a pooled scope of its own, handing back each replaced cache entry, the last logits and
+      // a compacted cache (generate.ts); sampled rows of different lengths that end at different steps (half the
+      // vocabulary ends a row) exercise the compaction. Poisoned returned buffers would change the draws.
+      test('generation: sampled rows that leave the batch draw the same tokens pooled and unpooled', () => {
+        useBackend(backendName);
+        const ctx = tinyContext(family);
+        const vocab = ctx.model.config.vocabSize;
+        // 24 rows, so that the caches are past the pool's smallest class (smaller buffers are never pooled).
+        const prompts = Array.from({ length: 24 }, (_, i) => ctx.forget[i % ctx.forget.length]!.prompt.slice(0, 2 + (i % 7)));
+        const eosTokenIds = Array.from({ length: vocab >> 2 }, (_, i) => 4 * i);
+        const run = (): (string | number)[][] => generate(ctx.model, prompts, { maxNewTokens: 16, temperature: 1, seed: 3, eosTokenIds }).map((g) => [g.finishReason, ...g.tokens]);
+        const [off, on] = bothWays(run);
+        assert.deepEqual(on, off);
+        const lengths = new Set(off.map((g) => g.length));
+        assert.ok(lengths.size > 2, `rows ended at different steps (${[...lengths].join(', ')} tokens)`);
+        clearPool();
+        run();
+        assert.ok(poolStats().reused > 0, 'the decode steps reused pooled memory');
+      });
+
       test('a forward without a graph holds one block\'s temporaries: logits, kept hidden states and cached generation unchanged', () => {
         useBackend(backendName);
         const ctx = tinyContext(family);
