@@ -104,7 +104,9 @@ export async function runMainJob(c: MainJobConfig = MAIN_JOB, evalOptions: Parti
   // The same erasure as a data-protection officer would request it: one person, through the workflow, to a certificate.
   // It runs after both lanes, on both cores. Run at the end of the NPO lane instead, on that lane's one kernel thread
   // beside the other lane's last evaluation, it was slower twice: 633a7a7 (250.7 s against 249 s), and on 2026-12-03
-  // in interleaved runs from an empty cache, 255 and 256 s against 209 and 236 s after both lanes.
+  // in interleaved runs from an empty cache, 255 and 256 s against 209 and 236 s after both lanes. Started as soon as
+  // the NPO lane ended at b5caf73 (about 20 s before the other), it gained nothing: 200.5 s against 199.7 s, the
+  // other lane's last evaluation taking 33 s instead of 26.5 and the erasure 31 s instead of 18.5.
   const erasure = await runErasureStory({ model: c.target, data: c.data, dataDir: c.workflow, log });
   log(`done in ${formatDuration((performance.now() - started) / 1000)}`);
   return { report, table: formatComparisonTable(report), best: bestMethod(report.models)?.line ?? null, reportPath: join(reportDir, 'report.html'), erasure };
