@@ -88,7 +88,8 @@ export function backward(root: Tensor, gradOut?: Tensor): void {
           throw new EngineError(node.op, `backward produced a non-finite gradient for input ${k} ${fmtShape(input.shape)}`);
         }
         if (input.node) accumulateInto(grads, input, ig);
-        else if (!(ig === input.grad && writtenInPlace.has(ig))) accumulateLeaf(input, ig);
+        // A gradient gradOutput installed was written in place: counted once (the mark is used up here).
+        else if (!(ig === input.grad && writtenInPlace.delete(ig))) accumulateLeaf(input, ig);
       });
       // g has been passed on: unless an input's gradient is g itself or a view of it (add, reshape), nothing reads
       // it again, and inside a pooled scope its memory serves the next gradients.

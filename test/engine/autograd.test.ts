@@ -68,6 +68,14 @@ describe('autograd', () => {
       const twice = p(w.toArray(), [2, 3]);
       backward(add(sum(mul(linear(x, reshape(twice, [2, 3])), linear(x, reshape(twice, [2, 3])))), sum(linear(x, reshape(twice, [2, 3])))));
       assert.deepEqual(w.grad!.toArray(), twice.grad!.toArray(), 'three uses of one weight');
+
+      // An in-place gradient is counted once: handed back later as the gradient of a pass-through op, it adds.
+      x.zeroGrad();
+      backward(linear(x, w), g);
+      const inPlace = x.grad!;
+      const first = inPlace.toArray();
+      backward(add(x, tensor(new Array<number>(12).fill(0), [4, 3])), inPlace);
+      assert.deepEqual(x.grad!.toArray(), first.map((v) => Math.fround(v + v)), 'x.grad + x.grad');
     }));
   }
 
