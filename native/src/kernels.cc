@@ -467,20 +467,14 @@ T* norm_partials(int64_t count) {
   return buf.data();
 }
 
-// out[j] = Σ over the nc partials (stride apart) of column j, in partial order; columns split over threads.
-void norm_combine_all(const double* part, int64_t nc, int64_t stride, int64_t n, float* out) {
+// out[j] = Σ over the nc partials (stride apart) of column j, in partial order, in float64 (the partials float64 or
+// float32); columns split over threads.
+template <class T>
+void norm_combine_all(const T* part, int64_t nc, int64_t stride, int64_t n, float* out) {
   constexpr int64_t kCols = 256;
   const int64_t nb = (n + kCols - 1) / kCols;
   run_parallel(nb, grain_for(nc * kCols, kGrainCheap), [&](int64_t b0, int64_t b1) {
     LETHE_SIMD(norm_combine, part, nc, stride, b0 * kCols, std::min(n, b1 * kCols), out);
-  });
-}
-
-void norm_combine_all(const float* part, int64_t nc, int64_t stride, int64_t n, float* out) {
-  constexpr int64_t kCols = 256;
-  const int64_t nb = (n + kCols - 1) / kCols;
-  run_parallel(nb, grain_for(nc * kCols, kGrainCheap), [&](int64_t b0, int64_t b1) {
-    LETHE_SIMD(norm_combine_f32, part, nc, stride, b0 * kCols, std::min(n, b1 * kCols), out);
   });
 }
 

@@ -146,17 +146,18 @@ function release(): void {
   for (const buf of handed.values()) giveBack(buf);
   handed = new Map();
   stats.inUseBytes = 0;
-  // Keep, class by class, the most any of the recent scopes held at once, up to KEEP_OVER_PEAK times the peak, and
-  // otherwise at most one peak scope's worth: shapes vary between steps (padded lengths), and classes that stopped
-  // recurring would otherwise pile up. Classes no recent scope drew go first, the largest first, then what they
-  // drew beyond that most, then (past the cap) what this scope did not hold at once, then the rest, the largest
-  // first each time. (Past the cap, evicting recent classes largest first dropped a bench case's 256 MiB gradient
-  // every rep for 16 reps after the case before it: crossentropy-fwdbwd 78 -> 172 ms.) (Evicting by
-  // size alone, down to the peak in bytes, dropped the very buffers the next scope needed whenever consecutive
-  // scopes drew different mixes: the tiny GPT-2 train step drew its two 32 MiB logit buffers fresh every step,
-  // page faults and zeroing included, and NPO's steps 20-30 buffers each. Dropping every buffer a scope did not
-  // use was tried too: the evaluation's batches, one scope each, then evicted a step's buffers and the main job ran
-  // slower.)
+  // Keep, class by class, the most any of the recent scopes held at once, up to KEEP_OVER_PEAK times the peak:
+  // shapes vary between steps (padded lengths), and classes that stopped recurring would otherwise pile up.
+  // Eviction order, the largest class first at each stage: classes no recent scope drew; what recent scopes drew
+  // beyond their most; past the cap, what this scope did not hold at once; then the rest.
+  // Measured against the alternatives:
+  // - keeping one peak scope's worth in bytes, largest classes out first, dropped the buffers the next scope needed
+  //   when consecutive scopes drew different mixes (the tiny GPT-2 train step drew its two 32 MiB logit buffers
+  //   fresh every step; NPO's steps 8-35 buffers each);
+  // - past the cap, recent classes out largest first dropped a bench case's 256 MiB gradient every rep for 16 reps
+  //   after the case before it (crossentropy-fwdbwd 78 -> 172 ms);
+  // - dropping every buffer a scope did not use evicted a step's buffers at each evaluation batch (one scope each),
+  //   and the main job ran slower.
   const current = peakByClass;
   recentPeaks.push(current);
   if (recentPeaks.length > RECENT_SCOPES) recentPeaks.shift();
